@@ -1,0 +1,122 @@
+# nacre: plain Makefile. `make` builds nacred; `make check` installs what the
+# tests need (apt-get), builds normal and sanitizer binaries and runs every suite.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/sbin
+MANDIR   = $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+
+CC      ?= cc
+PKGS     = libevent libevent_pthreads openssl libconfig libcbor
+# '=' (not ':='): pkg-config runs only when a recipe needs it, after deps.sh.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+          -Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -Isrc $(PKG_CFLAGS)
+LDLIBS  = $(PKG_LIBS) -lpthread
+
+ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
+
+B  = build
+BA = build/asan
+
+DAEMON_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
+DAEMON_OBJ = $(DAEMON_SRC:src/%.c=$(B)/obj/%.o)
+ASAN_OBJ   = $(DAEMON_SRC:src/%.c=$(BA)/obj/%.o)
+
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+UNIT_ABIN = $(UNIT_SRC:tests/unit/%.c=$(BA)/tests/%)
+TOOL_SRC  = $(wildcard tests/tools/*.c)
+TOOL_BIN  = $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+
+.PHONY: all check check-bins asan tools fuzz-bins fuzz install uninstall clean demo deps
+
+all: $(B)/nacred
+
+$(B)/obj/%.o: src/%.c src/nacred.h $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BA)/obj/%.o: src/%.c src/nacred.h $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+
+$(B)/nacred: $(B)/obj/main.o $(DAEMON_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BA)/nacred: $(BA)/obj/main.o $(ASAN_OBJ)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c $(DAEMON_OBJ) tests/unit/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(DAEMON_OBJ) $(LDLIBS)
+
+$(BA)/tests/%: tests/unit/%.c $(ASAN_OBJ) tests/unit/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -o $@ $< $(ASAN_OBJ) $(LDLIBS)
+
+# test tools (upstream app, load client) link the daemon's objects for
+# PROXY v2 parsing and address syntax.
+$(B)/tools/%: tests/tools/%.c $(DAEMON_OBJ) $(wildcard tests/tools/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/tools -o $@ $< $(DAEMON_OBJ) $(LDLIBS)
+
+# libFuzzer targets need clang; each links the daemon sources it exercises.
+FUZZ_CC = clang
+$(B)/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -Iinclude -Isrc $(PKG_CFLAGS) -o $@ $< $(DAEMON_SRC) $(LDLIBS)
+
+asan: $(BA)/nacred $(UNIT_ABIN)
+tools: $(TOOL_BIN)
+fuzz-bins: $(FUZZ_BIN)
+
+check-bins: all $(UNIT_BIN) asan tools fuzz-bins
+
+deps:
+	@sh tests/deps.sh build test
+
+check:
+	@sh tests/deps.sh build test vsock
+	@$(MAKE) --no-print-directory check-bins >$(B).log 2>&1 || { mkdir -p $(B); cat $(B).log; exit 1; }
+	@sh tests/run
+
+# longer fuzzing: FUZZ_SECONDS per target
+FUZZ_SECONDS ?= 300
+fuzz:
+	@sh tests/deps.sh build test
+	@$(MAKE) --no-print-directory fuzz-bins
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+
+demo:
+	@sh tests/deps.sh build
+	@$(MAKE) --no-print-directory all tools
+	@sh tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(B)/nacred $(DESTDIR)$(BINDIR)/nacred
+	install -m 0644 docs/nacred.8 $(DESTDIR)$(MANDIR)/man8/nacred.8
+	install -m 0644 docs/nacred.conf.5 $(DESTDIR)$(MANDIR)/man5/nacred.conf.5
+	install -d $(DESTDIR)$(SYSCONFDIR)/nacre
+	test -e $(DESTDIR)$(SYSCONFDIR)/nacre/nacred.conf || \
+	  install -m 0644 conf/nacred.conf $(DESTDIR)$(SYSCONFDIR)/nacre/nacred.conf
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0644 systemd/nacred.service $(DESTDIR)$(PREFIX)/lib/systemd/system/nacred.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nacred $(DESTDIR)$(MANDIR)/man8/nacred.8 \
+	  $(DESTDIR)$(MANDIR)/man5/nacred.conf.5 \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system/nacred.service
+
+clean:
+	rm -rf $(B) $(B).log

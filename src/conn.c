@@ -1,0 +1,751 @@
+/*
+ * conn.c: one client connection, from accept to close: optional PROXY v2
+ * header, TLS handshake, upstream connect, then the splice. Each direction
+ * has one bounded buffer, allocated while data is in flight and freed when
+ * it drains, so an idle connection holds no buffer of ours (and OpenSSL
+ * releases its record buffers: SSL_MODE_RELEASE_BUFFERS).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "runtime.h"
+
+enum conn_state { ST_PROXY, ST_HANDSHAKE, ST_CONNECT, ST_SPLICE };
+/* what a blocked operation waits for */
+enum wait { W_NONE = 0, W_READ = 1, W_WRITE = 2 };
+
+struct buf {
+	unsigned char *data;
+	uint32_t head, tail;
+};
+
+struct nacre_conn {
+	struct nacre_worker *w;
+	struct nacre_gen *gen;
+	struct nacre_conn *prev, *next;
+	uint64_t id;
+	enum conn_state state;
+	int cfd, ufd;
+	SSL *ssl;
+	struct event crev, cwev, urev, uwev, timer;
+	unsigned ev_on; /* bit per event above that is added */
+	uint32_t cap;
+
+	/* splice: c2u carries client plaintext to the upstream */
+	struct buf c2u, u2c;
+	enum wait ssl_rd, ssl_wr, ssl_sd;
+	bool u_rd_wait, u_wr_wait;
+	bool c_eof, u_eof;         /* read sides finished */
+	bool u_wr_shut, c_wr_shut; /* write sides finished (FIN / close_notify) */
+	bool dead;                 /* a hard error: close after this pump */
+
+	/* timeouts: a deadline is checked lazily when the timer fires */
+	struct timeval last_io;
+	uint64_t timeout_ms;
+
+	/* PROXY v2 header from the listener's peer */
+	bool pp_in;
+	uint16_t pp_len;
+	unsigned char *pp_buf;
+	struct sockaddr_storage peer, local;
+	socklen_t peerlen, locallen;
+	struct timeval connect_start;
+};
+
+enum { EV_CR = 1, EV_CW = 2, EV_UR = 4, EV_UW = 8 };
+
+static void conn_pump(struct nacre_conn *c);
+static void conn_close(struct nacre_conn *c);
+static void handshake_step(struct nacre_conn *c);
+static void upstream_connect(struct nacre_conn *c);
+static void proxy_read(struct nacre_conn *c);
+
+struct nacre_conn *
+nacre_conn_next(struct nacre_conn *c)
+{
+	return c->next;
+}
+
+static void
+ev_set(struct nacre_conn *c, unsigned bit, struct event *ev, bool on)
+{
+	if (on && !(c->ev_on & bit)) {
+		event_add(ev, NULL);
+		c->ev_on |= bit;
+	} else if (!on && (c->ev_on & bit)) {
+		event_del(ev);
+		c->ev_on &= ~bit;
+	}
+}
+
+static void
+touch(struct nacre_conn *c)
+{
+	event_base_gettimeofday_cached(c->w->base, &c->last_io);
+}
+
+static void
+timer_arm(struct nacre_conn *c, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	c->timeout_ms = ms;
+	touch(c);
+	evtimer_add(&c->timer, &tv);
+}
+
+static const char *
+state_name(enum conn_state s)
+{
+	switch (s) {
+	case ST_PROXY: return "waiting for the PROXY header";
+	case ST_HANDSHAKE: return "in the TLS handshake";
+	case ST_CONNECT: return "connecting to the upstream";
+	default: return "idle";
+	}
+}
+
+/* The idle timer is re-armed only when it fires, not on every read. */
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct nacre_conn *c = arg;
+	struct timeval now, left;
+	uint64_t idle_ms;
+
+	if (c->state == ST_CONNECT && c->ufd < 0) {
+		upstream_connect(c); /* retry after EAGAIN from a unix socket */
+		return;
+	}
+	event_base_gettimeofday_cached(c->w->base, &now);
+	idle_ms = (uint64_t)(now.tv_sec - c->last_io.tv_sec) * 1000 +
+		  (uint64_t)((now.tv_usec - c->last_io.tv_usec) / 1000);
+	if (c->state == ST_SPLICE && idle_ms + 5 < c->timeout_ms) {
+		uint64_t rest = c->timeout_ms - idle_ms;
+		left.tv_sec = (time_t)(rest / 1000);
+		left.tv_usec = (suseconds_t)(rest % 1000) * 1000;
+		evtimer_add(&c->timer, &left);
+		return;
+	}
+	nacre_log(NACRE_LOG_INFO, c->id, "timeout after %llu ms %s; closing",
+		  (unsigned long long)c->timeout_ms, state_name(c->state));
+	conn_close(c);
+}
+
+/* ---- buffers ---- */
+
+static bool
+buf_alloc(struct nacre_conn *c, struct buf *b)
+{
+	if (b->data)
+		return true;
+	b->data = malloc(c->cap);
+	b->head = b->tail = 0;
+	return b->data != NULL;
+}
+
+static void
+buf_consumed(struct buf *b, uint32_t n)
+{
+	b->head += n;
+	if (b->head == b->tail) {
+		/* drained: give the memory back while the peer thinks */
+		free(b->data);
+		b->data = NULL;
+		b->head = b->tail = 0;
+	}
+}
+
+static uint32_t
+buf_room(const struct nacre_conn *c, const struct buf *b)
+{
+	return b->data ? c->cap - b->tail : c->cap;
+}
+
+static uint32_t
+buf_len(const struct buf *b)
+{
+	return b->tail - b->head;
+}
+
+/* ---- lifecycle ---- */
+
+static void
+conn_free(struct nacre_conn *c)
+{
+	struct nacre_worker *w = c->w;
+
+	event_del(&c->crev);
+	event_del(&c->cwev);
+	event_del(&c->timer);
+	if (c->ufd >= 0) {
+		event_del(&c->urev);
+		event_del(&c->uwev);
+		close(c->ufd);
+	}
+	SSL_free(c->ssl);
+	close(c->cfd);
+	free(c->c2u.data);
+	free(c->u2c.data);
+	free(c->pp_buf);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	nacre_gen_unref(c->gen);
+	free(c);
+	w->nconns--;
+	atomic_fetch_sub_explicit(&nacre_nconns, 1, memory_order_relaxed);
+	nacre_worker_conn_closed(w);
+}
+
+static void
+conn_close(struct nacre_conn *c)
+{
+	nacre_log(NACRE_LOG_DEBUG, c->id, "closed");
+	conn_free(c);
+}
+
+void
+nacre_conn_abort(struct nacre_conn *c, const char *why)
+{
+	nacre_log(NACRE_LOG_INFO, c->id, "closing: %s", why);
+	conn_free(c);
+}
+
+static void
+log_ssl_error(struct nacre_conn *c, int level, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char buf[200] = "connection reset or closed";
+
+	if (e)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	else if (errno)
+		snprintf(buf, sizeof(buf), "%s", strerror(errno));
+	nacre_log(level, c->id, "%s: %s", what, buf);
+	ERR_clear_error();
+}
+
+/* ---- event callbacks: record readiness, then pump ---- */
+
+static void
+client_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct nacre_conn *c = arg;
+
+	if (c->state == ST_PROXY) {
+		proxy_read(c);
+		return;
+	}
+	if (c->state == ST_HANDSHAKE) {
+		handshake_step(c);
+		return;
+	}
+	if (what & EV_READ) {
+		if (c->ssl_rd == W_READ) c->ssl_rd = W_NONE;
+		if (c->ssl_wr == W_READ) c->ssl_wr = W_NONE;
+		if (c->ssl_sd == W_READ) c->ssl_sd = W_NONE;
+	}
+	if (what & EV_WRITE) {
+		if (c->ssl_rd == W_WRITE) c->ssl_rd = W_NONE;
+		if (c->ssl_wr == W_WRITE) c->ssl_wr = W_NONE;
+		if (c->ssl_sd == W_WRITE) c->ssl_sd = W_NONE;
+	}
+	conn_pump(c);
+}
+
+static void
+upstream_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct nacre_conn *c = arg;
+
+	if (c->state == ST_CONNECT) {
+		upstream_connect(c);
+		return;
+	}
+	if (what & EV_READ)
+		c->u_rd_wait = false;
+	if (what & EV_WRITE)
+		c->u_wr_wait = false;
+	conn_pump(c);
+}
+
+/* ---- PROXY v2 from the listener's peer ---- */
+
+static void
+proxy_done(struct nacre_conn *c, const struct nacre_pp2_info *pi)
+{
+	char src[160];
+
+	if (!pi->local && pi->family != AF_UNSPEC) {
+		memcpy(&c->peer, &pi->src, sizeof(c->peer));
+		c->peerlen = pi->srclen;
+		memcpy(&c->local, &pi->dst, sizeof(c->local));
+		c->locallen = pi->dstlen;
+	}
+	free(c->pp_buf);
+	c->pp_buf = NULL;
+	nacre_sockaddr_str((struct sockaddr *)&c->peer, c->peerlen, src, sizeof(src));
+	nacre_log(NACRE_LOG_DEBUG, c->id, "PROXY v2: client %s", src);
+	c->state = ST_HANDSHAKE;
+	handshake_step(c);
+}
+
+/* Reads exactly the header (never into the TLS bytes behind it). */
+static void
+proxy_read(struct nacre_conn *c)
+{
+	struct nacre_pp2_info pi;
+	const char *err = NULL;
+	size_t want;
+	ssize_t n, r;
+
+	if (!c->pp_buf && !(c->pp_buf = malloc(NACRE_PP2_HDR_MAX))) {
+		nacre_conn_abort(c, "out of memory");
+		return;
+	}
+	for (;;) {
+		want = c->pp_len < 16 ? 16 : 16 + (((size_t)c->pp_buf[14] << 8) |
+						   c->pp_buf[15]);
+		if (want > NACRE_PP2_HDR_MAX)
+			want = NACRE_PP2_HDR_MAX; /* the parser rejects it */
+		if (c->pp_len < want) {
+			n = read(c->cfd, c->pp_buf + c->pp_len, want - c->pp_len);
+			if (n == 0) {
+				nacre_conn_abort(c, "client closed before its PROXY header");
+				return;
+			}
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					return;
+				nacre_conn_abort(c, strerror(errno));
+				return;
+			}
+			c->pp_len += (uint16_t)n;
+		}
+		r = nacre_pp2_parse(c->pp_buf, c->pp_len, &pi, &err);
+		if (r < 0) {
+			char why[300];
+			snprintf(why, sizeof(why), "bad PROXY header: %s",
+				 err ? err : "invalid");
+			nacre_conn_abort(c, why);
+			return;
+		}
+		if (r > 0) {
+			proxy_done(c, &pi);
+			return;
+		}
+		if (c->pp_len >= want && want >= NACRE_PP2_HDR_MAX) {
+			nacre_conn_abort(c, "bad PROXY header: too long");
+			return;
+		}
+	}
+}
+
+/* ---- TLS handshake ---- */
+
+static void
+handshake_step(struct nacre_conn *c)
+{
+	int r = SSL_do_handshake(c->ssl);
+
+	if (r == 1) {
+		const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+		nacre_log(NACRE_LOG_DEBUG, c->id, "handshake done: %s %s sni=%s",
+			  SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl),
+			  sni ? sni : "-");
+		ev_set(c, EV_CW, &c->cwev, false);
+		ev_set(c, EV_CR, &c->crev, false);
+		c->state = ST_CONNECT;
+		upstream_connect(c);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		ev_set(c, EV_CW, &c->cwev, false);
+		ev_set(c, EV_CR, &c->crev, true);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		ev_set(c, EV_CR, &c->crev, false);
+		ev_set(c, EV_CW, &c->cwev, true);
+		return;
+	default:
+		log_ssl_error(c, NACRE_LOG_INFO, "TLS handshake failed");
+		conn_close(c);
+	}
+}
+
+/* ---- upstream ---- */
+
+static size_t
+proxy_header_out(struct nacre_conn *c, unsigned char *out, size_t cap)
+{
+	struct nacre_pp2_tls t = { 0 };
+	const unsigned char *alpn;
+	unsigned alpnlen;
+	char alpnbuf[256];
+	ssize_t n;
+
+	SSL_get0_alpn_selected(c->ssl, &alpn, &alpnlen);
+	if (alpnlen) {
+		memcpy(alpnbuf, alpn, alpnlen);
+		alpnbuf[alpnlen] = '\0';
+		t.alpn = alpnbuf;
+	}
+	t.sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+	t.version = SSL_get_version(c->ssl);
+	t.cipher = SSL_get_cipher_name(c->ssl);
+	n = nacre_pp2_encode(out, cap, (struct sockaddr *)&c->peer,
+			     (struct sockaddr *)&c->local, &t);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void
+upstream_ready(struct nacre_conn *c)
+{
+	const struct nacre_config *cfg = c->gen->cfg;
+
+	c->state = ST_SPLICE;
+	event_assign(&c->urev, c->w->base, c->ufd, EV_READ | EV_PERSIST,
+		     upstream_cb, c);
+	event_assign(&c->uwev, c->w->base, c->ufd, EV_WRITE | EV_PERSIST,
+		     upstream_cb, c);
+	c->ev_on &= ~(unsigned)(EV_UR | EV_UW);
+	if (cfg->upstream.proxy_protocol == NACRE_PP_V2) {
+		size_t n;
+		if (!buf_alloc(c, &c->c2u)) {
+			nacre_conn_abort(c, "out of memory");
+			return;
+		}
+		n = proxy_header_out(c, c->c2u.data, c->cap);
+		if (!n) {
+			nacre_conn_abort(c, "cannot encode the PROXY header");
+			return;
+		}
+		c->c2u.tail = (uint32_t)n;
+	}
+	timer_arm(c, cfg->limits.idle_timeout_ms);
+	conn_pump(c);
+}
+
+static void
+upstream_fail(struct nacre_conn *c, int err)
+{
+	char why[300];
+
+	snprintf(why, sizeof(why), "upstream %s: %s", c->gen->cfg->upstream.addr.text,
+		 strerror(err));
+	/* close_notify, so the client sees a clean close rather than a reset */
+	SSL_shutdown(c->ssl);
+	nacre_log(NACRE_LOG_WARN, c->id, "closing: %s", why);
+	conn_free(c);
+}
+
+/* Unix sockets answer EAGAIN when the app's backlog is full: retry. */
+#define UNIX_RETRY_MS 10
+
+static void
+upstream_connect(struct nacre_conn *c)
+{
+	const struct nacre_addr *a = &c->gen->cfg->upstream.addr;
+	int err = 0;
+	socklen_t el = sizeof(err);
+
+	if (c->ufd >= 0) {
+		/* a connect in progress has finished */
+		if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			err = errno;
+		ev_set(c, EV_UW, &c->uwev, false);
+		if (err) {
+			upstream_fail(c, err);
+			return;
+		}
+		upstream_ready(c);
+		return;
+	}
+	if (c->connect_start.tv_sec == 0)
+		event_base_gettimeofday_cached(c->w->base, &c->connect_start);
+	c->ufd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->ufd < 0) {
+		upstream_fail(c, errno);
+		return;
+	}
+	if (connect(c->ufd, (const struct sockaddr *)&a->ss, a->sslen) == 0) {
+		upstream_ready(c);
+		return;
+	}
+	err = errno;
+	if (err == EAGAIN && a->kind == NACRE_ADDR_UNIX) {
+		struct timeval now, tv = { 0, UNIX_RETRY_MS * 1000 };
+		event_base_gettimeofday_cached(c->w->base, &now);
+		close(c->ufd);
+		c->ufd = -1;
+		if ((uint64_t)(now.tv_sec - c->connect_start.tv_sec) * 1000 >=
+		    c->gen->cfg->limits.connect_timeout_ms) {
+			upstream_fail(c, ETIMEDOUT);
+			return;
+		}
+		evtimer_add(&c->timer, &tv);
+		return;
+	}
+	if (err != EINPROGRESS) {
+		upstream_fail(c, err);
+		return;
+	}
+	event_assign(&c->uwev, c->w->base, c->ufd, EV_WRITE | EV_PERSIST,
+		     upstream_cb, c);
+	ev_set(c, EV_UW, &c->uwev, true);
+	timer_arm(c, c->gen->cfg->limits.connect_timeout_ms);
+}
+
+/* ---- the splice ---- */
+
+/* client TLS -> c2u buffer */
+static bool
+client_read(struct nacre_conn *c)
+{
+	bool progress = false;
+
+	while (!c->c_eof && c->ssl_rd == W_NONE && buf_room(c, &c->c2u) > 0) {
+		int n;
+
+		if (!buf_alloc(c, &c->c2u))
+			return false;
+		n = SSL_read(c->ssl, c->c2u.data + c->c2u.tail,
+			     (int)buf_room(c, &c->c2u));
+		if (n > 0) {
+			c->c2u.tail += (uint32_t)n;
+			progress = true;
+			continue;
+		}
+		switch (SSL_get_error(c->ssl, n)) {
+		case SSL_ERROR_WANT_READ: c->ssl_rd = W_READ; break;
+		case SSL_ERROR_WANT_WRITE: c->ssl_rd = W_WRITE; break;
+		case SSL_ERROR_ZERO_RETURN:
+			/* close_notify (or EOF, IGNORE_UNEXPECTED_EOF) */
+			c->c_eof = true;
+			progress = true;
+			break;
+		default:
+			log_ssl_error(c, NACRE_LOG_DEBUG, "client read");
+			c->dead = true;
+			return true;
+		}
+		if (c->c2u.data && buf_len(&c->c2u) == 0)
+			buf_consumed(&c->c2u, 0);
+		break;
+	}
+	return progress;
+}
+
+/* c2u buffer -> upstream socket */
+static bool
+upstream_write(struct nacre_conn *c)
+{
+	bool progress = false;
+
+	while (buf_len(&c->c2u) > 0 && !c->u_wr_wait) {
+		ssize_t n = send(c->ufd, c->c2u.data + c->c2u.head,
+				 buf_len(&c->c2u), MSG_NOSIGNAL);
+		if (n > 0) {
+			buf_consumed(&c->c2u, (uint32_t)n);
+			progress = true;
+			continue;
+		}
+		if (errno == EAGAIN || errno == EINTR) {
+			c->u_wr_wait = errno == EAGAIN;
+			continue;
+		}
+		nacre_log(NACRE_LOG_DEBUG, c->id, "upstream write: %s", strerror(errno));
+		c->dead = true;
+		return true;
+	}
+	if (c->c_eof && buf_len(&c->c2u) == 0 && !c->u_wr_shut) {
+		shutdown(c->ufd, SHUT_WR);
+		c->u_wr_shut = true;
+		progress = true;
+	}
+	return progress;
+}
+
+/* upstream socket -> u2c buffer */
+static bool
+upstream_read(struct nacre_conn *c)
+{
+	bool progress = false;
+
+	while (!c->u_eof && !c->u_rd_wait && buf_room(c, &c->u2c) > 0) {
+		ssize_t n;
+
+		if (!buf_alloc(c, &c->u2c))
+			return false;
+		n = recv(c->ufd, c->u2c.data + c->u2c.tail, buf_room(c, &c->u2c), 0);
+		if (n > 0) {
+			c->u2c.tail += (uint32_t)n;
+			progress = true;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			c->u_rd_wait = true;
+		else {
+			if (n < 0)
+				nacre_log(NACRE_LOG_DEBUG, c->id, "upstream read: %s",
+					  strerror(errno));
+			c->u_eof = true;
+			progress = true;
+		}
+		if (buf_len(&c->u2c) == 0)
+			buf_consumed(&c->u2c, 0);
+	}
+	return progress;
+}
+
+/* u2c buffer -> client TLS; after the upstream's EOF, close_notify + FIN */
+static bool
+client_write(struct nacre_conn *c)
+{
+	bool progress = false;
+
+	while (buf_len(&c->u2c) > 0 && c->ssl_wr == W_NONE && !c->c_wr_shut) {
+		int n = SSL_write(c->ssl, c->u2c.data + c->u2c.head,
+				  (int)buf_len(&c->u2c));
+		if (n > 0) {
+			buf_consumed(&c->u2c, (uint32_t)n);
+			progress = true;
+			continue;
+		}
+		switch (SSL_get_error(c->ssl, n)) {
+		case SSL_ERROR_WANT_READ: c->ssl_wr = W_READ; break;
+		case SSL_ERROR_WANT_WRITE: c->ssl_wr = W_WRITE; break;
+		default:
+			log_ssl_error(c, NACRE_LOG_DEBUG, "client write");
+			c->dead = true;
+			return true;
+		}
+	}
+	if (c->u_eof && buf_len(&c->u2c) == 0 && !c->c_wr_shut &&
+	    c->ssl_sd == W_NONE) {
+		int r = SSL_shutdown(c->ssl);
+		if (r >= 0) {
+			shutdown(c->cfd, SHUT_WR);
+			c->c_wr_shut = true;
+			progress = true;
+		} else {
+			switch (SSL_get_error(c->ssl, r)) {
+			case SSL_ERROR_WANT_READ: c->ssl_sd = W_READ; break;
+			case SSL_ERROR_WANT_WRITE: c->ssl_sd = W_WRITE; break;
+			default:
+				c->c_wr_shut = true;
+				progress = true;
+				ERR_clear_error();
+			}
+		}
+	}
+	return progress;
+}
+
+static bool
+waits_on(const struct nacre_conn *c, enum wait w)
+{
+	return (c->ssl_rd == w && !c->c_eof && buf_room(c, &c->c2u) > 0) ||
+	       (c->ssl_wr == w && buf_len(&c->u2c) > 0) ||
+	       (c->ssl_sd == w && !c->c_wr_shut);
+}
+
+static void
+conn_pump(struct nacre_conn *c)
+{
+	bool progress;
+	int rounds = 0;
+
+	do {
+		progress = client_read(c);
+		progress |= upstream_write(c);
+		progress |= upstream_read(c);
+		progress |= client_write(c);
+	} while (progress && !c->dead && ++rounds < 16);
+
+	if (c->dead) {
+		conn_close(c);
+		return;
+	}
+
+	if (rounds > 0 || progress)
+		touch(c);
+	if (c->c_eof && c->u_eof && c->u_wr_shut && c->c_wr_shut &&
+	    buf_len(&c->c2u) == 0 && buf_len(&c->u2c) == 0) {
+		conn_close(c);
+		return;
+	}
+	ev_set(c, EV_CR, &c->crev, waits_on(c, W_READ));
+	ev_set(c, EV_CW, &c->cwev, waits_on(c, W_WRITE));
+	ev_set(c, EV_UR, &c->urev, c->u_rd_wait && !c->u_eof &&
+				       buf_room(c, &c->u2c) > 0);
+	ev_set(c, EV_UW, &c->uwev, c->u_wr_wait && buf_len(&c->c2u) > 0);
+	if (progress && rounds >= 16) {
+		/* yield to other connections; come back at once */
+		event_active(&c->cwev, EV_WRITE, 0);
+	}
+}
+
+/* ---- accept ---- */
+
+void
+nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
+		 const struct sockaddr *peer, socklen_t peerlen)
+{
+	struct nacre_gen *g = w->gen;
+	struct nacre_conn *c = calloc(1, sizeof(*c));
+	char addr[160];
+
+	if (!c || !(c->ssl = SSL_new(g->ssl_ctx))) {
+		log_err("out of memory accepting a connection");
+		free(c);
+		close(fd);
+		return;
+	}
+	c->w = w;
+	c->gen = g;
+	nacre_gen_ref(g);
+	c->id = atomic_fetch_add_explicit(&nacre_next_conn_id, 1, memory_order_relaxed);
+	c->cfd = fd;
+	c->ufd = -1;
+	c->cap = (uint32_t)g->cfg->limits.buffer;
+	c->pp_in = proxy_protocol;
+	c->state = proxy_protocol ? ST_PROXY : ST_HANDSHAKE;
+	memcpy(&c->peer, peer, peerlen);
+	c->peerlen = peerlen;
+	c->locallen = sizeof(c->local);
+	if (getsockname(fd, (struct sockaddr *)&c->local, &c->locallen) < 0)
+		c->locallen = 0;
+	SSL_set_fd(c->ssl, fd);
+	SSL_set_accept_state(c->ssl);
+	event_assign(&c->crev, w->base, fd, EV_READ | EV_PERSIST, client_cb, c);
+	event_assign(&c->cwev, w->base, fd, EV_WRITE | EV_PERSIST, client_cb, c);
+	evtimer_assign(&c->timer, w->base, timer_cb, c);
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	atomic_fetch_add_explicit(&nacre_nconns, 1, memory_order_relaxed);
+
+	nacre_sockaddr_str(peer, peerlen, addr, sizeof(addr));
+	nacre_log(NACRE_LOG_DEBUG, c->id, "accepted from %s", addr);
+	timer_arm(c, g->cfg->limits.handshake_timeout_ms);
+	if (proxy_protocol) {
+		ev_set(c, EV_CR, &c->crev, true);
+		return;
+	}
+	ev_set(c, EV_CR, &c->crev, true); /* the ClientHello comes first */
+}

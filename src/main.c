@@ -1,0 +1,375 @@
+/*
+ * main.c: nacred's entry point and its main thread: options, start-up,
+ * signals (SIGHUP reload, SIGTERM/SIGINT drain), and the hand-over of new
+ * generations to the workers. The main thread never touches a connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "runtime.h"
+
+struct daemon {
+	struct event_base *base;
+	const char *config_path;
+	struct nacre_gen *gen;             /* the current generation */
+	struct nacre_listener **listeners; /* main's references */
+	size_t nlisteners;
+	struct nacre_worker *workers;
+	unsigned nworkers, workers_done;
+	int done_rd, done_wr;
+	bool draining;
+	struct event *ev_hup, *ev_term, *ev_int, *ev_done, *ev_deadline;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nacred [-t] [-d] -c FILE\n"
+		"       nacred -V\n"
+		"  -c FILE  configuration file (libconfig syntax, see nacred.conf(5))\n"
+		"  -t       check the configuration and exit (0 ok, 78 bad)\n"
+		"  -d       log at debug level, whatever the file says\n"
+		"  -V       print the version and exit\n"
+		"  -h       this help\n"
+		"Signals: SIGHUP reloads the configuration; SIGTERM drains and exits.\n");
+}
+
+/* Reuse open listeners whose address is unchanged; open the new ones. On
+ * failure nothing changes and err says why. */
+static int
+listeners_reconcile(struct daemon *d, const struct nacre_config *cfg,
+		    struct nacre_listener ***out, char *err, size_t errlen)
+{
+	struct nacre_listener **ls = calloc(cfg->nlisten, sizeof(*ls));
+
+	if (!ls) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		for (size_t j = 0; j < d->nlisteners && !ls[i]; j++) {
+			if (strcmp(d->listeners[j]->addr.text,
+				   cfg->listen[i].addr.text) == 0) {
+				ls[i] = d->listeners[j];
+				nacre_listener_ref(ls[i]);
+			}
+		}
+		if (!ls[i])
+			ls[i] = nacre_listener_open(&cfg->listen[i].addr, err, errlen);
+		if (!ls[i]) {
+			for (size_t k = 0; k < i; k++)
+				nacre_listener_unref(ls[k]);
+			free(ls);
+			return -1;
+		}
+	}
+	*out = ls;
+	return 0;
+}
+
+/* Build a generation from cfg (taking ownership of it on success). */
+static struct nacre_gen *
+gen_build(struct daemon *d, struct nacre_config *cfg,
+	  struct nacre_listener ***ls_out, char *err, size_t errlen)
+{
+	struct nacre_listener **ls;
+	struct nacre_gen *g;
+	SSL_CTX *ctx;
+
+	ctx = nacre_tls_ctx_new(cfg, err, errlen);
+	if (!ctx)
+		return NULL;
+	if (listeners_reconcile(d, cfg, &ls, err, errlen) < 0) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	g = nacre_gen_new(cfg, ctx, ls, cfg->nlisten);
+	if (!g) {
+		snprintf(err, errlen, "out of memory");
+		for (size_t i = 0; i < cfg->nlisten; i++)
+			nacre_listener_unref(ls[i]);
+		free(ls);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	*ls_out = ls;
+	return g;
+}
+
+static void
+install_gen(struct daemon *d, struct nacre_gen *g, struct nacre_listener **ls)
+{
+	struct nacre_listener **old = d->listeners;
+	size_t nold = d->nlisteners;
+
+	for (unsigned i = 0; i < d->nworkers; i++)
+		nacre_worker_send_gen(&d->workers[i], g);
+	nacre_gen_unref(d->gen);
+	d->gen = g;
+	d->listeners = ls;
+	d->nlisteners = g->cfg->nlisten;
+	/* only after every worker's mailbox holds g (see worker.c) */
+	for (size_t i = 0; i < nold; i++)
+		nacre_listener_unref(old[i]);
+	free(old);
+}
+
+static void
+log_listening(const struct nacre_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		log_info("listening on %s%s", cfg->listen[i].addr.text,
+			 cfg->listen[i].proxy_protocol ? " (PROXY v2 required)" : "");
+	log_info("upstream %s%s", cfg->upstream.addr.text,
+		 cfg->upstream.proxy_protocol == NACRE_PP_V2 ? " (PROXY v2)" : "");
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct nacre_config *cfg = NULL;
+	struct nacre_listener **ls;
+	struct nacre_gen *g;
+	char err[NACRE_ERRLEN];
+
+	if (d->draining)
+		return;
+	nacre_sd_notify("RELOADING=1");
+	log_info("reloading %s", d->config_path);
+	if (nacre_config_load(d->config_path, &cfg, err, sizeof(err)) < 0) {
+		log_err("reload failed: %s; keeping the running configuration", err);
+		nacre_sd_notify("READY=1");
+		return;
+	}
+	g = gen_build(d, cfg, &ls, err, sizeof(err));
+	if (!g) {
+		log_err("reload failed: %s; keeping the running configuration", err);
+		nacre_config_free(cfg);
+		nacre_sd_notify("READY=1");
+		return;
+	}
+	if (cfg->workers != d->nworkers)
+		log_warn("workers = %u takes effect at the next start (running %u)",
+			 cfg->workers, d->nworkers);
+	nacre_log_set_level(cfg->log_level);
+	install_gen(d, g, ls);
+	log_listening(cfg);
+	log_info("reloaded configuration (generation %llu)",
+		 (unsigned long long)g->id);
+	nacre_sd_notify("READY=1");
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	log_warn("drain deadline reached; closing the remaining connections");
+	for (unsigned i = 0; i < d->nworkers; i++)
+		nacre_worker_send_drain(&d->workers[i], true);
+}
+
+static void
+drain(struct daemon *d)
+{
+	uint64_t ms = d->gen->cfg->limits.drain_timeout_ms;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	if (d->draining) {
+		log_warn("second stop signal: closing all connections now");
+		deadline_cb(-1, 0, d);
+		return;
+	}
+	d->draining = true;
+	nacre_sd_notify("STOPPING=1");
+	log_info("draining: no new connections; %llu open, deadline %llu ms",
+		 (unsigned long long)atomic_load(&nacre_nconns),
+		 (unsigned long long)ms);
+	for (unsigned i = 0; i < d->nworkers; i++)
+		nacre_worker_send_drain(&d->workers[i], false);
+	/* the workers drop their listener references; drop ours so the
+	 * sockets close and new clients are refused, not queued */
+	for (size_t i = 0; i < d->nlisteners; i++)
+		nacre_listener_unref(d->listeners[i]);
+	free(d->listeners);
+	d->listeners = NULL;
+	d->nlisteners = 0;
+	d->ev_deadline = evtimer_new(d->base, deadline_cb, d);
+	evtimer_add(d->ev_deadline, &tv);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (sig == SIGHUP)
+		reload(d);
+	else
+		drain(d);
+}
+
+static void
+worker_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char buf[64];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		d->workers_done += (unsigned)n;
+	if (d->workers_done >= d->nworkers)
+		event_base_loopbreak(d->base);
+}
+
+static int
+check_only(const char *path)
+{
+	struct nacre_config *cfg;
+	char err[NACRE_ERRLEN];
+	SSL_CTX *ctx;
+
+	if (nacre_config_load(path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return NACRE_EX_CONFIG;
+	}
+	ctx = nacre_tls_ctx_new(cfg, err, sizeof(err));
+	if (!ctx) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		nacre_config_free(cfg);
+		return NACRE_EX_CONFIG;
+	}
+	SSL_CTX_free(ctx);
+	printf("%s: configuration ok\n", path);
+	nacre_config_free(cfg);
+	return 0;
+}
+
+static void
+workers_free(struct daemon *d)
+{
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct nacre_worker *w = &d->workers[i];
+		pthread_join(w->thread, NULL);
+		for (size_t j = 0; j < w->naccept; j++) {
+			event_del(&w->accept_evs[j]);
+			nacre_listener_unref(w->accepting[j]);
+		}
+		free(w->accept_evs);
+		free(w->accepting);
+		if (w->pending)
+			nacre_gen_unref(w->pending);
+		nacre_gen_unref(w->gen);
+		event_del(&w->notify_ev);
+		event_del(&w->resume_ev);
+		event_base_free(w->base);
+		close(w->notify_rd);
+		close(w->notify_wr);
+		pthread_mutex_destroy(&w->mtx);
+	}
+	free(d->workers);
+}
+
+static int
+run(const char *path, bool debug)
+{
+	struct daemon d = { .config_path = path };
+	struct nacre_config *cfg;
+	char err[NACRE_ERRLEN];
+	int p[2];
+
+	if (nacre_config_load(path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return NACRE_EX_CONFIG;
+	}
+	if (debug)
+		cfg->log_level = NACRE_LOG_DEBUG;
+	nacre_log_set_level(cfg->log_level);
+	d.gen = gen_build(&d, cfg, &d.listeners, err, sizeof(err));
+	if (!d.gen) {
+		log_err("%s", err);
+		nacre_config_free(cfg);
+		return 1;
+	}
+	d.nlisteners = cfg->nlisten;
+	signal(SIGPIPE, SIG_IGN);
+	d.base = event_base_new();
+	if (!d.base || pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+		log_err("cannot create the main event loop");
+		return 1;
+	}
+	d.done_rd = p[0];
+	d.done_wr = p[1];
+	d.nworkers = cfg->workers;
+	d.workers = nacre_workers_start(d.nworkers, d.gen, d.done_wr);
+	if (!d.workers)
+		return 1;
+	d.ev_hup = evsignal_new(d.base, SIGHUP, signal_cb, &d);
+	d.ev_term = evsignal_new(d.base, SIGTERM, signal_cb, &d);
+	d.ev_int = evsignal_new(d.base, SIGINT, signal_cb, &d);
+	d.ev_done = event_new(d.base, d.done_rd, EV_READ | EV_PERSIST,
+			      worker_done_cb, &d);
+	event_add(d.ev_hup, NULL);
+	event_add(d.ev_term, NULL);
+	event_add(d.ev_int, NULL);
+	event_add(d.ev_done, NULL);
+	log_info("nacred %s started: %u workers, key %s, %s", NACRE_VERSION,
+		 d.nworkers, cfg->tls.key == NACRE_KEY_EC_P384 ? "ec-p384" : "ec-p256",
+		 OpenSSL_version(OPENSSL_VERSION));
+	log_listening(cfg);
+	nacre_sd_notify("READY=1");
+
+	event_base_dispatch(d.base);
+
+	workers_free(&d);
+	for (size_t i = 0; i < d.nlisteners; i++)
+		nacre_listener_unref(d.listeners[i]);
+	free(d.listeners);
+	nacre_gen_unref(d.gen);
+	event_free(d.ev_hup);
+	event_free(d.ev_term);
+	event_free(d.ev_int);
+	event_free(d.ev_done);
+	if (d.ev_deadline)
+		event_free(d.ev_deadline);
+	event_base_free(d.base);
+	close(d.done_rd);
+	close(d.done_wr);
+	log_info("stopped");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool check = false, debug = false;
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:tdVh")) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 't': check = true; break;
+		case 'd': debug = true; break;
+		case 'V': printf("nacred %s\n", NACRE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 64;
+		}
+	}
+	if (!path || optind != argc) {
+		usage(stderr);
+		return 64;
+	}
+	if (check)
+		return check_only(path);
+	return run(path, debug);
+}

@@ -1,0 +1,167 @@
+/*
+ * nacred.h: the structures every file of the daemon shares, and the functions
+ * each file offers, listed under the file's name.
+ */
+#ifndef NACRED_H
+#define NACRED_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define NACRE_VERSION "0.1.0"
+#define NACRE_EX_CONFIG 78 /* sysexits.h EX_CONFIG */
+#define NACRE_ERRLEN 512
+
+/* ---- addr.c: "tcp:HOST:PORT", "vsock:CID:PORT", "unix:/path" ---- */
+enum nacre_addr_kind { NACRE_ADDR_TCP, NACRE_ADDR_VSOCK, NACRE_ADDR_UNIX };
+
+struct nacre_addr {
+	enum nacre_addr_kind kind;
+	struct sockaddr_storage ss; /* resolved, ready for bind()/connect() */
+	socklen_t sslen;
+	char text[128];             /* as written, for logs and reload matching */
+};
+
+/* for_listen allows "vsock:any:PORT"; errors describe the expected form. */
+int nacre_addr_parse(const char *s, bool for_listen, struct nacre_addr *out,
+		     char *err, size_t errlen);
+/* vsock, unix, or tcp to a loopback address: plaintext stays in the TEE. */
+bool nacre_addr_is_local(const struct nacre_addr *a);
+/* "1.2.3.4:5", "[::1]:5", "vsock:3:5", "unix:/p" for any sockaddr. */
+void nacre_sockaddr_str(const struct sockaddr *sa, socklen_t len, char *out,
+			size_t outlen);
+
+/* ---- units.c: "10s", "5m", "250ms", "1h"; "64k", "1m" ---- */
+int nacre_parse_duration_ms(const char *s, uint64_t *ms);
+int nacre_parse_size(const char *s, uint64_t *bytes);
+
+/* ---- config.c ---- */
+enum nacre_key_type { NACRE_KEY_EC_P256, NACRE_KEY_EC_P384 };
+enum nacre_pp_mode { NACRE_PP_NONE, NACRE_PP_V2 };
+
+struct nacre_listen_conf {
+	struct nacre_addr addr;
+	bool proxy_protocol; /* PROXY v2 header required from the peer */
+};
+
+struct nacre_config {
+	char *path;
+	struct nacre_listen_conf *listen;
+	size_t nlisten;
+	struct {
+		struct nacre_addr addr;
+		enum nacre_pp_mode proxy_protocol;
+	} upstream;
+	struct {
+		enum nacre_key_type key;
+		int min_version;      /* TLS1_2_VERSION or TLS1_3_VERSION */
+		unsigned char *alpn;  /* ALPN wire format (len-prefixed list) */
+		size_t alpn_len;
+		char **names;         /* SANs; names[0] is the subject CN */
+		size_t nnames;
+	} tls;
+	struct {
+		uint64_t max_connections;
+		uint64_t handshake_timeout_ms;
+		uint64_t idle_timeout_ms;
+		uint64_t connect_timeout_ms;
+		uint64_t drain_timeout_ms;
+		uint64_t buffer;      /* bytes buffered per direction at most */
+	} limits;
+	unsigned workers;             /* resolved: 0 in the file means one per core */
+	int log_level;                /* enum nacre_log_level */
+	unsigned char digest[32];     /* SHA-256 of the file as read */
+};
+
+/* Parse text (name is used in messages); on error err = "NAME:LINE: ...". */
+int nacre_config_parse(const char *text, const char *name,
+		       struct nacre_config **out, char *err, size_t errlen);
+int nacre_config_load(const char *path, struct nacre_config **out, char *err,
+		      size_t errlen);
+void nacre_config_free(struct nacre_config *c);
+
+/* ---- log.c ---- */
+enum nacre_log_level { NACRE_LOG_ERROR, NACRE_LOG_WARN, NACRE_LOG_INFO,
+		       NACRE_LOG_DEBUG };
+void nacre_log_set_level(int level);
+int nacre_log_level_from_str(const char *s); /* -1 if unknown */
+void nacre_log(int level, uint64_t conn_id, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define log_err(...)   nacre_log(NACRE_LOG_ERROR, 0, __VA_ARGS__)
+#define log_warn(...)  nacre_log(NACRE_LOG_WARN, 0, __VA_ARGS__)
+#define log_info(...)  nacre_log(NACRE_LOG_INFO, 0, __VA_ARGS__)
+#define log_debug(...) nacre_log(NACRE_LOG_DEBUG, 0, __VA_ARGS__)
+
+/* ---- proxy_proto.c: PROXY protocol v2 ---- */
+#define NACRE_PP2_SIG_LEN 12
+#define NACRE_PP2_HDR_MAX 1024 /* our cap on an incoming header, TLVs included */
+#define NACRE_PP2_TYPE_ALPN 0x01
+#define NACRE_PP2_TYPE_AUTHORITY 0x02
+#define NACRE_PP2_TYPE_CRC32C 0x03
+#define NACRE_PP2_TYPE_NOOP 0x04
+#define NACRE_PP2_TYPE_UNIQUE_ID 0x05
+#define NACRE_PP2_TYPE_SSL 0x20
+#define NACRE_PP2_SUBTYPE_SSL_VERSION 0x21
+#define NACRE_PP2_SUBTYPE_SSL_CN 0x22
+#define NACRE_PP2_SUBTYPE_SSL_CIPHER 0x23
+#define NACRE_PP2_SUBTYPE_SSL_SIG_ALG 0x24
+#define NACRE_PP2_SUBTYPE_SSL_KEY_ALG 0x25
+#define NACRE_PP2_CLIENT_SSL 0x01
+
+struct nacre_pp2_tlv {
+	uint8_t type;
+	uint16_t len;
+	const uint8_t *value; /* points into the parsed buffer */
+};
+
+struct nacre_pp2_info {
+	bool local;                   /* LOCAL command: use the real peer */
+	int family;                   /* AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC */
+	int socktype;                 /* SOCK_STREAM, SOCK_DGRAM or 0 */
+	struct sockaddr_storage src, dst;
+	socklen_t srclen, dstlen;
+	struct nacre_pp2_tlv tlvs[32];
+	size_t ntlvs;
+};
+
+/* TLS facts carried to the upstream; NULL fields are omitted. */
+struct nacre_pp2_tls {
+	const char *alpn;
+	const char *sni;
+	const char *version; /* "TLSv1.3" */
+	const char *cipher;  /* "TLS_AES_128_GCM_SHA256" */
+};
+
+/*
+ * Returns the header length (> 0) when a complete, valid header is at buf;
+ * 0 when more bytes are needed; -1 when the bytes cannot be a valid header
+ * (*err names the problem). Strict: signature, version, command, family,
+ * lengths and TLV framing are all checked, CRC32C when present.
+ */
+ssize_t nacre_pp2_parse(const uint8_t *buf, size_t len,
+			struct nacre_pp2_info *out, const char **err);
+/* Writes a PROXY header for src -> dst (either may be NULL or a family v2
+ * cannot carry, e.g. AF_VSOCK: then the address block is UNSPEC). Returns
+ * bytes written, or -1 if cap is too small. */
+ssize_t nacre_pp2_encode(uint8_t *buf, size_t cap, const struct sockaddr *src,
+			 const struct sockaddr *dst,
+			 const struct nacre_pp2_tls *tls);
+
+/* ---- tls.c: keys born in memory, certificate, server SSL_CTX ---- */
+struct ssl_ctx_st;
+/* Generates a fresh key (never leaves memory), a self-signed certificate for
+ * cfg->tls.names, and a server SSL_CTX using both. NULL + err on failure. */
+struct ssl_ctx_st *nacre_tls_ctx_new(const struct nacre_config *cfg, char *err,
+				     size_t errlen);
+
+/* ---- sdnotify.c: systemd readiness (Type=notify), no libsystemd ---- */
+void nacre_sd_notify(const char *state);
+
+/* ---- daemon.c / worker.c / listener.c / conn.c: see daemon.h ---- */
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * runtime.h: the running daemon's shared structures: generations (config +
+ * TLS context), listeners, worker threads and connections.
+ */
+#ifndef NACRE_RUNTIME_H
+#define NACRE_RUNTIME_H
+
+#include <pthread.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <openssl/ssl.h>
+
+#include "nacred.h"
+
+/*
+ * A generation is what new connections start with: a configuration and the
+ * SSL_CTX holding the current key and certificate. Reload and rotation make
+ * a new one; each worker switches to it, and connections keep a reference
+ * to the one they started with until they end.
+ */
+struct nacre_gen {
+	atomic_int refs;
+	uint64_t id;
+	struct nacre_config *cfg;
+	SSL_CTX *ssl_ctx;
+	struct nacre_listener **listeners; /* not owned: see worker.c */
+	bool *listener_pp;                 /* proxy_protocol per listener */
+	size_t nlisteners;
+};
+
+/* listener.c: one bound socket, shared by all workers' event loops. It is
+ * closed when the main thread and every accepting worker let go of it. */
+struct nacre_listener {
+	atomic_int refs;
+	int fd;
+	struct nacre_addr addr;
+};
+
+struct nacre_listener *nacre_listener_open(const struct nacre_addr *a,
+					   char *err, size_t errlen);
+void nacre_listener_ref(struct nacre_listener *l);
+void nacre_listener_unref(struct nacre_listener *l);
+
+/* gen.c */
+struct nacre_gen *nacre_gen_new(struct nacre_config *cfg, SSL_CTX *ctx,
+				struct nacre_listener **ls, size_t nls);
+void nacre_gen_ref(struct nacre_gen *g);
+void nacre_gen_unref(struct nacre_gen *g);
+
+struct nacre_conn;
+
+/* worker.c: one thread, one event_base, its own connections. */
+struct nacre_worker {
+	unsigned idx;
+	pthread_t thread;
+	struct event_base *base;
+	int notify_rd, notify_wr;
+	struct event notify_ev;
+	pthread_mutex_t mtx;      /* guards the mailbox below only */
+	struct nacre_gen *pending;
+	bool pending_drain, pending_force;
+
+	struct nacre_gen *gen;    /* what new connections start with */
+	struct event *accept_evs;
+	struct nacre_listener **accepting; /* refs held while registered */
+	size_t naccept;
+	bool accept_paused, draining;
+	struct event resume_ev;
+	uint64_t nconns;
+	struct nacre_conn *conns; /* list, for forced close at the deadline */
+	uint64_t ticks;           /* rate-limits accept error logs */
+};
+
+struct nacre_worker *nacre_workers_start(unsigned n, struct nacre_gen *g,
+					 int done_fd);
+void nacre_worker_send_gen(struct nacre_worker *w, struct nacre_gen *g);
+void nacre_worker_send_drain(struct nacre_worker *w, bool force);
+void nacre_worker_conn_closed(struct nacre_worker *w);
+
+/* process-wide counters (atomics, no locks) */
+extern atomic_uint_fast64_t nacre_nconns;
+extern atomic_uint_fast64_t nacre_next_conn_id;
+
+/* conn.c */
+void nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
+		      const struct sockaddr *peer, socklen_t peerlen);
+void nacre_conn_abort(struct nacre_conn *c, const char *why);
+struct nacre_conn *nacre_conn_next(struct nacre_conn *c);
+
+#endif

@@ -1,0 +1,221 @@
+/*
+ * tls.c: the TLS key, its certificate and the server SSL_CTX. The key is
+ * generated here, in memory, and is never read from or written to disk;
+ * OpenSSL clears it when the last SSL_CTX holding it is freed.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "nacred.h"
+
+#define CERT_BACKDATE_S (5 * 60)
+#define CERT_LIFETIME_S (7 * 24 * 3600)
+
+static void
+set_err(char *err, size_t errlen, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char buf[256] = "";
+
+	if (e)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	snprintf(err, errlen, "%s%s%s", what, e ? ": " : "", buf);
+	ERR_clear_error();
+}
+
+static EVP_PKEY *
+key_generate(enum nacre_key_type type)
+{
+	return EVP_EC_gen(type == NACRE_KEY_EC_P384 ? "P-384" : "P-256");
+}
+
+static bool
+is_ip_literal(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int
+add_san(X509 *x, const struct nacre_config *cfg)
+{
+	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+	int ok = 0;
+
+	if (!gens)
+		return 0;
+	for (size_t i = 0; i < cfg->tls.nnames; i++) {
+		const char *n = cfg->tls.names[i];
+		GENERAL_NAME *g = NULL;
+
+		if (is_ip_literal(n)) {
+			ASN1_OCTET_STRING *ip = a2i_IPADDRESS(n);
+			if (ip)
+				g = GENERAL_NAME_new();
+			if (!g) {
+				ASN1_OCTET_STRING_free(ip);
+				goto out;
+			}
+			GENERAL_NAME_set0_value(g, GEN_IPADD, ip);
+		} else {
+			ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+			if (s && ASN1_STRING_set(s, n, (int)strlen(n)))
+				g = GENERAL_NAME_new();
+			if (!g) {
+				ASN1_IA5STRING_free(s);
+				goto out;
+			}
+			GENERAL_NAME_set0_value(g, GEN_DNS, s);
+		}
+		if (!sk_GENERAL_NAME_push(gens, g)) {
+			GENERAL_NAME_free(g);
+			goto out;
+		}
+	}
+	ok = X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, 0) == 1;
+out:
+	GENERAL_NAMES_free(gens);
+	return ok;
+}
+
+static int
+add_ext(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
+	if (!ext)
+		return 0;
+	ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok;
+}
+
+/* Self-signed leaf: the key proves itself; trust comes from attestation,
+ * not from a CA. */
+static X509 *
+cert_self_signed(EVP_PKEY *key, const struct nacre_config *cfg)
+{
+	X509 *x = X509_new();
+	X509_NAME *name;
+	unsigned char serial[16];
+	BIGNUM *bn = NULL;
+	const char *cn = cfg->tls.nnames ? cfg->tls.names[0] : "nacre";
+
+	if (!x || RAND_bytes(serial, sizeof(serial)) != 1)
+		goto fail;
+	serial[0] &= 0x7f; /* positive */
+	bn = BN_bin2bn(serial, sizeof(serial), NULL);
+	if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)))
+		goto fail;
+	if (!X509_set_version(x, 2) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), -CERT_BACKDATE_S) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), CERT_LIFETIME_S) ||
+	    !X509_set_pubkey(x, key))
+		goto fail;
+	name = X509_get_subject_name(x);
+	if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+					(const unsigned char *)cn, -1, -1, 0) ||
+	    !X509_set_issuer_name(x, name))
+		goto fail;
+	if (!add_san(x, cfg) ||
+	    !add_ext(x, NID_basic_constraints, "critical,CA:FALSE") ||
+	    !add_ext(x, NID_key_usage, "critical,digitalSignature") ||
+	    !add_ext(x, NID_ext_key_usage, "serverAuth") ||
+	    !add_ext(x, NID_subject_key_identifier, "hash"))
+		goto fail;
+	if (!X509_sign(x, key, EVP_sha256()))
+		goto fail;
+	BN_free(bn);
+	return x;
+fail:
+	BN_free(bn);
+	X509_free(x);
+	return NULL;
+}
+
+/* Server preference among the configured protocols; a client that offers
+ * none of them goes on without ALPN, as HAProxy and hitch do. */
+static int
+alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+	    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	const struct nacre_config *cfg = arg;
+	unsigned char *sel;
+
+	if (SSL_select_next_proto(&sel, outlen, cfg->tls.alpn,
+				  (unsigned int)cfg->tls.alpn_len, in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+SSL_CTX *
+nacre_tls_ctx_new(const struct nacre_config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+
+	key = key_generate(cfg->tls.key);
+	if (!key) {
+		set_err(err, errlen, "cannot generate the TLS key");
+		return NULL;
+	}
+	cert = cert_self_signed(key, cfg);
+	if (!cert) {
+		set_err(err, errlen, "cannot build the certificate");
+		goto fail;
+	}
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		set_err(err, errlen, "cannot create the TLS context");
+		goto fail;
+	}
+	SSL_CTX_set_min_proto_version(ctx, cfg->tls.min_version);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+				 SSL_OP_CIPHER_SERVER_PREFERENCE |
+				 SSL_OP_NO_COMPRESSION |
+				 SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/* Idle connections give their record buffers back; writes may move. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
+			      SSL_MODE_ENABLE_PARTIAL_WRITE |
+			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Stateless tickets only: no session cache shared (and locked)
+	 * between worker threads; one TLS 1.3 ticket per handshake. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 1);
+	if (!SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") ||
+	    !SSL_CTX_set_cipher_list(ctx,
+		"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+		"ECDHE-ECDSA-CHACHA20-POLY1305") ||
+	    SSL_CTX_use_certificate(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		set_err(err, errlen, "cannot configure the TLS context");
+		goto fail;
+	}
+	if (cfg->tls.alpn_len)
+		SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)cfg);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return NULL;
+}
