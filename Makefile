@@ -73,7 +73,7 @@ $(B)/tools/%: tests/tools/%.c $(DAEMON_OBJ) $(wildcard tests/tools/*.h)
 FUZZ_CC = clang
 $(B)/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -Iinclude -Isrc $(PKG_CFLAGS) -o $@ $< $(DAEMON_SRC) $(LDLIBS)
 
 asan: $(BA)/nacred $(UNIT_ABIN)
