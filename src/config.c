@@ -1,0 +1,1197 @@
+/*
+ * config.c: reads nacred.conf (libconfig syntax) into struct nacre_config.
+ * Strict on purpose: unknown keys, wrong types and out-of-range values are
+ * errors of the form "FILE:LINE: what is wrong; what to write instead".
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libconfig.h>
+#include <linux/vm_sockets.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "nacred.h"
+
+#define MAX_LISTEN 64
+#define MAX_NAMES 100
+#define MAX_ALPN 32
+#define MAX_FILE (1024 * 1024)
+#define X509_CN_MAX 64 /* ub-common-name: names[0] becomes the subject CN */
+
+#define SEC 1000ULL
+#define DAY (24 * 60 * 60 * SEC)
+
+struct pctx {
+	const char *name;
+	char *err;
+	size_t errlen;
+};
+
+/* ---- errors ---- */
+
+static int fail_line(struct pctx *p, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+fail_line(struct pctx *p, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->errlen == 0)
+		return -1;
+	if (line)
+		n = snprintf(p->err, p->errlen, "%s:%u: ", p->name, line);
+	else
+		n = snprintf(p->err, p->errlen, "%s: ", p->name);
+	if (n < 0 || (size_t)n >= p->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static unsigned
+line_of(const config_setting_t *s)
+{
+	return s ? config_setting_source_line(s) : 0;
+}
+
+/* ---- unknown keys ---- */
+
+/* Levenshtein distance of two short strings; large when either is long. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64], prev, tmp;
+
+	if (la >= 64 || lb >= 64)
+		return 64;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			tmp = row[j];
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+static const char *
+suggest(const char *name, const char *const *known)
+{
+	const char *best = NULL;
+	size_t best_d = 3; /* more than two edits away is not a typo */
+
+	for (; *known; known++) {
+		size_t d = edit_distance(name, *known);
+		if (d < best_d && d < strlen(*known)) {
+			best_d = d;
+			best = *known;
+		}
+	}
+	return best;
+}
+
+static int
+check_keys(struct pctx *p, const config_setting_t *group, const char *where,
+	   const char *const *known)
+{
+	int n = config_setting_length(group);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(group, i);
+		const char *name = config_setting_name(s);
+		const char *const *k;
+
+		for (k = known; *k; k++)
+			if (strcmp(name, *k) == 0)
+				break;
+		if (*k)
+			continue;
+		const char *hint = suggest(name, known);
+		if (hint)
+			return fail_line(p, line_of(s), "unknown key \"%s\" in "
+					 "%s; did you mean \"%s\"?", name,
+					 where, hint);
+		char list[256] = "";
+		for (k = known; *k; k++) {
+			strncat(list, *k, sizeof(list) - strlen(list) - 1);
+			if (k[1])
+				strncat(list, ", ",
+					sizeof(list) - strlen(list) - 1);
+		}
+		return fail_line(p, line_of(s), "unknown key \"%s\" in %s; "
+				 "known keys are: %s", name, where, list);
+	}
+	return 0;
+}
+
+/* ---- typed values ---- */
+
+static bool
+is_int(const config_setting_t *s)
+{
+	int t = config_setting_type(s);
+	return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
+}
+
+static int
+get_int(struct pctx *p, const config_setting_t *s, const char *key,
+	long long min, long long max, long long *out)
+{
+	long long v;
+
+	if (!is_int(s))
+		return fail_line(p, line_of(s), "%s must be an integer from "
+				 "%lld to %lld", key, min, max);
+	v = config_setting_get_int64(s);
+	if (v < min || v > max)
+		return fail_line(p, line_of(s), "%s = %lld is out of range; "
+				 "use %lld to %lld", key, v, min, max);
+	*out = v;
+	return 0;
+}
+
+static int
+get_string(struct pctx *p, const config_setting_t *s, const char *key,
+	   const char *example, const char **out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail_line(p, line_of(s), "%s must be a string like %s",
+				 key, example);
+	*out = config_setting_get_string(s);
+	return 0;
+}
+
+static void
+fmt_ms(uint64_t ms, char *buf, size_t len)
+{
+	if (ms % DAY == 0 && ms)
+		snprintf(buf, len, "%llud", (unsigned long long)(ms / DAY));
+	else if (ms % (3600 * SEC) == 0 && ms)
+		snprintf(buf, len, "%lluh",
+			 (unsigned long long)(ms / 3600 / SEC));
+	else if (ms % (60 * SEC) == 0 && ms)
+		snprintf(buf, len, "%llum",
+			 (unsigned long long)(ms / 60 / SEC));
+	else if (ms % SEC == 0)
+		snprintf(buf, len, "%llus", (unsigned long long)(ms / SEC));
+	else
+		snprintf(buf, len, "%llums", (unsigned long long)ms);
+}
+
+/* "10s", "250ms", ... or an integer number of seconds. */
+static int
+get_duration(struct pctx *p, const config_setting_t *s, const char *key,
+	     uint64_t min, uint64_t max, uint64_t *out)
+{
+	char lo[32], hi[32];
+	uint64_t ms;
+
+	fmt_ms(min, lo, sizeof(lo));
+	fmt_ms(max, hi, sizeof(hi));
+	if (is_int(s)) {
+		long long v = config_setting_get_int64(s);
+		if (v < 0)
+			return fail_line(p, line_of(s), "%s must not be "
+					 "negative; use %s to %s", key, lo, hi);
+		ms = (uint64_t)v > UINT64_MAX / SEC ? UINT64_MAX
+						    : (uint64_t)v * SEC;
+	} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		if (nacre_parse_duration_ms(config_setting_get_string(s),
+					    &ms) != 0)
+			return fail_line(p, line_of(s), "%s = \"%s\" is not a "
+					 "duration; write e.g. \"250ms\", "
+					 "\"10s\", \"5m\", \"1h\" or \"1d\"",
+					 key, config_setting_get_string(s));
+	} else {
+		return fail_line(p, line_of(s), "%s must be a duration string "
+				 "like \"10s\" or \"250ms\" (or a number of "
+				 "seconds)", key);
+	}
+	if (ms < min || ms > max)
+		return fail_line(p, line_of(s), "%s is out of range; use %s to "
+				 "%s", key, lo, hi);
+	*out = ms;
+	return 0;
+}
+
+/* "64k", "1m", ... or an integer number of bytes. */
+static int
+get_size(struct pctx *p, const config_setting_t *s, const char *key,
+	 uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+
+	if (is_int(s)) {
+		long long i = config_setting_get_int64(s);
+		if (i < 0)
+			return fail_line(p, line_of(s), "%s must not be "
+					 "negative; use \"%lluk\" to \"%llum\"",
+					 key, (unsigned long long)(min >> 10),
+					 (unsigned long long)(max >> 20));
+		v = (uint64_t)i;
+	} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		if (nacre_parse_size(config_setting_get_string(s), &v) != 0)
+			return fail_line(p, line_of(s), "%s = \"%s\" is not a "
+					 "size; write e.g. \"64k\" or \"1m\"",
+					 key, config_setting_get_string(s));
+	} else {
+		return fail_line(p, line_of(s), "%s must be a size string like "
+				 "\"64k\" (or a number of bytes)", key);
+	}
+	if (v < min || v > max)
+		return fail_line(p, line_of(s), "%s is out of range; use "
+				 "\"%lluk\" to \"%llum\"", key,
+				 (unsigned long long)(min >> 10),
+				 (unsigned long long)(max >> 20));
+	*out = v;
+	return 0;
+}
+
+/* A group member that must be a group itself (or be absent). */
+static int
+get_group(struct pctx *p, const config_setting_t *parent, const char *key,
+	  const char *example, config_setting_t **out)
+{
+	config_setting_t *s = config_setting_get_member(parent, key);
+
+	*out = NULL;
+	if (!s)
+		return 0;
+	if (!config_setting_is_group(s))
+		return fail_line(p, line_of(s), "%s must be a group like %s = "
+				 "%s;", key, key, example);
+	*out = s;
+	return 0;
+}
+
+/* ---- listen ---- */
+
+static const char *const listen_keys[] = { "address", "proxy_protocol",
+					   NULL };
+
+/*
+ * Two listeners overlap when bind() of the second would fail (or, with
+ * SO_REUSEPORT, silently share traffic): same kind, port and address, or a
+ * wildcard on either side.
+ */
+static bool
+addr_overlaps(const struct nacre_addr *a, const struct nacre_addr *b)
+{
+	if (a->kind != b->kind || a->ss.ss_family != b->ss.ss_family)
+		return false;
+	if (a->kind == NACRE_ADDR_VSOCK) {
+		const struct sockaddr_vm *x = (const void *)&a->ss;
+		const struct sockaddr_vm *y = (const void *)&b->ss;
+		return x->svm_port == y->svm_port &&
+		       (x->svm_cid == y->svm_cid ||
+			x->svm_cid == VMADDR_CID_ANY ||
+			y->svm_cid == VMADDR_CID_ANY);
+	}
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)&a->ss;
+		const struct sockaddr_in *y = (const void *)&b->ss;
+		return x->sin_port == y->sin_port &&
+		       (x->sin_addr.s_addr == y->sin_addr.s_addr ||
+			x->sin_addr.s_addr == htonl(INADDR_ANY) ||
+			y->sin_addr.s_addr == htonl(INADDR_ANY));
+	}
+	if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)&a->ss;
+		const struct sockaddr_in6 *y = (const void *)&b->ss;
+		return x->sin6_port == y->sin6_port &&
+		       (IN6_ARE_ADDR_EQUAL(&x->sin6_addr, &y->sin6_addr) ||
+			IN6_IS_ADDR_UNSPECIFIED(&x->sin6_addr) ||
+			IN6_IS_ADDR_UNSPECIFIED(&y->sin6_addr));
+	}
+	return a->sslen == b->sslen && memcmp(&a->ss, &b->ss, a->sslen) == 0;
+}
+
+static int
+parse_listener(struct pctx *p, const config_setting_t *g, size_t i,
+	       struct nacre_listen_conf *l)
+{
+	char key[48], where[32], aerr[NACRE_ERRLEN];
+	const config_setting_t *s;
+	const char *text = NULL;
+
+	snprintf(where, sizeof(where), "listen[%zu]", i);
+	if (!config_setting_is_group(g))
+		return fail_line(p, line_of(g), "%s must be a group like "
+				 "{ address = \"tcp:0.0.0.0:8443\"; }", where);
+	if (check_keys(p, g, where, listen_keys) != 0)
+		return -1;
+	snprintf(key, sizeof(key), "%s.address", where);
+	s = config_setting_get_member(g, "address");
+	if (!s)
+		return fail_line(p, line_of(g), "%s is missing; add e.g. "
+				 "address = \"tcp:0.0.0.0:8443\";", key);
+	if (get_string(p, s, key, "\"tcp:0.0.0.0:8443\" or \"vsock:any:8443\"",
+		       &text) != 0)
+		return -1;
+	if (nacre_addr_parse(text, true, &l->addr, aerr, sizeof(aerr)) != 0)
+		return fail_line(p, line_of(s), "%s %s", key, aerr);
+	if (l->addr.kind == NACRE_ADDR_UNIX)
+		return fail_line(p, line_of(s), "%s \"%s\": nacred listens on "
+				 "tcp or vsock only; write e.g. "
+				 "\"tcp:0.0.0.0:8443\" or \"vsock:any:8443\"",
+				 key, text);
+	snprintf(key, sizeof(key), "%s.proxy_protocol", where);
+	s = config_setting_get_member(g, "proxy_protocol");
+	if (s) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return fail_line(p, line_of(s), "%s must be true or "
+					 "false", key);
+		l->proxy_protocol = config_setting_get_bool(s) != 0;
+	}
+	return 0;
+}
+
+static int
+parse_listen(struct pctx *p, const config_setting_t *root,
+	     struct nacre_config *c)
+{
+	const config_setting_t *list;
+	int n;
+
+	list = config_setting_get_member(root, "listen");
+
+	if (!list)
+		return fail_line(p, 0, "listen is missing; add e.g. listen = "
+				 "( { address = \"tcp:0.0.0.0:8443\"; } );");
+	if (!config_setting_is_list(list))
+		return fail_line(p, line_of(list), "listen must be a list of "
+				 "groups like ( { address = "
+				 "\"tcp:0.0.0.0:8443\"; } )");
+	n = config_setting_length(list);
+	if (n == 0)
+		return fail_line(p, line_of(list), "listen is empty; add at "
+				 "least one { address = "
+				 "\"tcp:0.0.0.0:8443\"; }");
+	if (n > MAX_LISTEN)
+		return fail_line(p, line_of(list), "listen has %d entries; at "
+				 "most %d are allowed", n, MAX_LISTEN);
+	c->listen = calloc((size_t)n, sizeof(*c->listen));
+	if (!c->listen)
+		return fail_line(p, 0, "out of memory");
+	for (size_t i = 0; i < (size_t)n; i++) {
+		const config_setting_t *g;
+
+		g = config_setting_get_elem(list, (unsigned)i);
+		if (parse_listener(p, g, i, &c->listen[i]) != 0)
+			return -1;
+		c->nlisten = i + 1;
+		for (size_t j = 0; j < i; j++) {
+			if (!addr_overlaps(&c->listen[j].addr,
+					   &c->listen[i].addr))
+				continue;
+			return fail_line(p, line_of(g), "listen[%zu] \"%s\" "
+					 "overlaps listen[%zu] \"%s\"; remove "
+					 "one of them", i,
+					 c->listen[i].addr.text, j,
+					 c->listen[j].addr.text);
+		}
+	}
+	return 0;
+}
+
+/* ---- upstream ---- */
+
+static const char *const upstream_keys[] = { "address", "proxy_protocol",
+					     NULL };
+
+static int
+parse_upstream(struct pctx *p, const config_setting_t *root,
+	       struct nacre_config *c)
+{
+	char aerr[NACRE_ERRLEN];
+	config_setting_t *g;
+	const config_setting_t *s;
+	const char *text = NULL;
+
+	if (get_group(p, root, "upstream", "{ address = \"vsock:3:8080\"; }",
+		      &g) != 0)
+		return -1;
+	if (!g)
+		return fail_line(p, 0, "upstream is missing; add e.g. upstream "
+				 "= { address = \"vsock:3:8080\"; };");
+	if (check_keys(p, g, "upstream", upstream_keys) != 0)
+		return -1;
+	s = config_setting_get_member(g, "address");
+	if (!s)
+		return fail_line(p, line_of(g), "upstream.address is missing; "
+				 "add e.g. address = \"vsock:3:8080\";");
+	if (get_string(p, s, "upstream.address", "\"vsock:3:8080\"",
+		       &text) != 0)
+		return -1;
+	if (nacre_addr_parse(text, false, &c->upstream.addr, aerr,
+			     sizeof(aerr)) != 0)
+		return fail_line(p, line_of(s), "upstream.address %s", aerr);
+	if (!nacre_addr_is_local(&c->upstream.addr))
+		return fail_line(p, line_of(s), "upstream.address \"%s\" is "
+				 "not local: plaintext must never leave the "
+				 "TEE over a network; use vsock:CID:PORT, "
+				 "unix:/path or tcp:127.0.0.1:PORT", text);
+	s = config_setting_get_member(g, "proxy_protocol");
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail_line(p, line_of(s), "upstream.proxy_protocol must "
+				 "be \"none\" or \"v2\"");
+	text = config_setting_get_string(s);
+	if (strcmp(text, "none") == 0)
+		c->upstream.proxy_protocol = NACRE_PP_NONE;
+	else if (strcmp(text, "v2") == 0)
+		c->upstream.proxy_protocol = NACRE_PP_V2;
+	else
+		return fail_line(p, line_of(s), "upstream.proxy_protocol = "
+				 "\"%s\" is unknown; use \"none\" or \"v2\"",
+				 text);
+	return 0;
+}
+
+/* ---- tls ---- */
+
+static const char *const tls_keys[] = { "key", "min_version", "alpn", "names",
+					NULL };
+
+/* A string list: libconfig array [ "a", "b" ] or list ( "a", "b" ). */
+static int
+check_string_list(struct pctx *p, const config_setting_t *s, const char *key,
+		  const char *example, int max)
+{
+	int n;
+
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return fail_line(p, line_of(s), "%s must be a list of strings "
+				 "like %s", key, example);
+	n = config_setting_length(s);
+	if (n > max)
+		return fail_line(p, line_of(s), "%s has %d entries; at most %d "
+				 "are allowed", key, n, max);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e;
+
+		e = config_setting_get_elem(s, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return fail_line(p, line_of(e), "%s[%d] must be a "
+					 "string; write e.g. %s", key, i,
+					 example);
+	}
+	return 0;
+}
+
+/* ALPN ids are exact bytes; DNS names compare without case. */
+static bool
+in_list(const config_setting_t *s, int upto, const char *v, bool nocase)
+{
+	for (int j = 0; j < upto; j++) {
+		const char *e = config_setting_get_string_elem(s, j);
+		if (nocase ? strcasecmp(e, v) == 0 : strcmp(e, v) == 0)
+			return true;
+	}
+	return false;
+}
+
+static unsigned
+elem_line(const config_setting_t *s, int i)
+{
+	return line_of(config_setting_get_elem(s, (unsigned)i));
+}
+
+static int
+parse_alpn(struct pctx *p, const config_setting_t *s, struct nacre_config *c)
+{
+	size_t total = 0, off = 0;
+	int n;
+
+	if (check_string_list(p, s, "tls.alpn", "[ \"h2\", \"http/1.1\" ]",
+			      MAX_ALPN) != 0)
+		return -1;
+	n = config_setting_length(s);
+	for (int i = 0; i < n; i++) {
+		const char *proto = config_setting_get_string_elem(s, i);
+		size_t len = strlen(proto);
+		if (len == 0 || len > 255)
+			return fail_line(p, elem_line(s, i), "tls.alpn[%d] "
+					 "must be 1 to 255 bytes long, e.g. "
+					 "\"h2\"", i);
+		/* answered by nacred's ACME code, never forwarded upstream */
+		if (strcmp(proto, "acme-tls/1") == 0)
+			return fail_line(p, elem_line(s, i), "tls.alpn[%d] "
+					 "\"acme-tls/1\" is reserved for ACME "
+					 "challenges; remove it", i);
+		if (in_list(s, i, proto, false))
+			return fail_line(p, elem_line(s, i), "tls.alpn[%d] "
+					 "\"%s\" is listed twice; remove one",
+					 i, proto);
+		total += 1 + len;
+	}
+	if (total == 0)
+		return 0;
+	c->tls.alpn = malloc(total);
+	if (!c->tls.alpn)
+		return fail_line(p, 0, "out of memory");
+	for (int i = 0; i < n; i++) {
+		const char *proto = config_setting_get_string_elem(s, i);
+		size_t len = strlen(proto);
+		c->tls.alpn[off++] = (unsigned char)len;
+		memcpy(c->tls.alpn + off, proto, len);
+		off += len;
+	}
+	c->tls.alpn_len = total;
+	return 0;
+}
+
+/* A DNS name (optionally "*." + name) or an IPv4/IPv6 literal. */
+static bool
+tls_name_ok(const char *n)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	size_t total = strlen(n), label = 0;
+
+	if (inet_pton(AF_INET, n, buf) == 1 || inet_pton(AF_INET6, n, buf) == 1)
+		return true;
+	if (total == 0 || total > 253)
+		return false;
+	if (strncmp(n, "*.", 2) == 0) /* wildcard: leftmost label only */
+		n += 2;
+	for (const char *q = n;; q++) {
+		if (*q == '.' || *q == '\0') {
+			if (label == 0 || label > 63 || q[-1] == '-')
+				return false;
+			if (*q == '\0')
+				return true;
+			label = 0;
+			continue;
+		}
+		char ch = *q;
+		bool ok = (ch >= 'a' && ch <= 'z') ||
+			  (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '-';
+		if (!ok || (label == 0 && *q == '-'))
+			return false;
+		label++;
+	}
+}
+
+static int
+set_default_names(struct pctx *p, struct nacre_config *c)
+{
+	c->tls.names = calloc(1, sizeof(char *));
+	if (!c->tls.names || !(c->tls.names[0] = strdup("localhost")))
+		return fail_line(p, 0, "out of memory");
+	c->tls.nnames = 1;
+	return 0;
+}
+
+static int
+parse_names(struct pctx *p, const config_setting_t *s, struct nacre_config *c)
+{
+	const char *ex = "[ \"app.example.com\" ]";
+	int n;
+
+	if (check_string_list(p, s, "tls.names", ex, MAX_NAMES) != 0)
+		return -1;
+	n = config_setting_length(s);
+	if (n == 0)
+		return fail_line(p, line_of(s), "tls.names is empty; list at "
+				 "least one name like %s, or remove the key "
+				 "for \"localhost\"", ex);
+	c->tls.names = calloc((size_t)n, sizeof(char *));
+	if (!c->tls.names)
+		return fail_line(p, 0, "out of memory");
+	for (int i = 0; i < n; i++) {
+		const char *name = config_setting_get_string_elem(s, i);
+		if (!tls_name_ok(name))
+			return fail_line(p, elem_line(s, i), "tls.names[%d] "
+					 "\"%s\" is not a DNS name or IP "
+					 "address; write e.g. "
+					 "\"app.example.com\"", i, name);
+		if (i == 0 && strlen(name) > X509_CN_MAX)
+			return fail_line(p, elem_line(s, i), "tls.names[0] is "
+					 "longer than %d characters and cannot "
+					 "be the certificate's subject CN; put "
+					 "a shorter name first", X509_CN_MAX);
+		if (in_list(s, i, name, true))
+			return fail_line(p, elem_line(s, i), "tls.names[%d] "
+					 "\"%s\" is listed twice; remove one",
+					 i, name);
+		c->tls.names[i] = strdup(name);
+		if (!c->tls.names[i])
+			return fail_line(p, 0, "out of memory");
+		c->tls.nnames = (size_t)i + 1;
+	}
+	return 0;
+}
+
+static int
+parse_tls(struct pctx *p, const config_setting_t *root, struct nacre_config *c)
+{
+	config_setting_t *g;
+	const config_setting_t *s;
+	const char *v = NULL;
+
+	c->tls.key = NACRE_KEY_EC_P256;
+	c->tls.min_version = TLS1_2_VERSION;
+	if (get_group(p, root, "tls", "{ names = [ \"app.example.com\" ]; }",
+		      &g) != 0)
+		return -1;
+	if (!g)
+		return set_default_names(p, c);
+	if (check_keys(p, g, "tls", tls_keys) != 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "key"))) {
+		if (get_string(p, s, "tls.key", "\"ec-p256\"", &v) != 0)
+			return -1;
+		if (strcasecmp(v, "ec-p256") == 0)
+			c->tls.key = NACRE_KEY_EC_P256;
+		else if (strcasecmp(v, "ec-p384") == 0)
+			c->tls.key = NACRE_KEY_EC_P384;
+		else
+			return fail_line(p, line_of(s), "tls.key = \"%s\" is "
+					 "unknown; use \"ec-p256\" or "
+					 "\"ec-p384\"", v);
+	}
+	if ((s = config_setting_get_member(g, "min_version"))) {
+		if (get_string(p, s, "tls.min_version", "\"TLSv1.2\"", &v) != 0)
+			return -1;
+		if (strcasecmp(v, "TLSv1.2") == 0)
+			c->tls.min_version = TLS1_2_VERSION;
+		else if (strcasecmp(v, "TLSv1.3") == 0)
+			c->tls.min_version = TLS1_3_VERSION;
+		else
+			return fail_line(p, line_of(s), "tls.min_version = "
+					 "\"%s\" is not supported; use "
+					 "\"TLSv1.2\" or \"TLSv1.3\"", v);
+	}
+	if ((s = config_setting_get_member(g, "alpn")) &&
+	    parse_alpn(p, s, c) != 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "names")))
+		return parse_names(p, s, c);
+	return set_default_names(p, c);
+}
+
+/* ---- limits, workers, log ---- */
+
+static const char *const limits_keys[] = {
+	"max_connections", "handshake_timeout", "idle_timeout",
+	"connect_timeout", "drain_timeout", "buffer", NULL
+};
+
+struct duration_key {
+	const char *name;
+	uint64_t min, max;
+	size_t off;
+};
+
+#define LIM(f) offsetof(struct nacre_config, limits.f)
+static const struct duration_key duration_keys[] = {
+	{ "handshake_timeout", 1, DAY, LIM(handshake_timeout_ms) },
+	{ "idle_timeout", 1, 7 * DAY, LIM(idle_timeout_ms) },
+	{ "connect_timeout", 1, DAY, LIM(connect_timeout_ms) },
+	{ "drain_timeout", 0, DAY, LIM(drain_timeout_ms) },
+	{ NULL, 0, 0, 0 },
+};
+
+static int
+parse_limits(struct pctx *p, const config_setting_t *root,
+	     struct nacre_config *c)
+{
+	config_setting_t *g;
+	const config_setting_t *s;
+	char key[48];
+	long long v;
+
+	c->limits.max_connections = 10000;
+	c->limits.handshake_timeout_ms = 10 * SEC;
+	c->limits.idle_timeout_ms = 5 * 60 * SEC;
+	c->limits.connect_timeout_ms = 5 * SEC;
+	c->limits.drain_timeout_ms = 30 * SEC;
+	c->limits.buffer = 64 * 1024;
+	if (get_group(p, root, "limits", "{ max_connections = 10000; }",
+		      &g) != 0)
+		return -1;
+	if (!g)
+		return 0;
+	if (check_keys(p, g, "limits", limits_keys) != 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "max_connections"))) {
+		if (get_int(p, s, "limits.max_connections", 1, 1000000, &v))
+			return -1;
+		c->limits.max_connections = (uint64_t)v;
+	}
+	for (const struct duration_key *d = duration_keys; d->name; d++) {
+		if (!(s = config_setting_get_member(g, d->name)))
+			continue;
+		snprintf(key, sizeof(key), "limits.%s", d->name);
+		if (get_duration(p, s, key, d->min, d->max,
+				 (uint64_t *)((char *)c + d->off)) != 0)
+			return -1;
+	}
+	if ((s = config_setting_get_member(g, "buffer")) &&
+	    get_size(p, s, "limits.buffer", 4 << 10, 16 << 20,
+		     &c->limits.buffer) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+parse_workers(struct pctx *p, const config_setting_t *root,
+	      struct nacre_config *c)
+{
+	const config_setting_t *s = config_setting_get_member(root, "workers");
+	long long v = 0;
+
+	if (s && get_int(p, s, "workers", 0, 256, &v) != 0)
+		return -1;
+	if (v == 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		v = cores < 1 ? 1 : cores > 256 ? 256 : cores;
+	}
+	c->workers = (unsigned)v;
+	return 0;
+}
+
+static const char *const log_keys[] = { "level", NULL };
+
+static int
+parse_log(struct pctx *p, const config_setting_t *root, struct nacre_config *c)
+{
+	config_setting_t *g;
+	const config_setting_t *s;
+	const char *v = NULL;
+
+	c->log_level = NACRE_LOG_INFO;
+	if (get_group(p, root, "log", "{ level = \"info\"; }", &g) != 0)
+		return -1;
+	if (!g)
+		return 0;
+	if (check_keys(p, g, "log", log_keys) != 0)
+		return -1;
+	if (!(s = config_setting_get_member(g, "level")))
+		return 0;
+	if (get_string(p, s, "log.level", "\"info\"", &v) != 0)
+		return -1;
+	c->log_level = nacre_log_level_from_str(v);
+	if (c->log_level < 0)
+		return fail_line(p, line_of(s), "log.level = \"%s\" is "
+				 "unknown; use \"error\", \"warn\", "
+				 "\"info\" or \"debug\"", v);
+	return 0;
+}
+
+/* ---- the whole file ---- */
+
+/*
+ * Top-level sections. "attestation = { ... }" (evidence provider, rotation)
+ * and "admin = { ... }" (the local /metrics, /healthz listener) belong here
+ * once their code exists: add the name to top_keys and a parse_* call to
+ * parse_root(). Until then they are unknown keys, so a file written for a
+ * newer nacred is refused instead of half applied.
+ */
+static const char *const top_keys[] = {
+	"listen", "upstream", "tls", "limits", "workers", "log", NULL
+};
+
+static int
+parse_root(struct pctx *p, const config_setting_t *root,
+	   struct nacre_config *c)
+{
+	if (check_keys(p, root, "the top level", top_keys) != 0 ||
+	    parse_listen(p, root, c) != 0 ||
+	    parse_upstream(p, root, c) != 0 ||
+	    parse_tls(p, root, c) != 0 ||
+	    parse_limits(p, root, c) != 0 ||
+	    parse_workers(p, root, c) != 0 ||
+	    parse_log(p, root, c) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * What libconfig 1.5 gets wrong or does silently, found before it parses:
+ * - "@include" opens any file (and we parse untrusted text, e.g. in the
+ *   fuzzer);
+ * - an integer literal too big for 32 bits is truncated without an error
+ *   (4294967297 reads as 1);
+ * - a string where the grammar allows none ("a = [ 1 "x" ]") is a syntax
+ *   error whose string libconfig never frees.
+ * This is a small tokenizer for comments, strings, names, numbers and
+ * brackets; libconfig still judges everything else.
+ */
+#define MAX_NESTING 32
+
+struct prescan {
+	unsigned line;
+	unsigned fatal_line;     /* refuse before libconfig runs */
+	const char *fatal;
+	unsigned big_line;       /* refuse after libconfig accepts */
+	char big[24];
+	char prev;               /* last token: 'S'tring, 'N'ame, '0', punct */
+	unsigned depth;
+	char stack[MAX_NESTING]; /* open brackets */
+};
+
+static void
+prescan_fatal(struct prescan *ps, const char *what)
+{
+	if (!ps->fatal) {
+		ps->fatal = what;
+		ps->fatal_line = ps->line;
+	}
+}
+
+static bool
+number_too_big(const char *tok, size_t len)
+{
+	bool neg = tok[0] == '-', hex, is64 = false;
+	uint64_t v = 0, limit;
+	size_t i = (tok[0] == '-' || tok[0] == '+') ? 1 : 0;
+
+	while (len > i && (tok[len - 1] == 'L' || tok[len - 1] == 'l')) {
+		is64 = true;
+		len--;
+	}
+	hex = len > i + 1 && tok[i] == '0' && (tok[i + 1] | 0x20) == 'x';
+	if (hex)
+		i += 2;
+	for (; i < len; i++) {
+		char ch = tok[i];
+		unsigned d;
+		if (ch >= '0' && ch <= '9')
+			d = (unsigned)(ch - '0');
+		else if (hex && (ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
+			d = (unsigned)((ch | 0x20) - 'a' + 10);
+		else
+			return false; /* a float or junk: libconfig decides */
+		if (v > (UINT64_MAX - d) / (hex ? 16 : 10))
+			return true;
+		v = v * (hex ? 16 : 10) + d;
+	}
+	limit = is64 ? (uint64_t)INT64_MAX : (uint64_t)INT32_MAX;
+	return v > limit + (neg && !hex);
+}
+
+static const char *
+skip_number(const char *t, struct prescan *ps)
+{
+	const char *start = t;
+	bool hex = false, flt = false;
+
+	if (*t == '-' || *t == '+')
+		t++;
+	if (t[0] == '0' && (t[1] | 0x20) == 'x') {
+		hex = true;
+		t += 2;
+	}
+	for (;; t++) {
+		char ch = *t;
+		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z') || ch == '.') {
+			if (ch == '.' || (!hex && (ch | 0x20) == 'e'))
+				flt = true;
+			continue;
+		}
+		/* the sign of an exponent: 1e-5 */
+		if ((ch == '-' || ch == '+') && !hex && (t[-1] | 0x20) == 'e')
+			continue;
+		break;
+	}
+	size_t len = (size_t)(t - start);
+	if (!flt && ps->big_line == 0 && number_too_big(start, len)) {
+		ps->big_line = ps->line;
+		snprintf(ps->big, sizeof(ps->big), "%.*s",
+			 (int)(len < 20 ? len : 20), start);
+	}
+	return t;
+}
+
+/*
+ * Strings are values: after "=" or ":", or as elements of [ ] or ( ).
+ * libconfig joins adjacent strings ("a" "b" is "ab"); inside a list that is
+ * a missing comma far more often than a wish, so only a value may do it.
+ */
+static bool
+string_allowed(const struct prescan *ps)
+{
+	char open = ps->depth ? ps->stack[ps->depth - 1] : 0;
+	bool in_list = open == '(' || open == '[';
+
+	switch (ps->prev) {
+	case '=': case ':': case '(': case '[':
+		return true;
+	case 'S':
+		return !in_list;
+	case ',':
+		return in_list;
+	default:
+		return false;
+	}
+}
+
+static const char *
+skip_string(const char *t, struct prescan *ps)
+{
+	if (!string_allowed(ps))
+		prescan_fatal(ps, "syntax error: a string cannot stand here; "
+			      "is a ',' or a 'name =' missing before it?");
+	for (t++; *t && *t != '"'; t++) {
+		if (*t == '\\' && t[1])
+			t++;
+		ps->line += *t == '\n';
+	}
+	return *t ? t + 1 : t;
+}
+
+static void
+punct(struct prescan *ps, char ch)
+{
+	if (ch == '(' || ch == '[' || ch == '{') {
+		if (ps->depth == MAX_NESTING) {
+			prescan_fatal(ps, "groups and lists are nested too "
+				      "deeply; nacred.conf needs three levels");
+			return;
+		}
+		ps->stack[ps->depth++] = ch;
+	} else if ((ch == ')' || ch == ']' || ch == '}') && ps->depth) {
+		ps->depth--;
+	}
+}
+
+static bool
+is_name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '*';
+}
+
+static void
+prescan_text(const char *t, struct prescan *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->line = 1;
+	while (*t && !ps->fatal) {
+		char ch = *t;
+		if (ch == '\n') {
+			ps->line++;
+			t++;
+		} else if (strchr(" \t\r\f\v", ch)) {
+			t++;
+		} else if (ch == '#' || (ch == '/' && t[1] == '/')) {
+			while (*t && *t != '\n')
+				t++;
+		} else if (ch == '/' && t[1] == '*') {
+			for (t += 2; *t && !(t[0] == '*' && t[1] == '/'); t++)
+				ps->line += *t == '\n';
+			t += *t ? 2 : 0;
+		} else if (ch == '"') {
+			t = skip_string(t, ps);
+			ps->prev = 'S';
+		} else if (ch == '@') {
+			prescan_fatal(ps, strncmp(t, "@include", 8) == 0
+				? "@include is not supported; put every "
+				  "setting in this one file"
+				: "syntax error: unexpected '@'");
+		} else if (is_name_char(ch) && !(ch >= '0' && ch <= '9') &&
+			   ch != '-' && ch != '_') {
+			while (is_name_char(*t))
+				t++;
+			ps->prev = 'N';
+		} else if ((ch >= '0' && ch <= '9') ||
+			   ((ch == '-' || ch == '+' || ch == '.') &&
+			    t[1] >= '0' && t[1] <= '9')) {
+			t = skip_number(t, ps);
+			ps->prev = '0';
+		} else {
+			punct(ps, ch);
+			ps->prev = ch;
+			t++;
+		}
+	}
+}
+
+static int
+read_libconfig(struct pctx *p, const char *text, config_t *cfg)
+{
+	struct prescan ps;
+
+	prescan_text(text, &ps);
+	if (ps.fatal)
+		return fail_line(p, ps.fatal_line, "%s", ps.fatal);
+	/* Belt and braces: were an include to slip past the scan, libconfig
+	 * would look under /dev/null/, which never opens. */
+	config_set_include_dir(cfg, "/dev/null");
+	/* libconfig 1.5 calls a comment on a last line without '\n' a syntax
+	 * error; editors that leave out the final newline are common */
+	size_t len = strlen(text);
+	char *copy = NULL;
+	if (len && text[len - 1] != '\n') {
+		if (!(copy = malloc(len + 2)))
+			return fail_line(p, 0, "out of memory");
+		memcpy(copy, text, len);
+		memcpy(copy + len, "\n", 2);
+		text = copy;
+	}
+	int ok = config_read_string(cfg, text);
+	free(copy);
+	if (!ok) {
+		const char *msg = config_error_text(cfg);
+		if (msg && strcmp(msg, "syntax error") != 0)
+			return fail_line(p, (unsigned)config_error_line(cfg),
+					 "syntax error (%s)", msg);
+		return fail_line(p, (unsigned)config_error_line(cfg),
+				 "syntax error (libconfig: %s); look for a "
+				 "missing ';', '=', quote or bracket here or "
+				 "on the line before", msg ? msg : "?");
+	}
+	if (ps.big_line)
+		return fail_line(p, ps.big_line, "the number %s is out of "
+				 "range; no setting takes a value that large",
+				 ps.big);
+	return 0;
+}
+
+int
+nacre_config_parse(const char *text, const char *name,
+		   struct nacre_config **out, char *err, size_t errlen)
+{
+	struct pctx p = { name ? name : "(config)", err, errlen };
+	struct nacre_config *c;
+	config_t cfg;
+	int rc;
+
+	*out = NULL;
+	if (errlen)
+		err[0] = '\0';
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->path = strdup(p.name))) {
+		free(c);
+		return fail_line(&p, 0, "out of memory");
+	}
+	if (EVP_Digest(text, strlen(text), c->digest, NULL, EVP_sha256(),
+		       NULL) != 1) {
+		nacre_config_free(c);
+		return fail_line(&p, 0, "cannot compute the SHA-256 digest");
+	}
+	config_init(&cfg);
+	rc = read_libconfig(&p, text, &cfg);
+	if (rc == 0)
+		rc = parse_root(&p, config_root_setting(&cfg), c);
+	config_destroy(&cfg);
+	if (rc != 0) {
+		nacre_config_free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+/* The whole file, NUL-terminated; NULs inside are refused (not text). */
+static char *
+read_file(const char *path, char *err, size_t errlen)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || !buf) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+			 strerror(fd < 0 ? errno : ENOMEM));
+		goto fail;
+	}
+	for (;;) {
+		/* room for one more byte and the NUL; one byte past MAX_FILE
+		 * tells a file that is too big from one that is exactly full */
+		if (len + 1 >= cap) {
+			size_t ncap = cap * 2 > MAX_FILE + 2 ? MAX_FILE + 2
+							     : cap * 2;
+			char *nb = cap >= ncap ? NULL : realloc(buf, ncap);
+			if (!nb) {
+				snprintf(err, errlen, "%s: larger than %d "
+					 "KiB; is this the right file?", path,
+					 MAX_FILE / 1024);
+				goto fail;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: cannot read: %s", path,
+				 strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		snprintf(err, errlen, "%s: contains a NUL byte at offset %zu; "
+			 "a config file is text", path, strlen(buf));
+		free(buf);
+		return NULL;
+	}
+	return buf;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+int
+nacre_config_load(const char *path, struct nacre_config **out, char *err,
+		  size_t errlen)
+{
+	char *text;
+	int rc;
+
+	*out = NULL;
+	text = read_file(path, err, errlen);
+	if (!text)
+		return -1;
+	/* the text is exactly the file's bytes, so parse's digest is the
+	 * SHA-256 of the file as read */
+	rc = nacre_config_parse(text, path, out, err, errlen);
+	free(text);
+	return rc;
+}
+
+void
+nacre_config_free(struct nacre_config *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	free(c->listen);
+	free(c->tls.alpn);
+	if (c->tls.names)
+		for (size_t i = 0; i < c->tls.nnames; i++)
+			free(c->tls.names[i]);
+	free(c->tls.names);
+	free(c);
+}

@@ -1,0 +1,683 @@
+/*
+ * test_config.c: nacred.conf parsing. Defaults, a full valid file, the
+ * shipped example, and every error path: each must be refused with a
+ * message naming the file, the line and the key.
+ */
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nacred.h"
+#include "tap.h"
+
+/* Line 1 and 2 of most test files: the two required sections. */
+#define LISTEN "listen = ( { address = \"tcp:127.0.0.1:8443\"; } );\n"
+#define UP "upstream = { address = \"unix:/run/app.sock\"; };\n"
+#define BASE LISTEN UP
+
+static char err[NACRE_ERRLEN];
+
+static struct nacre_config *
+parse(const char *text)
+{
+	struct nacre_config *c = NULL;
+
+	err[0] = '\0';
+	if (nacre_config_parse(text, "test.conf", &c, err, sizeof(err)) != 0)
+		return NULL;
+	return c;
+}
+
+/*
+ * text must be refused; the message must carry every one of want[] (the
+ * "test.conf:LINE:" prefix and the key, at least).
+ */
+static void
+bad_(const char *label, const char *text, const char *const *want)
+{
+	struct nacre_config *c = (struct nacre_config *)&c;
+	char name[200];
+	int rc;
+
+	err[0] = '\0';
+	rc = nacre_config_parse(text, "test.conf", &c, err, sizeof(err));
+	snprintf(name, sizeof(name), "%s: refused", label);
+	CHECK(rc == -1 && c == NULL, name);
+	printf("# %s\n", err); /* the message, for a reader of the log */
+	if (rc == 0)
+		nacre_config_free(c);
+	for (; *want; want++) {
+		snprintf(name, sizeof(name), "%s: says %s", label, *want);
+		CHECK_HAS(err, *want, name);
+	}
+}
+#define bad(label, text, ...) \
+	bad_(label, text, (const char *const[]){ __VA_ARGS__, NULL })
+
+static void
+sha256(const char *text, size_t len, unsigned char out[32])
+{
+	EVP_Digest(text, len, out, NULL, EVP_sha256(), NULL);
+}
+
+static void
+test_defaults(void)
+{
+	const char *text = BASE;
+	unsigned char want[32];
+	struct nacre_config *c = parse(text);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	CHECK(c != NULL, "minimal config parses");
+	if (!c) {
+		printf("# %s\n", err);
+		return;
+	}
+	CHECK_STR(c->path, "test.conf", "path is the name given");
+	CHECK(c->nlisten == 1 && !c->listen[0].proxy_protocol,
+	      "one listener, no PROXY by default");
+	CHECK_STR(c->listen[0].addr.text, "tcp:127.0.0.1:8443", "listen address");
+	CHECK(c->upstream.addr.kind == NACRE_ADDR_UNIX, "upstream unix");
+	CHECK(c->upstream.proxy_protocol == NACRE_PP_NONE,
+	      "upstream proxy_protocol defaults to none");
+	CHECK(c->tls.key == NACRE_KEY_EC_P256, "key defaults to ec-p256");
+	CHECK(c->tls.min_version == TLS1_2_VERSION, "min_version defaults to 1.2");
+	CHECK(c->tls.alpn == NULL && c->tls.alpn_len == 0, "no ALPN by default");
+	CHECK(c->tls.nnames == 1, "one name by default");
+	CHECK_STR(c->tls.nnames ? c->tls.names[0] : NULL, "localhost",
+		  "names default to localhost");
+	CHECK(c->limits.max_connections == 10000, "max_connections default");
+	CHECK(c->limits.handshake_timeout_ms == 10000, "handshake_timeout 10s");
+	CHECK(c->limits.idle_timeout_ms == 300000, "idle_timeout 5m");
+	CHECK(c->limits.connect_timeout_ms == 5000, "connect_timeout 5s");
+	CHECK(c->limits.drain_timeout_ms == 30000, "drain_timeout 30s");
+	CHECK(c->limits.buffer == 65536, "buffer 64k");
+	CHECK(c->workers == (unsigned)(cores < 1 ? 1 : cores > 256 ? 256 : cores),
+	      "workers default to one per core");
+	CHECK(c->workers >= 1, "workers at least 1");
+	CHECK(c->log_level == NACRE_LOG_INFO, "log level defaults to info");
+	sha256(text, strlen(text), want);
+	CHECK(memcmp(c->digest, want, 32) == 0, "digest is SHA-256 of the text");
+	nacre_config_free(c);
+
+	/* empty groups are the same as absent ones */
+	c = parse(BASE "tls = { };\nlimits = { };\nlog = { };\nworkers = 0;\n");
+	CHECK(c && c->tls.nnames == 1 && c->limits.buffer == 65536 &&
+	      c->log_level == NACRE_LOG_INFO && c->workers >= 1,
+	      "empty sections give the defaults");
+	nacre_config_free(c);
+	nacre_config_free(NULL);
+	CHECK(1, "nacre_config_free(NULL) is harmless");
+}
+
+static const char full[] =
+	"# every key\n"
+	"listen = ( { address = \"tcp:0.0.0.0:8443\"; proxy_protocol = false; },\n"
+	"           { address = \"vsock:any:8443\"; proxy_protocol = true; },\n"
+	"           { address = \"tcp:[::1]:9443\"; } );\n"
+	"upstream = { address = \"vsock:3:8080\"; proxy_protocol = \"v2\"; };\n"
+	"tls = { key = \"ec-p384\"; min_version = \"TLSv1.3\";\n"
+	"        alpn = [ \"h2\", \"http/1.1\" ];\n"
+	"        names = [ \"app.example.com\", \"*.example.com\", \"10.0.0.1\",\n"
+	"                  \"::1\" ]; };\n"
+	"limits = { max_connections = 1000000; handshake_timeout = \"250ms\";\n"
+	"           idle_timeout = \"1h\"; connect_timeout = 2;\n"
+	"           drain_timeout = \"0s\"; buffer = \"16m\"; };\n"
+	"workers = 256;\n"
+	"log = { level = \"debug\"; };\n";
+
+static void
+test_full(void)
+{
+	struct nacre_config *c = parse(full);
+
+	CHECK(c != NULL, "full config parses");
+	if (!c) {
+		printf("# %s\n", err);
+		return;
+	}
+	CHECK(c->nlisten == 3, "three listeners");
+	CHECK(c->listen[0].addr.kind == NACRE_ADDR_TCP &&
+	      !c->listen[0].proxy_protocol, "listen[0] tcp, no PROXY");
+	CHECK(c->listen[1].addr.kind == NACRE_ADDR_VSOCK &&
+	      c->listen[1].proxy_protocol, "listen[1] vsock, PROXY");
+	CHECK_STR(c->listen[2].addr.text, "tcp:[::1]:9443", "listen[2] text");
+	CHECK(c->upstream.addr.kind == NACRE_ADDR_VSOCK &&
+	      c->upstream.proxy_protocol == NACRE_PP_V2, "upstream vsock v2");
+	CHECK(c->tls.key == NACRE_KEY_EC_P384, "key ec-p384");
+	CHECK(c->tls.min_version == TLS1_3_VERSION, "min_version 1.3");
+	CHECK(c->tls.alpn_len == 12 &&
+	      memcmp(c->tls.alpn, "\x02h2\x08http/1.1", 12) == 0,
+	      "ALPN in wire format");
+	CHECK(c->tls.nnames == 4, "four names");
+	CHECK_STR(c->tls.names[0], "app.example.com", "names[0]");
+	CHECK_STR(c->tls.names[1], "*.example.com", "wildcard name");
+	CHECK_STR(c->tls.names[3], "::1", "IPv6 name");
+	CHECK(c->limits.max_connections == 1000000, "max_connections");
+	CHECK(c->limits.handshake_timeout_ms == 250, "handshake_timeout 250ms");
+	CHECK(c->limits.idle_timeout_ms == 3600000, "idle_timeout 1h");
+	CHECK(c->limits.connect_timeout_ms == 2000, "integer duration: seconds");
+	CHECK(c->limits.drain_timeout_ms == 0, "drain_timeout 0 allowed");
+	CHECK(c->limits.buffer == 16u << 20, "buffer 16m");
+	CHECK(c->workers == 256, "workers 256");
+	CHECK(c->log_level == NACRE_LOG_DEBUG, "log level debug");
+	nacre_config_free(c);
+
+	c = parse(BASE "limits = { buffer = 4096; idle_timeout = \"7d\"; };\n"
+		  "log = { level = \"error\"; };\nworkers = 1;\n"
+		  "tls = { alpn = [ ]; min_version = \"tlsv1.2\"; };\n");
+	CHECK(c && c->limits.buffer == 4096 && c->log_level == NACRE_LOG_ERROR &&
+	      c->workers == 1 && c->tls.alpn == NULL &&
+	      c->limits.idle_timeout_ms == 7 * 86400000ULL,
+	      "integer buffer, edge values, empty alpn");
+	nacre_config_free(c);
+
+	c = parse("listen = ( { address = \"vsock:any:1\"; },\n"
+		  "           { address = \"vsock:16:3\"; proxy_protocol = true; },\n"
+		  "           { address = \"vsock:any:2\"; } );\n"
+		  "upstream = { address = \"tcp:localhost:80\"; };\n"
+		  "tls = { names = ( \"a.b\" ); alpn = ( \"x\" ); };\n");
+	CHECK(c && c->nlisten == 3 && c->tls.nnames == 1 &&
+	      c->tls.alpn_len == 2, "vsock listeners, localhost upstream, "
+	      "lists in ( ) form");
+	if (!c)
+		printf("# %s\n", err);
+	nacre_config_free(c);
+}
+
+static void
+test_syntax(void)
+{
+	bad("syntax error", BASE "workers = ;\n", "test.conf:3: syntax error");
+	bad("missing equals", BASE "\nworkers 4;\n", "test.conf:4:", "syntax error");
+	bad("unclosed group", BASE "tls = {\n", "test.conf:", "syntax error");
+	bad("unclosed string", BASE "log = { level = \"info; };\n",
+	    "test.conf:", "syntax error");
+	bad("duplicate key", BASE "workers = 1;\nworkers = 2;\n",
+	    "test.conf:4: syntax error (duplicate setting name)");
+	bad("@include", BASE "\n@include \"/etc/passwd\"\n",
+	    "test.conf:4: @include is not supported");
+	bad("@include indented", BASE "  @include \"x.conf\"\n",
+	    "test.conf:3: @include");
+	bad("32-bit overflow", BASE "\nworkers = 4294967297;\n",
+	    "test.conf:4:", "the number 4294967297 is out of range");
+	bad("hex overflow", BASE "limits = { max_connections = 0xffffffff; };\n",
+	    "test.conf:3:", "0xffffffff is out of range");
+	bad("huge negative", BASE "workers = -99999999999;\n",
+	    "test.conf:3:", "out of range");
+	bad("64-bit overflow", BASE "workers = 99999999999999999999L;\n",
+	    "test.conf:3:", "out of range");
+	bad("@ alone", BASE "workers = @4;\n", "test.conf:3: syntax error: "
+	    "unexpected '@'");
+	/* libconfig 1.5 would leak each of these strings; the ASan run of
+	 * this test shows it does not happen */
+	bad("string as a name", BASE "\n\"workers\" = 1;\n",
+	    "test.conf:4: syntax error: a string cannot stand here");
+	bad("two strings in a list", BASE "tls = { names = [ \"a\"\n \"b\" ]; };\n",
+	    "test.conf:4: syntax error", "a string cannot stand here",
+	    "is a ',' or");
+	bad("two strings in a ( ) list", BASE "tls = { alpn = ( \"h2\", \"a\" \"b\" ); };\n",
+	    "test.conf:3: syntax error", "a string cannot stand here");
+	bad("string after a number", BASE "tls = { alpn = [ 1 \"b\" ]; };\n",
+	    "test.conf:3: syntax error: a string cannot stand here; is a ',' or "
+	    "a 'name =' missing before it?");
+	bad("string in a group", BASE "tls = { \"h2\" };\n",
+	    "test.conf:3: syntax error: a string cannot stand here");
+	bad("string after a top-level comma", BASE "workers = 1, \"x\";\n",
+	    "test.conf:3: syntax error: a string cannot stand here");
+	bad("string at the start", "\"x\"", "test.conf:1: syntax error: a "
+	    "string cannot stand here");
+	bad("empty string at the start", "\"\"", "test.conf:1: syntax error");
+	char deep[200];
+	snprintf(deep, sizeof(deep), BASE "x = %.33s", "((((((((((((((((((((((((((((((((((((((((");
+	bad("nesting too deep", deep, "test.conf:3: groups and lists are "
+	    "nested too deeply");
+	bad("empty file", "", "test.conf: listen is missing",
+	    "listen = ( { address = \"tcp:0.0.0.0:8443\"; } );");
+	bad("comments only", "# nothing\n// here\n/* or\n here */\n",
+	    "test.conf: listen is missing");
+	struct nacre_config *c = parse(BASE "workers = 1; # no newline");
+	CHECK(c && c->workers == 1, "a comment on a last line without newline");
+	nacre_config_free(c);
+}
+
+/* numbers inside strings and comments are not numbers */
+static void
+test_prescan_ignores(void)
+{
+	struct nacre_config *c = parse(
+		"# 99999999999999999999 @include \"x\"\n"
+		"/* 99999999999999999999\n @include \"y\" */\n"
+		"// @include 99999999999\n"
+		LISTEN UP
+		"tls = { names = [ \"a99999999999999999.example\" ]; };\n"
+		"limits = { max_connections = 2147483647L; };\n");
+
+	CHECK(c == NULL, "2147483647L is still over max_connections");
+	CHECK_HAS(err, "test.conf:8: limits.max_connections = 2147483647 is "
+		  "out of range", "int64 in range reaches the range check");
+	c = parse("listen = ( { address = \"tcp:1.2.3.4:80\"; } ); "
+		  "# @include\n" UP "workers = -0;\nlog = { level = \"in\\\"fo\"; };\n");
+	CHECK(c == NULL && strstr(err, "@include") == NULL,
+	      "@include in a comment after a setting is ignored");
+	CHECK_HAS(err, "test.conf:4: log.level", "escaped quote in a string");
+	c = parse("listen = ( { address = \"tcp:127.0.0.1:1\"; }, { address =\n"
+		  "\"tcp:127.0.0.1:2\"; } ) ;\nupstream = { address = \"unix:\" "
+		  "\"/a\"; }; log = { level : \"debug\" , };\n");
+	CHECK(c && c->nlisten == 2 && strcmp(c->upstream.addr.text, "unix:/a") == 0 &&
+	      c->log_level == NACRE_LOG_DEBUG,
+	      "strings after '=', ':', ',' in a list, and another string");
+	nacre_config_free(c);
+	c = parse(BASE "limits = { idle_timeout = 1e3; };\n");
+	CHECK_HAS(err, "test.conf:3: limits.idle_timeout must be a duration",
+		  "a float is a type error, not an overflow");
+	nacre_config_free(c);
+}
+
+static void
+test_unknown_keys(void)
+{
+	bad("top-level typo", "lisen = ( );\n",
+	    "test.conf:1: unknown key \"lisen\" in the top level; did you mean "
+	    "\"listen\"?");
+	bad("top-level unknown", BASE "\nfrobnicate = 1;\n",
+	    "test.conf:4: unknown key \"frobnicate\" in the top level; known "
+	    "keys are: listen, upstream, tls, limits, workers, log");
+	bad("attestation not yet", BASE "attestation = { provider = \"sim\"; };\n",
+	    "test.conf:3: unknown key \"attestation\"");
+	bad("admin not yet", BASE "admin = { address = \"tcp:127.0.0.1:9000\"; };\n",
+	    "test.conf:3: unknown key \"admin\"");
+	bad("listen typo", "listen = ( { address = \"tcp:1.2.3.4:1\"; },\n"
+	    " { adress = \"tcp:1.2.3.4:2\"; } );\n" UP,
+	    "test.conf:2: unknown key \"adress\" in listen[1]; did you mean "
+	    "\"address\"?");
+	bad("upstream typo", LISTEN "upstream = { address = \"unix:/a\";\n"
+	    " proxy_protocl = \"v2\"; };\n",
+	    "test.conf:3: unknown key \"proxy_protocl\" in upstream; did you "
+	    "mean \"proxy_protocol\"?");
+	bad("tls typo", BASE "tls = { nmes = [ \"a\" ]; };\n",
+	    "test.conf:3: unknown key \"nmes\" in tls; did you mean \"names\"?");
+	bad("limits typo", BASE "limits = {\n buffers = \"64k\"; };\n",
+	    "test.conf:4: unknown key \"buffers\" in limits; did you mean "
+	    "\"buffer\"?");
+	bad("log typo", BASE "log = { levl = \"info\"; };\n",
+	    "test.conf:3: unknown key \"levl\" in log; did you mean \"level\"?");
+	bad("no silly suggestion", BASE "log = { x = 1; };\n",
+	    "unknown key \"x\" in log; known keys are: level");
+}
+
+static void
+test_listen_errors(void)
+{
+	bad("listen missing", UP, "test.conf: listen is missing");
+	bad("listen not a list", "listen = \"tcp:0.0.0.0:1\";\n" UP,
+	    "test.conf:1: listen must be a list of groups",
+	    "( { address = \"tcp:0.0.0.0:8443\"; } )");
+	bad("listen group not list", "listen = { address = \"tcp:0.0.0.0:1\"; };\n"
+	    UP, "test.conf:1: listen must be a list of groups");
+	bad("listen empty", UP "listen = ( );\n", "test.conf:2: listen is empty");
+	bad("listen element not group", UP "listen = (\n \"tcp:0.0.0.0:1\" );\n",
+	    "test.conf:3: listen[0] must be a group like { address = ");
+	bad("listen address missing", UP "listen = ( {\n proxy_protocol = true; } );\n",
+	    "test.conf:2: listen[0].address is missing");
+	bad("listen address not string", UP "listen = ( { address = 8443; } );\n",
+	    "test.conf:2: listen[0].address must be a string");
+	bad("listen address bad", UP "listen = ( { address = \"vsock:x:80\"; } );\n",
+	    "test.conf:2: listen[0].address \"vsock:x:80\": CID must be a number "
+	    "or \"any\" (vsock:CID:PORT)");
+	bad("listen address bad tcp", UP "listen = ( { address = \"tcp:1.2.3.4\"; } );\n",
+	    "test.conf:2: listen[0].address", "missing port");
+	bad("listen unix", UP "listen = ( { address = \"unix:/run/x.sock\"; } );\n",
+	    "test.conf:2: listen[0].address \"unix:/run/x.sock\": nacred listens "
+	    "on tcp or vsock only");
+	bad("listen proxy_protocol type", UP "listen = ( { address = "
+	    "\"tcp:0.0.0.0:1\";\n proxy_protocol = \"v2\"; } );\n",
+	    "test.conf:3: listen[0].proxy_protocol must be true or false");
+	bad("listen duplicate", UP "listen = ( { address = \"tcp:127.0.0.1:1\"; },\n"
+	    "{ address = \"tcp:127.0.0.1:1\"; } );\n",
+	    "test.conf:3: listen[1] \"tcp:127.0.0.1:1\" overlaps listen[0]");
+	/* localhost may resolve to 127.0.0.1 or ::1 first: use what it is */
+	struct nacre_addr lo;
+	char lotext[64], text[8192];
+	if (nacre_addr_parse("tcp:localhost:1", false, &lo, err,
+			     sizeof(err)) == 0) {
+		nacre_sockaddr_str((struct sockaddr *)&lo.ss, lo.sslen, lotext,
+				   sizeof(lotext));
+		snprintf(text, sizeof(text), UP "listen = ( { address = "
+			 "\"tcp:%s\"; },\n{ address = \"tcp:localhost:1\"; } );\n",
+			 lotext);
+		bad("listen duplicate by name", text,
+		    "test.conf:3: listen[1] \"tcp:localhost:1\" overlaps");
+	} else {
+		CHECK(0, "localhost resolves");
+	}
+	bad("listen wildcard overlap", UP "listen = ( { address = "
+	    "\"tcp:0.0.0.0:1\"; },\n\n{ address = \"tcp:10.0.0.1:1\"; } );\n",
+	    "test.conf:4: listen[1]", "overlaps listen[0] \"tcp:0.0.0.0:1\"");
+	bad("listen v6 wildcard overlap", UP "listen = ( { address = "
+	    "\"tcp:[::1]:1\"; },\n{ address = \"tcp:[::]:1\"; } );\n",
+	    "test.conf:3: listen[1]", "overlaps");
+	bad("listen vsock overlap", UP "listen = ( { address = "
+	    "\"vsock:16:5\"; },\n{ address = \"vsock:any:5\"; } );\n",
+	    "test.conf:3: listen[1] \"vsock:any:5\" overlaps listen[0]");
+
+	size_t off = (size_t)snprintf(text, sizeof(text), UP "listen = (");
+	for (int i = 1; i <= 65; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+					"%s{ address = \"tcp:127.0.0.1:%d\"; }",
+					i > 1 ? ", " : "", i);
+	snprintf(text + off, sizeof(text) - off, " );\n");
+	bad("too many listeners", text, "test.conf:2: listen has 65 entries; "
+	    "at most 64");
+}
+
+static void
+test_upstream_errors(void)
+{
+	bad("upstream missing", LISTEN, "test.conf: upstream is missing",
+	    "upstream = { address = \"vsock:3:8080\"; };");
+	bad("upstream not group", LISTEN "upstream = \"vsock:3:8080\";\n",
+	    "test.conf:2: upstream must be a group like upstream = { address");
+	bad("upstream address missing", LISTEN "upstream = {\n};\n",
+	    "test.conf:2: upstream.address is missing");
+	bad("upstream address type", LISTEN "upstream = { address = true; };\n",
+	    "test.conf:2: upstream.address must be a string");
+	bad("upstream address bad", LISTEN "upstream = { address = \"vsock:x:1\"; };\n",
+	    "test.conf:2: upstream.address \"vsock:x:1\": CID must be a number "
+	    "(vsock:CID:PORT)");
+	bad("upstream vsock any", LISTEN "upstream = { address = \"vsock:any:1\"; };\n",
+	    "test.conf:2: upstream.address", "only for listening");
+	bad("upstream unix relative", LISTEN "upstream = { address = \"unix:a\"; };\n",
+	    "test.conf:2: upstream.address", "must be absolute");
+	bad("upstream not local", LISTEN "\nupstream = { address = "
+	    "\"tcp:10.0.0.1:8080\"; };\n",
+	    "test.conf:3: upstream.address \"tcp:10.0.0.1:8080\" is not local",
+	    "plaintext must never leave the TEE",
+	    "vsock:CID:PORT, unix:/path or tcp:127.0.0.1:PORT");
+	bad("upstream 0.0.0.0", LISTEN "upstream = { address = \"tcp:0.0.0.0:80\"; };\n",
+	    "test.conf:2: upstream.address", "is not local");
+	bad("upstream pp type", LISTEN "upstream = { address = \"unix:/a\";\n"
+	    "proxy_protocol = true; };\n",
+	    "test.conf:3: upstream.proxy_protocol must be \"none\" or \"v2\"");
+	bad("upstream pp value", LISTEN "upstream = { address = \"unix:/a\";\n"
+	    "proxy_protocol = \"v1\"; };\n",
+	    "test.conf:3: upstream.proxy_protocol = \"v1\" is unknown");
+}
+
+static void
+test_tls_errors(void)
+{
+	char text[2048], big[300];
+
+	bad("tls not group", BASE "tls = \"ec-p256\";\n",
+	    "test.conf:3: tls must be a group");
+	bad("tls key value", BASE "tls = { key = \"rsa-2048\"; };\n",
+	    "test.conf:3: tls.key = \"rsa-2048\" is unknown; use \"ec-p256\" or "
+	    "\"ec-p384\"");
+	bad("tls key type", BASE "tls = { key = 256; };\n",
+	    "test.conf:3: tls.key must be a string");
+	bad("tls min_version", BASE "tls = {\n min_version = \"TLSv1.1\"; };\n",
+	    "test.conf:4: tls.min_version = \"TLSv1.1\" is not supported",
+	    "\"TLSv1.2\" or \"TLSv1.3\"");
+	bad("tls min_version type", BASE "tls = { min_version = 1.3; };\n",
+	    "test.conf:3: tls.min_version must be a string");
+	bad("alpn not list", BASE "tls = { alpn = \"h2\"; };\n",
+	    "test.conf:3: tls.alpn must be a list of strings like "
+	    "[ \"h2\", \"http/1.1\" ]");
+	bad("alpn element type", BASE "tls = { alpn = ( \"h2\", 2 ); };\n",
+	    "test.conf:3: tls.alpn[1] must be a string");
+	bad("alpn empty string", BASE "tls = { alpn = [ \"h2\",\n \"\" ]; };\n",
+	    "test.conf:4: tls.alpn[1] must be 1 to 255 bytes");
+	memset(big, 'a', 256);
+	big[256] = '\0';
+	snprintf(text, sizeof(text), BASE "tls = { alpn = [ \"%s\" ]; };\n", big);
+	bad("alpn too long", text, "test.conf:3: tls.alpn[0] must be 1 to 255");
+	big[255] = '\0';
+	snprintf(text, sizeof(text), BASE "tls = { alpn = [ \"%s\" ]; };\n", big);
+	struct nacre_config *c = parse(text);
+	CHECK(c && c->tls.alpn_len == 256 && c->tls.alpn[0] == 255,
+	      "alpn of 255 bytes is fine");
+	nacre_config_free(c);
+	bad("alpn duplicate", BASE "tls = { alpn = [ \"h2\", \"h2\" ]; };\n",
+	    "test.conf:3: tls.alpn[1] \"h2\" is listed twice");
+	bad("alpn acme", BASE "tls = { alpn = [ \"acme-tls/1\" ]; };\n",
+	    "test.conf:3: tls.alpn[0] \"acme-tls/1\" is reserved");
+	bad("names not list", BASE "tls = { names = \"a.example\"; };\n",
+	    "test.conf:3: tls.names must be a list of strings");
+	bad("names empty", BASE "tls = { names = [ ]; };\n",
+	    "test.conf:3: tls.names is empty");
+	bad("names element type", BASE "tls = { names = ( \"a\", { } ); };\n",
+	    "test.conf:3: tls.names[1] must be a string");
+	bad("names bad char", BASE "tls = { names = [\n \"a.example\",\n"
+	    " \"bad name\" ]; };\n",
+	    "test.conf:5: tls.names[1] \"bad name\" is not a DNS name or IP "
+	    "address");
+	bad("names empty label", BASE "tls = { names = [ \"a..b\" ]; };\n",
+	    "test.conf:3: tls.names[0] \"a..b\" is not a DNS name");
+	bad("names trailing dot", BASE "tls = { names = [ \"a.b.\" ]; };\n",
+	    "tls.names[0] \"a.b.\" is not a DNS name");
+	bad("names hyphen edge", BASE "tls = { names = [ \"-a.b\" ]; };\n",
+	    "tls.names[0] \"-a.b\" is not");
+	bad("names hyphen end", BASE "tls = { names = [ \"a-.b\" ]; };\n",
+	    "tls.names[0] \"a-.b\" is not");
+	bad("names empty string", BASE "tls = { names = [ \"\" ]; };\n",
+	    "test.conf:3: tls.names[0] \"\" is not");
+	bad("names inner wildcard", BASE "tls = { names = [ \"a.*.b\" ]; };\n",
+	    "tls.names[0] \"a.*.b\" is not");
+	bad("names bare wildcard", BASE "tls = { names = [ \"*.\" ]; };\n",
+	    "tls.names[0] \"*.\" is not");
+	memset(big, 'a', 64);
+	big[64] = '\0';
+	snprintf(text, sizeof(text), BASE "tls = { names = [ \"%s.b\" ]; };\n", big);
+	bad("names label too long", text, "test.conf:3: tls.names[0]",
+	    "is not a DNS name");
+	snprintf(text, sizeof(text), BASE "tls = { names = [ \"%.60s.example.com\" ]; };\n",
+		 big);
+	bad("names[0] too long for CN", text,
+	    "test.conf:3: tls.names[0] is longer than 64 characters");
+	snprintf(text, sizeof(text), BASE "tls = { names = [ \"a.b\", \"%.60s.example.com\" ]; };\n",
+		 big);
+	c = parse(text);
+	CHECK(c && c->tls.nnames == 2, "a long name is fine after the first");
+	nacre_config_free(c);
+	bad("names duplicate", BASE "tls = { names = [ \"a.example\", \"A.Example\" ]; };\n",
+	    "test.conf:3: tls.names[1] \"A.Example\" is listed twice");
+
+	size_t off = (size_t)snprintf(text, sizeof(text), BASE "tls = { names = [");
+	for (int i = 0; i < 101; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off,
+					"%s\"n%d\"", i ? ", " : "", i);
+	snprintf(text + off, sizeof(text) - off, " ]; };\n");
+	bad("too many names", text, "test.conf:3: tls.names has 101 entries");
+}
+
+static void
+test_limits_errors(void)
+{
+	bad("limits not group", BASE "limits = 5;\n",
+	    "test.conf:3: limits must be a group");
+	bad("max_connections 0", BASE "limits = { max_connections = 0; };\n",
+	    "test.conf:3: limits.max_connections = 0 is out of range; use 1 to "
+	    "1000000");
+	bad("max_connections big", BASE "limits = {\nmax_connections = 1000001; };\n",
+	    "test.conf:4: limits.max_connections = 1000001 is out of range");
+	bad("max_connections string", BASE "limits = { max_connections = \"10\"; };\n",
+	    "test.conf:3: limits.max_connections must be an integer");
+	bad("max_connections float", BASE "limits = { max_connections = 10.0; };\n",
+	    "test.conf:3: limits.max_connections must be an integer");
+	bad("handshake_timeout junk", BASE "limits = { handshake_timeout = \"10 s\"; };\n",
+	    "test.conf:3: limits.handshake_timeout = \"10 s\" is not a duration",
+	    "\"250ms\"");
+	bad("handshake_timeout zero", BASE "limits = { handshake_timeout = 0; };\n",
+	    "test.conf:3: limits.handshake_timeout is out of range; use 1ms to 1d");
+	bad("idle_timeout bool", BASE "limits = { idle_timeout = true; };\n",
+	    "test.conf:3: limits.idle_timeout must be a duration string like "
+	    "\"10s\"");
+	bad("idle_timeout too long", BASE "limits = { idle_timeout = \"8d\"; };\n",
+	    "test.conf:3: limits.idle_timeout is out of range; use 1ms to 7d");
+	bad("connect_timeout negative", BASE "limits = { connect_timeout = -5; };\n",
+	    "test.conf:3: limits.connect_timeout must not be negative");
+	bad("connect_timeout overflow", BASE "limits = { connect_timeout = "
+	    "\"99999999999999999999s\"; };\n",
+	    "test.conf:3: limits.connect_timeout = \"99999999999999999999s\" is "
+	    "not a duration");
+	bad("connect_timeout int64", BASE "limits = { connect_timeout = "
+	    "9223372036854775807L; };\n",
+	    "test.conf:3: limits.connect_timeout is out of range");
+	bad("drain_timeout too long", BASE "limits = { drain_timeout = \"25h\"; };\n",
+	    "test.conf:3: limits.drain_timeout is out of range; use 0s to 1d");
+	bad("buffer small", BASE "limits = { buffer = \"1k\"; };\n",
+	    "test.conf:3: limits.buffer is out of range; use \"4k\" to \"16m\"");
+	bad("buffer big", BASE "limits = { buffer = \"17m\"; };\n",
+	    "test.conf:3: limits.buffer is out of range");
+	bad("buffer int small", BASE "limits = { buffer = 4095; };\n",
+	    "test.conf:3: limits.buffer is out of range");
+	bad("buffer negative", BASE "limits = { buffer = -1; };\n",
+	    "test.conf:3: limits.buffer must not be negative; use \"4k\"");
+	bad("buffer junk", BASE "limits = { buffer = \"64x\"; };\n",
+	    "test.conf:3: limits.buffer = \"64x\" is not a size");
+	bad("buffer type", BASE "\nlimits = { buffer = [ 1 ]; };\n",
+	    "test.conf:4: limits.buffer must be a size string like \"64k\"");
+}
+
+static void
+test_workers_log_errors(void)
+{
+	bad("workers big", BASE "workers = 257;\n",
+	    "test.conf:3: workers = 257 is out of range; use 0 to 256");
+	bad("workers negative", BASE "workers = -1;\n",
+	    "test.conf:3: workers = -1 is out of range");
+	bad("workers string", BASE "workers = \"4\";\n",
+	    "test.conf:3: workers must be an integer from 0 to 256");
+	bad("log not group", BASE "log = \"info\";\n",
+	    "test.conf:3: log must be a group like log = { level = \"info\"; };");
+	bad("log level value", BASE "log = { level = \"verbose\"; };\n",
+	    "test.conf:3: log.level = \"verbose\" is unknown; use \"error\", "
+	    "\"warn\", \"info\" or \"debug\"");
+	bad("log level type", BASE "log = { level = 3; };\n",
+	    "test.conf:3: log.level must be a string");
+}
+
+static int
+write_tmp(const char *text, size_t len, char *path, size_t pathlen)
+{
+	snprintf(path, pathlen, "/tmp/test_config.XXXXXX");
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void
+test_load(void)
+{
+	struct nacre_config *c = NULL;
+	unsigned char want[32];
+	char path[64], name[128];
+	int rc;
+
+	if (write_tmp(full, strlen(full), path, sizeof(path)) != 0) {
+		CHECK(0, "temporary file");
+		return;
+	}
+	rc = nacre_config_load(path, &c, err, sizeof(err));
+	CHECK(rc == 0 && c != NULL, "load reads a file");
+	sha256(full, strlen(full), want);
+	CHECK(c && memcmp(c->digest, want, 32) == 0,
+	      "load digest is SHA-256 of the file");
+	CHECK_STR(c ? c->path : NULL, path, "load keeps the path");
+	nacre_config_free(c);
+	unlink(path);
+
+	/* errors carry the file name given, not "test.conf" */
+	const char badtext[] = LISTEN "upstream = { address = \"tcp:10.1.1.1:1\"; };\n";
+	if (write_tmp(badtext, strlen(badtext), path, sizeof(path)) == 0) {
+		rc = nacre_config_load(path, &c, err, sizeof(err));
+		snprintf(name, sizeof(name), "%s:2: upstream.address", path);
+		CHECK(rc == -1 && c == NULL, "load refuses a bad file");
+		CHECK_HAS(err, name, "load error names the file and line");
+		unlink(path);
+	}
+
+	rc = nacre_config_load("/nonexistent/nacred.conf", &c, err, sizeof(err));
+	CHECK(rc == -1 && c == NULL, "load of a missing file fails");
+	CHECK_STR(err, "/nonexistent/nacred.conf: cannot read: No such file or "
+		  "directory", "missing file message");
+	rc = nacre_config_load("/tmp", &c, err, sizeof(err));
+	CHECK(rc == -1, "load of a directory fails");
+	CHECK_STR(err, "/tmp: cannot read: Is a directory", "directory message");
+
+	const char nul[] = "listen = ( );\0 junk";
+	if (write_tmp(nul, sizeof(nul) - 1, path, sizeof(path)) == 0) {
+		rc = nacre_config_load(path, &c, err, sizeof(err));
+		CHECK(rc == -1, "load refuses a NUL byte");
+		CHECK_HAS(err, "contains a NUL byte at offset 13", "NUL message");
+		unlink(path);
+	}
+
+	size_t biglen = 1024 * 1024 + 1;
+	char *big = malloc(biglen);
+	if (big) {
+		memset(big, '#', biglen);
+		if (write_tmp(big, biglen, path, sizeof(path)) == 0) {
+			rc = nacre_config_load(path, &c, err, sizeof(err));
+			CHECK(rc == -1, "load refuses a file over 1 MiB");
+			CHECK_HAS(err, "larger than 1024 KiB", "size message");
+			unlink(path);
+		}
+		/* exactly 1 MiB is read (then listen is missing) */
+		if (write_tmp(big, biglen - 1, path, sizeof(path)) == 0) {
+			nacre_config_load(path, &c, err, sizeof(err));
+			CHECK_HAS(err, "listen is missing",
+				  "a file of exactly 1 MiB is read");
+			unlink(path);
+		}
+		free(big);
+	}
+}
+
+/* The shipped example (tests run from the top of the tree) must load. */
+static void
+test_example(void)
+{
+	struct nacre_config *c = NULL;
+	int rc = nacre_config_load("conf/nacred.conf", &c, err, sizeof(err));
+
+	CHECK(rc == 0, "conf/nacred.conf loads");
+	if (rc != 0) {
+		printf("# %s\n", err);
+		return;
+	}
+	CHECK(c->nlisten >= 1 && strcmp(c->listen[0].addr.text,
+					"tcp:0.0.0.0:8443") == 0,
+	      "example listens on tcp:0.0.0.0:8443");
+	CHECK_STR(c->upstream.addr.text, "unix:/run/nacre/app.sock",
+		  "example upstream is unix:/run/nacre/app.sock");
+	nacre_config_free(c);
+}
+
+int
+main(void)
+{
+	test_defaults();
+	test_full();
+	test_syntax();
+	test_prescan_ignores();
+	test_unknown_keys();
+	test_listen_errors();
+	test_upstream_errors();
+	test_tls_errors();
+	test_limits_errors();
+	test_workers_log_errors();
+	test_load();
+	test_example();
+	TAP_DONE();
+}
