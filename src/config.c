@@ -4,6 +4,7 @@
  * errors of the form "FILE:LINE: what is wrong; what to write instead".
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libconfig.h>
@@ -800,6 +801,158 @@ parse_log(struct pctx *p, const config_setting_t *root, struct nacre_config *c)
 	return 0;
 }
 
+/* ---- attestation ---- */
+
+static const char *const attest_keys[] = { "provider", "rotate", "nitro",
+					   "sim", NULL };
+static const char *const nitro_keys[] = { "device", NULL };
+static const char *const sim_keys[] = { "root", "pcrs_from", "pcrs", NULL };
+
+#define ROTATE_MIN (1 * SEC)
+#define ROTATE_MAX (2 * 3600 * SEC) /* well inside a Nitro cert's ~3 h */
+
+static int
+dup_path(struct pctx *p, const config_setting_t *s, const char *key,
+	 char **out)
+{
+	const char *v = NULL;
+
+	if (get_string(p, s, key, "\"/absolute/path\"", &v) != 0)
+		return -1;
+	if (v[0] != '/' || strlen(v) > 4000)
+		return fail_line(p, line_of(s), "%s = \"%s\" must be an "
+				 "absolute path", key, v);
+	free(*out);
+	*out = strdup(v);
+	return *out ? 0 : fail_line(p, line_of(s), "out of memory");
+}
+
+static int
+hex_decode(const char *hex, uint8_t *out, size_t n)
+{
+	if (strlen(hex) != n * 2)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (!isxdigit((unsigned char)hex[2 * i]) ||
+		    !isxdigit((unsigned char)hex[2 * i + 1]) ||
+		    sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+static int
+parse_sim_pcrs(struct pctx *p, const config_setting_t *g,
+	       struct nacre_config *c)
+{
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(s), *v = NULL;
+		char key[64];
+		int idx = -1, n = 0;
+
+		if (sscanf(name, "pcr%d%n", &idx, &n) != 1 ||
+		    name[n] != '\0' || idx < 0 || idx > 15)
+			return fail_line(p, line_of(s), "attestation.sim.pcrs: "
+					 "unknown key \"%s\"; use pcr0 .. pcr15",
+					 name);
+		snprintf(key, sizeof(key), "attestation.sim.pcrs.%s", name);
+		if (get_string(p, s, key, "\"<96 hex digits>\"", &v) != 0)
+			return -1;
+		if (hex_decode(v, c->attestation.sim_pcrs[idx], 48) != 0)
+			return fail_line(p, line_of(s), "%s must be 96 hex "
+					 "digits (48 bytes, SHA-384)", key);
+	}
+	return 0;
+}
+
+static int
+parse_sim(struct pctx *p, config_setting_t *g, struct nacre_config *c)
+{
+	const config_setting_t *s;
+	config_setting_t *pcrs;
+	const char *from = NULL;
+
+	if (check_keys(p, g, "attestation.sim", sim_keys) != 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "root")) &&
+	    dup_path(p, s, "attestation.sim.root", &c->attestation.sim_root) != 0)
+		return -1;
+	if (get_group(p, g, "pcrs", "{ pcr0 = \"<hex>\"; }", &pcrs) != 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "pcrs_from"))) {
+		if (get_string(p, s, "attestation.sim.pcrs_from", "\"binary\"",
+			       &from) != 0)
+			return -1;
+		if (strcmp(from, "binary") != 0 && strcmp(from, "config") != 0)
+			return fail_line(p, line_of(s), "attestation.sim."
+					 "pcrs_from = \"%s\" is unknown; use "
+					 "\"binary\" or \"config\"", from);
+	}
+	if (pcrs && from && strcmp(from, "binary") == 0)
+		return fail_line(p, line_of(pcrs), "attestation.sim.pcrs is "
+				 "given but pcrs_from = \"binary\"; remove one "
+				 "or set pcrs_from = \"config\"");
+	c->attestation.sim_pcrs_from_binary = !pcrs && (!from ||
+					      strcmp(from, "binary") == 0);
+	return pcrs ? parse_sim_pcrs(p, pcrs, c) : 0;
+}
+
+static int
+parse_attestation(struct pctx *p, const config_setting_t *root,
+		  struct nacre_config *c)
+{
+	config_setting_t *g, *sub;
+	const config_setting_t *s;
+	const char *v = NULL;
+
+	c->attestation.provider = NACRE_ATTEST_NITRO;
+	c->attestation.rotate_ms = 3600 * SEC;
+	c->attestation.sim_pcrs_from_binary = true;
+	c->attestation.nitro_device = strdup(NACRE_NSM_DEVICE_DEFAULT);
+	c->attestation.sim_root = strdup(NACRE_SIM_ROOT_DEFAULT);
+	if (!c->attestation.nitro_device || !c->attestation.sim_root)
+		return fail_line(p, 0, "out of memory");
+	if (get_group(p, root, "attestation", "{ provider = \"nitro\"; }",
+		      &g) != 0)
+		return -1;
+	if (!g)
+		return 0;
+	if (check_keys(p, g, "attestation", attest_keys) != 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "provider"))) {
+		if (get_string(p, s, "attestation.provider", "\"nitro\"", &v) != 0)
+			return -1;
+		if (strcmp(v, "sim") == 0)
+			c->attestation.provider = NACRE_ATTEST_SIM;
+		else if (strcmp(v, "nitro") != 0)
+			return fail_line(p, line_of(s), "attestation.provider = "
+					 "\"%s\" is unknown; use \"nitro\" (in a "
+					 "Nitro enclave) or \"sim\" (development)",
+					 v);
+	}
+	if ((s = config_setting_get_member(g, "rotate")) &&
+	    get_duration(p, s, "attestation.rotate", ROTATE_MIN, ROTATE_MAX,
+			 &c->attestation.rotate_ms) != 0)
+		return -1;
+	if (get_group(p, g, "nitro", "{ device = \"/dev/nsm\"; }", &sub) != 0)
+		return -1;
+	if (sub) {
+		if (check_keys(p, sub, "attestation.nitro", nitro_keys) != 0)
+			return -1;
+		if ((s = config_setting_get_member(sub, "device")) &&
+		    dup_path(p, s, "attestation.nitro.device",
+			     &c->attestation.nitro_device) != 0)
+			return -1;
+	}
+	if (get_group(p, g, "sim", "{ root = \"/var/lib/nacre/sim-root.pem\"; }",
+		      &sub) != 0)
+		return -1;
+	return sub ? parse_sim(p, sub, c) : 0;
+}
+
 /* ---- the whole file ---- */
 
 /*
@@ -810,7 +963,8 @@ parse_log(struct pctx *p, const config_setting_t *root, struct nacre_config *c)
  * newer nacred is refused instead of half applied.
  */
 static const char *const top_keys[] = {
-	"listen", "upstream", "tls", "limits", "workers", "log", NULL
+	"listen", "upstream", "tls", "limits", "workers", "log", "attestation",
+	NULL
 };
 
 static int
@@ -823,7 +977,8 @@ parse_root(struct pctx *p, const config_setting_t *root,
 	    parse_tls(p, root, c) != 0 ||
 	    parse_limits(p, root, c) != 0 ||
 	    parse_workers(p, root, c) != 0 ||
-	    parse_log(p, root, c) != 0)
+	    parse_log(p, root, c) != 0 ||
+	    parse_attestation(p, root, c) != 0)
 		return -1;
 	return 0;
 }
@@ -1193,5 +1348,7 @@ nacre_config_free(struct nacre_config *c)
 		for (size_t i = 0; i < c->tls.nnames; i++)
 			free(c->tls.names[i]);
 	free(c->tls.names);
+	free(c->attestation.nitro_device);
+	free(c->attestation.sim_root);
 	free(c);
 }

@@ -26,6 +26,7 @@ nacre_gen_new(struct nacre_config *cfg, SSL_CTX *ctx,
 	atomic_init(&g->refs, 1);
 	g->id = atomic_fetch_add(&next_gen_id, 1);
 	g->cfg = cfg;
+	atomic_fetch_add(&cfg->refs, 1); /* rotation shares one config */
 	g->ssl_ctx = ctx;
 	for (size_t i = 0; i < nls; i++) {
 		g->listeners[i] = ls[i];
@@ -47,7 +48,8 @@ nacre_gen_unref(struct nacre_gen *g)
 	if (!g || atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	SSL_CTX_free(g->ssl_ctx);
-	nacre_config_free(g->cfg);
+	if (atomic_fetch_sub(&g->cfg->refs, 1) == 1)
+		nacre_config_free(g->cfg);
 	free(g->listeners);
 	free(g->listener_pp);
 	free(g);

@@ -14,7 +14,12 @@
 
 #include <openssl/crypto.h>
 
+#include "attest.h"
 #include "runtime.h"
+
+#define EX_UNAVAILABLE 69 /* sysexits.h: the attestation provider */
+#define ROTATE_RETRY_MIN_MS 1000
+#define ROTATE_RETRY_MAX_MS 60000
 
 struct daemon {
 	struct event_base *base;
@@ -26,6 +31,9 @@ struct daemon {
 	unsigned nworkers, workers_done;
 	int done_rd, done_wr;
 	bool draining;
+	struct nacre_attest *attest;       /* used by the main thread only */
+	unsigned rotate_failures;
+	struct event *ev_rotate;
 	struct event *ev_hup, *ev_term, *ev_int, *ev_done, *ev_deadline;
 };
 
@@ -77,15 +85,31 @@ listeners_reconcile(struct daemon *d, const struct nacre_config *cfg,
 }
 
 /* Build a generation from cfg (taking ownership of it on success). */
+static void
+log_generation(const struct nacre_gen *g)
+{
+	X509 *x = SSL_CTX_get0_certificate(g->ssl_ctx);
+	unsigned char md[32];
+	unsigned mdlen = sizeof(md);
+	char hex[65];
+
+	if (!x || !X509_digest(x, EVP_sha256(), md, &mdlen))
+		return;
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	log_info("generation %llu: certificate sha256:%s",
+		 (unsigned long long)g->id, hex);
+}
+
 static struct nacre_gen *
-gen_build(struct daemon *d, struct nacre_config *cfg,
+gen_build(struct daemon *d, struct nacre_config *cfg, struct nacre_attest *a,
 	  struct nacre_listener ***ls_out, char *err, size_t errlen)
 {
 	struct nacre_listener **ls;
 	struct nacre_gen *g;
 	SSL_CTX *ctx;
 
-	ctx = nacre_tls_ctx_new(cfg, err, errlen);
+	ctx = nacre_tls_ctx_new(cfg, a, err, errlen);
 	if (!ctx)
 		return NULL;
 	if (listeners_reconcile(d, cfg, &ls, err, errlen) < 0) {
@@ -106,15 +130,22 @@ gen_build(struct daemon *d, struct nacre_config *cfg,
 }
 
 static void
+publish_gen(struct daemon *d, struct nacre_gen *g)
+{
+	for (unsigned i = 0; i < d->nworkers; i++)
+		nacre_worker_send_gen(&d->workers[i], g);
+	nacre_gen_unref(d->gen);
+	d->gen = g;
+	log_generation(g);
+}
+
+static void
 install_gen(struct daemon *d, struct nacre_gen *g, struct nacre_listener **ls)
 {
 	struct nacre_listener **old = d->listeners;
 	size_t nold = d->nlisteners;
 
-	for (unsigned i = 0; i < d->nworkers; i++)
-		nacre_worker_send_gen(&d->workers[i], g);
-	nacre_gen_unref(d->gen);
-	d->gen = g;
+	publish_gen(d, g);
 	d->listeners = ls;
 	d->nlisteners = g->cfg->nlisten;
 	/* only after every worker's mailbox holds g (see worker.c) */
@@ -134,10 +165,61 @@ log_listening(const struct nacre_config *cfg)
 }
 
 static void
+schedule_rotation(struct daemon *d, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	evtimer_add(d->ev_rotate, &tv);
+}
+
+/* A new key, new evidence and a new certificate; the listeners and the
+ * configuration stay. On failure the last good certificate stays in
+ * service and we retry with backoff. */
+static void
+rotate_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct nacre_config *cfg = d->gen->cfg;
+	char err[NACRE_ERRLEN];
+	struct nacre_gen *g;
+	SSL_CTX *ctx;
+	uint64_t retry;
+
+	if (d->draining)
+		return;
+	ctx = nacre_tls_ctx_new(cfg, d->attest, err, sizeof(err));
+	g = ctx ? nacre_gen_new(cfg, ctx, d->gen->listeners, d->gen->nlisteners)
+		: NULL;
+	if (!g) {
+		if (ctx) {
+			SSL_CTX_free(ctx);
+			snprintf(err, sizeof(err), "out of memory");
+		}
+		retry = (uint64_t)ROTATE_RETRY_MIN_MS << (d->rotate_failures < 6 ?
+							  d->rotate_failures : 6);
+		if (retry > ROTATE_RETRY_MAX_MS)
+			retry = ROTATE_RETRY_MAX_MS;
+		d->rotate_failures++;
+		log_err("rotation failed (attempt %u): %s; still serving "
+			"generation %llu; retrying in %llu ms", d->rotate_failures,
+			err, (unsigned long long)d->gen->id,
+			(unsigned long long)retry);
+		schedule_rotation(d, retry);
+		return;
+	}
+	d->rotate_failures = 0;
+	publish_gen(d, g);
+	log_info("rotated key and certificate (generation %llu)",
+		 (unsigned long long)g->id);
+	schedule_rotation(d, cfg->attestation.rotate_ms);
+}
+
+static void
 reload(struct daemon *d)
 {
 	struct nacre_config *cfg = NULL;
 	struct nacre_listener **ls;
+	struct nacre_attest *attest;
 	struct nacre_gen *g;
 	char err[NACRE_ERRLEN];
 
@@ -150,13 +232,19 @@ reload(struct daemon *d)
 		nacre_sd_notify("READY=1");
 		return;
 	}
-	g = gen_build(d, cfg, &ls, err, sizeof(err));
+	attest = nacre_provider_open(cfg, err, sizeof(err));
+	g = attest ? gen_build(d, cfg, attest, &ls, err, sizeof(err)) : NULL;
 	if (!g) {
 		log_err("reload failed: %s; keeping the running configuration", err);
+		nacre_attest_free(attest);
 		nacre_config_free(cfg);
 		nacre_sd_notify("READY=1");
 		return;
 	}
+	nacre_attest_free(d->attest);
+	d->attest = attest;
+	d->rotate_failures = 0;
+	schedule_rotation(d, cfg->attestation.rotate_ms);
 	if (cfg->workers != d->nworkers)
 		log_warn("workers = %u takes effect at the next start (running %u)",
 			 cfg->workers, d->nworkers);
@@ -190,6 +278,7 @@ drain(struct daemon *d)
 		return;
 	}
 	d->draining = true;
+	evtimer_del(d->ev_rotate);
 	nacre_sd_notify("STOPPING=1");
 	log_info("draining: no new connections; %llu open, deadline %llu ms",
 		 (unsigned long long)atomic_load(&nacre_nconns),
@@ -242,7 +331,7 @@ check_only(const char *path)
 		fprintf(stderr, "%s\n", err);
 		return NACRE_EX_CONFIG;
 	}
-	ctx = nacre_tls_ctx_new(cfg, err, sizeof(err));
+	ctx = nacre_tls_ctx_new(cfg, NULL, err, sizeof(err));
 	if (!ctx) {
 		fprintf(stderr, "%s: %s\n", path, err);
 		nacre_config_free(cfg);
@@ -294,12 +383,20 @@ run(const char *path, bool debug)
 	if (debug)
 		cfg->log_level = NACRE_LOG_DEBUG;
 	nacre_log_set_level(cfg->log_level);
-	d.gen = gen_build(&d, cfg, &d.listeners, err, sizeof(err));
+	d.attest = nacre_provider_open(cfg, err, sizeof(err));
+	if (!d.attest) {
+		log_err("%s", err);
+		nacre_config_free(cfg);
+		return EX_UNAVAILABLE;
+	}
+	d.gen = gen_build(&d, cfg, d.attest, &d.listeners, err, sizeof(err));
 	if (!d.gen) {
 		log_err("%s", err);
+		nacre_attest_free(d.attest);
 		nacre_config_free(cfg);
 		return 1;
 	}
+	log_generation(d.gen);
 	d.nlisteners = cfg->nlisten;
 	signal(SIGPIPE, SIG_IGN);
 	d.base = event_base_new();
@@ -322,6 +419,8 @@ run(const char *path, bool debug)
 	event_add(d.ev_term, NULL);
 	event_add(d.ev_int, NULL);
 	event_add(d.ev_done, NULL);
+	d.ev_rotate = evtimer_new(d.base, rotate_cb, &d);
+	schedule_rotation(&d, cfg->attestation.rotate_ms);
 	log_info("nacred %s started: %u workers, key %s, %s", NACRE_VERSION,
 		 d.nworkers, cfg->tls.key == NACRE_KEY_EC_P384 ? "ec-p384" : "ec-p256",
 		 OpenSSL_version(OPENSSL_VERSION));
@@ -341,6 +440,8 @@ run(const char *path, bool debug)
 	event_free(d.ev_done);
 	if (d.ev_deadline)
 		event_free(d.ev_deadline);
+	event_free(d.ev_rotate);
+	nacre_attest_free(d.attest);
 	event_base_free(d.base);
 	close(d.done_rd);
 	close(d.done_wr);

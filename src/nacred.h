@@ -43,6 +43,9 @@ int nacre_parse_size(const char *s, uint64_t *bytes);
 /* ---- config.c ---- */
 enum nacre_key_type { NACRE_KEY_EC_P256, NACRE_KEY_EC_P384 };
 enum nacre_pp_mode { NACRE_PP_NONE, NACRE_PP_V2 };
+enum nacre_provider { NACRE_ATTEST_NITRO, NACRE_ATTEST_SIM };
+#define NACRE_SIM_ROOT_DEFAULT "/var/lib/nacre/sim-root.pem"
+#define NACRE_NSM_DEVICE_DEFAULT "/dev/nsm"
 
 struct nacre_listen_conf {
 	struct nacre_addr addr;
@@ -73,9 +76,18 @@ struct nacre_config {
 		uint64_t drain_timeout_ms;
 		uint64_t buffer;      /* bytes buffered per direction at most */
 	} limits;
+	struct {
+		enum nacre_provider provider;
+		uint64_t rotate_ms;
+		char *nitro_device;
+		char *sim_root;            /* PEM: the sim root cert and key */
+		bool sim_pcrs_from_binary; /* PCR0 = SHA-384 of nacred */
+		uint8_t sim_pcrs[16][48];  /* fixed values (pcrs_from "config") */
+	} attestation;
 	unsigned workers;             /* resolved: 0 in the file means one per core */
 	int log_level;                /* enum nacre_log_level */
 	unsigned char digest[32];     /* SHA-256 of the file as read */
+	atomic_int refs;              /* generations sharing it (gen.c) */
 };
 
 /* Parse text (name is used in messages); on error err = "NAME:LINE: ...". */
@@ -154,10 +166,18 @@ ssize_t nacre_pp2_encode(uint8_t *buf, size_t cap, const struct sockaddr *src,
 
 /* ---- tls.c: keys born in memory, certificate, server SSL_CTX ---- */
 struct ssl_ctx_st;
-/* Generates a fresh key (never leaves memory), a self-signed certificate for
- * cfg->tls.names, and a server SSL_CTX using both. NULL + err on failure. */
-struct ssl_ctx_st *nacre_tls_ctx_new(const struct nacre_config *cfg, char *err,
+struct nacre_attest;
+/* Generates a fresh key (never leaves memory), evidence for it from the
+ * provider (none when a is NULL: configuration checks only), a self-signed
+ * certificate for cfg->tls.names carrying that evidence, and a server
+ * SSL_CTX using both. NULL + err on failure. */
+struct ssl_ctx_st *nacre_tls_ctx_new(const struct nacre_config *cfg,
+				     struct nacre_attest *a, char *err,
 				     size_t errlen);
+
+/* ---- provider.c ---- */
+struct nacre_attest *nacre_provider_open(const struct nacre_config *cfg,
+					 char *err, size_t errlen);
 
 /* ---- sdnotify.c: systemd readiness (Type=notify), no libsystemd ---- */
 void nacre_sd_notify(const char *state);

@@ -4,6 +4,7 @@
  * OpenSSL clears it when the last SSL_CTX holding it is freed.
  */
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -13,10 +14,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "attest.h"
 #include "nacred.h"
 
 #define CERT_BACKDATE_S (5 * 60)
-#define CERT_LIFETIME_S (7 * 24 * 3600)
+/* a certificate outlives its rotation by this much, so a client that
+ * connected just before a rotation never sees it expire mid-handshake */
+#define CERT_GRACE_S (15 * 60)
 
 static void
 set_err(char *err, size_t errlen, const char *what)
@@ -106,7 +110,8 @@ add_ext(X509 *x, int nid, const char *value)
 /* Self-signed leaf: the key proves itself; trust comes from attestation,
  * not from a CA. */
 static X509 *
-cert_self_signed(EVP_PKEY *key, const struct nacre_config *cfg)
+cert_self_signed(EVP_PKEY *key, const struct nacre_config *cfg,
+		 const uint8_t *doc, size_t doc_len)
 {
 	X509 *x = X509_new();
 	X509_NAME *name;
@@ -122,7 +127,8 @@ cert_self_signed(EVP_PKEY *key, const struct nacre_config *cfg)
 		goto fail;
 	if (!X509_set_version(x, 2) ||
 	    !X509_gmtime_adj(X509_getm_notBefore(x), -CERT_BACKDATE_S) ||
-	    !X509_gmtime_adj(X509_getm_notAfter(x), CERT_LIFETIME_S) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x),
+			     (long)(cfg->attestation.rotate_ms / 1000) + CERT_GRACE_S) ||
 	    !X509_set_pubkey(x, key))
 		goto fail;
 	name = X509_get_subject_name(x);
@@ -135,6 +141,9 @@ cert_self_signed(EVP_PKEY *key, const struct nacre_config *cfg)
 	    !add_ext(x, NID_key_usage, "critical,digitalSignature") ||
 	    !add_ext(x, NID_ext_key_usage, "serverAuth") ||
 	    !add_ext(x, NID_subject_key_identifier, "hash"))
+		goto fail;
+	if (doc && nacre_evidence_add_to_cert(x, NACRE_MEDIA_TYPE_NITRO, doc,
+					      doc_len) != 0)
 		goto fail;
 	if (!X509_sign(x, key, EVP_sha256()))
 		goto fail;
@@ -163,19 +172,53 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* Evidence binding the key: NSM public_key = the key's DER SPKI, user_data
+ * = the claims map (format version, SHA-256 of the configuration). */
+static int
+evidence_for(struct nacre_attest *a, EVP_PKEY *key,
+	     const struct nacre_config *cfg, uint8_t **doc, size_t *doc_len,
+	     char *err, size_t errlen)
+{
+	struct nacre_claims claims = { .version = NACRE_CLAIMS_VERSION,
+				       .has_config = true };
+	unsigned char *spki = NULL;
+	uint8_t *ud = NULL;
+	size_t ud_len;
+	int spki_len, rc = -1;
+
+	memcpy(claims.config_sha256, cfg->digest, sizeof(claims.config_sha256));
+	spki_len = i2d_PUBKEY(key, &spki);
+	if (spki_len <= 0 || nacre_claims_encode(&claims, &ud, &ud_len) != 0) {
+		snprintf(err, errlen, "cannot encode the key and claims for "
+			 "attestation");
+		goto out;
+	}
+	rc = nacre_attest_get(a, spki, (size_t)spki_len, ud, ud_len, NULL, 0,
+			      doc, doc_len, err, errlen);
+out:
+	OPENSSL_free(spki);
+	free(ud);
+	return rc;
+}
+
 SSL_CTX *
-nacre_tls_ctx_new(const struct nacre_config *cfg, char *err, size_t errlen)
+nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
+		  char *err, size_t errlen)
 {
 	SSL_CTX *ctx = NULL;
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
+	uint8_t *doc = NULL;
+	size_t doc_len = 0;
 
 	key = key_generate(cfg->tls.key);
 	if (!key) {
 		set_err(err, errlen, "cannot generate the TLS key");
 		return NULL;
 	}
-	cert = cert_self_signed(key, cfg);
+	if (a && evidence_for(a, key, cfg, &doc, &doc_len, err, errlen) != 0)
+		goto fail;
+	cert = cert_self_signed(key, cfg, doc, doc_len);
 	if (!cert) {
 		set_err(err, errlen, "cannot build the certificate");
 		goto fail;
@@ -212,10 +255,12 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, char *err, size_t errlen)
 		SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)cfg);
 	X509_free(cert);
 	EVP_PKEY_free(key);
+	free(doc);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);
 	X509_free(cert);
 	EVP_PKEY_free(key);
+	free(doc);
 	return NULL;
 }

@@ -1,0 +1,250 @@
+/*
+ * attest_nitro.c: the attestation provider: an NSM conversation (codec)
+ * over a transport. "nitro" uses /dev/nsm; the sim plugs its software NSM
+ * in as the transport, so both take the same path from request to document.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attest.h"
+
+struct nacre_attest {
+	char name[8];
+	nacre_nsm_transport transport;
+	void *ctx;
+	void (*free_ctx)(void *);
+	char root_hex[65];
+	bool has_root;
+	char module_id[NACRE_NITRO_MODULE_ID_MAX + 1];
+	uint8_t *resp; /* NACRE_NSM_RESPONSE_MAX bytes */
+};
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* one request -> decoded response; NSM errors become err */
+static int
+exchange(struct nacre_attest *a, const uint8_t *req, size_t reqlen,
+	 enum nacre_nsm_kind want, struct nacre_nsm_response *r, char *err,
+	 size_t errlen)
+{
+	size_t resplen = NACRE_NSM_RESPONSE_MAX;
+
+	memset(r, 0, sizeof(*r));
+	if (a->transport(a->ctx, req, reqlen, a->resp, &resplen, err,
+			 errlen) < 0)
+		return -1;
+	if (nacre_nsm_decode_response(a->resp, resplen, r, err, errlen) < 0)
+		return -1;
+	if (r->kind == NACRE_NSM_ERROR) {
+		nacre_nsm_error_message(r, err, errlen);
+		nacre_nsm_response_free(r);
+		return -1;
+	}
+	if (r->kind != want) {
+		seterr(err, errlen, "NSM answered with a response of another kind");
+		nacre_nsm_response_free(r);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+describe(struct nacre_attest *a, char *err, size_t errlen)
+{
+	struct nacre_nsm_response r;
+	uint8_t *req = NULL;
+	size_t reqlen;
+	int rc;
+
+	if (nacre_nsm_encode_describe(&req, &reqlen) < 0) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = exchange(a, req, reqlen, NACRE_NSM_DESCRIBE, &r, err, errlen);
+	free(req);
+	if (rc < 0)
+		return -1;
+	snprintf(a->module_id, sizeof(a->module_id), "%s", r.describe.module_id);
+	nacre_nsm_response_free(&r);
+	return 0;
+}
+
+struct nacre_attest *
+nacre_attest_wrap(const char *name, nacre_nsm_transport transport, void *ctx,
+		  void (*free_ctx)(void *), const char *root_sha256_hex,
+		  char *err, size_t errlen)
+{
+	struct nacre_attest *a = calloc(1, sizeof(*a));
+
+	if (!a || !(a->resp = malloc(NACRE_NSM_RESPONSE_MAX))) {
+		free(a);
+		if (free_ctx)
+			free_ctx(ctx);
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	a->transport = transport;
+	a->ctx = ctx;
+	a->free_ctx = free_ctx;
+	if (root_sha256_hex) {
+		snprintf(a->root_hex, sizeof(a->root_hex), "%s", root_sha256_hex);
+		a->has_root = true;
+	}
+	/* ask once now: a wrong device fails at start, not at first use */
+	if (describe(a, err, errlen) < 0) {
+		nacre_attest_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+static void
+close_fd(void *ctx)
+{
+	close(*(int *)ctx);
+	free(ctx);
+}
+
+struct nacre_attest *
+nacre_attest_nitro_open(const char *dev, char *err, size_t errlen)
+{
+	const char *path = dev ? dev : "/dev/nsm";
+	int *fd = malloc(sizeof(*fd));
+
+	if (!fd) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((*fd = nacre_nsm_dev_open(path, err, errlen)) < 0) {
+		free(fd);
+		return NULL;
+	}
+	return nacre_attest_wrap("nitro", nacre_nsm_dev_transport, fd, close_fd,
+				 NULL, err, errlen);
+}
+
+static bool
+same(bool has, const uint8_t *got, size_t got_len, const uint8_t *want,
+     size_t want_len)
+{
+	if (!want)
+		return !has;
+	return has && got_len == want_len &&
+	       (want_len == 0 || memcmp(got, want, want_len) == 0);
+}
+
+/* the document must bind what we asked for; anything else is a broken or
+ * lying NSM, and shipping it would be worse than failing */
+static int
+check_binding(const uint8_t *doc, size_t len, const uint8_t *spki,
+	      size_t spki_len, const uint8_t *ud, size_t ud_len,
+	      const uint8_t *nonce, size_t nonce_len, char *err, size_t errlen)
+{
+	struct nacre_nitro_doc *d;
+	char why[256];
+	const char *bad = NULL;
+
+	if (nacre_nitro_doc_decode(doc, len, &d, why, sizeof(why)) < 0) {
+		seterr(err, errlen, "NSM returned a document nacre cannot read: %s",
+		       why);
+		return -1;
+	}
+	if (!same(d->has_public_key, d->public_key, d->public_key_len, spki,
+		  spki_len))
+		bad = "public_key";
+	else if (!same(d->has_user_data, d->user_data, d->user_data_len, ud,
+		       ud_len))
+		bad = "user_data";
+	else if (!same(d->has_nonce, d->nonce, d->nonce_len, nonce, nonce_len))
+		bad = "nonce";
+	nacre_nitro_doc_free(d);
+	if (bad) {
+		seterr(err, errlen, "NSM returned a document whose %s differs "
+		       "from the request", bad);
+		return -1;
+	}
+	return 0;
+}
+
+int
+nacre_attest_get(struct nacre_attest *a, const uint8_t *spki, size_t spki_len,
+		 const uint8_t *user_data, size_t ud_len, const uint8_t *nonce,
+		 size_t nonce_len, uint8_t **doc, size_t *doc_len, char *err,
+		 size_t errlen)
+{
+	struct nacre_nsm_response r;
+	uint8_t *req = NULL;
+	size_t reqlen;
+	int rc;
+
+	*doc = NULL;
+	*doc_len = 0;
+	if (!spki || spki_len == 0) {
+		seterr(err, errlen, "attestation needs the public key to bind");
+		return -1;
+	}
+	if (nacre_nsm_encode_attestation(user_data, ud_len, nonce, nonce_len,
+					 spki, spki_len, &req, &reqlen) < 0) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = exchange(a, req, reqlen, NACRE_NSM_ATTESTATION, &r, err, errlen);
+	free(req);
+	if (rc < 0)
+		return -1;
+	if (check_binding(r.document, r.document_len, spki, spki_len, user_data,
+			  ud_len, nonce, nonce_len, err, errlen) < 0) {
+		nacre_nsm_response_free(&r);
+		return -1;
+	}
+	*doc = r.document;
+	*doc_len = r.document_len;
+	return 0;
+}
+
+const char *
+nacre_attest_name(const struct nacre_attest *a)
+{
+	return a->name;
+}
+
+const char *
+nacre_attest_sim_root_sha256_hex(const struct nacre_attest *a)
+{
+	return a->has_root ? a->root_hex : NULL;
+}
+
+const char *
+nacre_attest_module_id(const struct nacre_attest *a)
+{
+	return a->module_id;
+}
+
+void
+nacre_attest_free(struct nacre_attest *a)
+{
+	if (!a)
+		return;
+	if (a->free_ctx)
+		a->free_ctx(a->ctx);
+	free(a->resp);
+	free(a);
+}
