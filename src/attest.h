@@ -110,6 +110,7 @@ bool nacre_cbor_bytes(const struct cbor_item_t *it, const uint8_t **p,
 		      size_t *n);
 bool nacre_cbor_text(const struct cbor_item_t *it, const char **p, size_t *n);
 bool nacre_cbor_text_eq(const struct cbor_item_t *it, const char *s);
+bool nacre_cbor_is_null(const struct cbor_item_t *it); /* safe on floats */
 const char *nacre_cbor_type_name(const struct cbor_item_t *it);
 
 /* Writing: minimal-length heads, as serde_cbor / NSM write them. */
@@ -242,7 +243,8 @@ const char *nacre_attest_sim_root_sha256_hex(const struct nacre_attest *a);
 /* the module_id the NSM reported (DescribeNSM) at open */
 const char *nacre_attest_module_id(const struct nacre_attest *a);
 void nacre_attest_free(struct nacre_attest *a);
-/* for providers: wrap a transport; free_ctx(ctx) runs on nacre_attest_free */
+/* for providers: wrap a transport and ask it DescribeNSM once. free_ctx(ctx)
+ * runs on nacre_attest_free, and here already when this fails (NULL). */
 struct nacre_attest *nacre_attest_wrap(const char *name,
 				       nacre_nsm_transport transport,
 				       void *ctx, void (*free_ctx)(void *),
@@ -290,7 +292,8 @@ enum nacre_evidence_status {
 };
 
 /* adds (replacing any earlier one) the non-critical id-pe-cmw extension
- * holding the CBOR CMW record [media_type, doc, 4]. 0 or -1. */
+ * holding the CBOR CMW record [media_type, doc, 4]; call it before signing
+ * the certificate. 0 or -1. */
 int nacre_evidence_add_to_cert(X509 *x, const char *media_type,
 			       const uint8_t *doc, size_t len);
 /* enum nacre_evidence_status; on NACRE_EV_OK *media_type and *doc are

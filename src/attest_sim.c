@@ -56,6 +56,7 @@ struct nacre_sim {
 	char instance[32];       /* "i-sim" + 14 hex, like "i-" + 17 hex */
 	char module_id[64];
 	char root_hex[65];
+	char *root_path;
 };
 
 static void
@@ -402,6 +403,12 @@ load_root(struct nacre_sim *s, const char *path, char *err, size_t errlen)
 
 	if (fd < 0 && errno == ENOENT)
 		return 0;
+	if (fd < 0 && errno == ELOOP) {
+		/* a key file is never reached through a symlink */
+		seterr(err, errlen, "sim root %s is a symbolic link; give the "
+		       "path of the file itself", path);
+		return -1;
+	}
 	if (fd < 0) {
 		seterr(err, errlen, "sim root %s: %s", path, strerror(errno));
 		return -1;
@@ -529,6 +536,7 @@ nacre_sim_free(struct nacre_sim *s)
 	EVP_PKEY_free(s->root_key);
 	for (int i = 0; i < NCA + 2; i++)
 		OPENSSL_free(s->der[i]);
+	free(s->root_path);
 	free(s);
 }
 
@@ -550,6 +558,10 @@ nacre_sim_new(const char *root_pem_path, const uint8_t pcrs[16][48],
 	}
 	if (pcrs)
 		memcpy(s->pcrs, pcrs, sizeof(s->pcrs));
+	if (!(s->root_path = strdup(root_pem_path))) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
 	if (root_open(s, root_pem_path, err, errlen) < 0 ||
 	    set_der(s, 0, s->root) < 0)
 		goto fail;
@@ -705,10 +717,40 @@ nacre_sim_request(struct nacre_sim *s, const uint8_t *req, size_t reqlen,
 
 /* ---- the provider ---- */
 
+/*
+ * Clients pin the sim root by its fingerprint, read from the file. If the
+ * file is gone or holds another root, evidence signed under ours could no
+ * longer be checked by anyone who looks there, so the provider refuses.
+ */
+static int
+root_unchanged(const struct nacre_sim *s, char *err, size_t errlen)
+{
+	FILE *f = fopen(s->root_path, "re");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	unsigned char *der = NULL;
+	int len = x ? i2d_X509(x, &der) : -1;
+	bool same = len > 0 && (size_t)len == s->der_len[0] &&
+		    memcmp(der, s->der[0], (size_t)len) == 0;
+
+	if (f)
+		fclose(f);
+	X509_free(x);
+	OPENSSL_free(der);
+	if (same)
+		return 0;
+	seterr(err, errlen, "sim root %s is %s; restore it, or restart nacred "
+	       "to create a new root (and re-pin its fingerprint)",
+	       s->root_path, f ? "no longer the root this sim signs with" :
+	       "gone");
+	return -1;
+}
+
 static int
 sim_transport(void *ctx, const uint8_t *req, size_t reqlen, uint8_t *resp,
 	      size_t *resplen, char *err, size_t errlen)
 {
+	if (root_unchanged(ctx, err, errlen) < 0)
+		return -1;
 	if (nacre_sim_request(ctx, req, reqlen, resp, resplen) < 0) {
 		seterr(err, errlen, "sim: cannot answer the request (out of "
 		       "memory)");

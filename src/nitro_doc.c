@@ -222,8 +222,12 @@ nacre_cbor_load(const uint8_t *buf, size_t len, unsigned max_depth,
 	}
 	it = cbor_load(buf, len, &res);
 	if (!it) {
-		seterr(err, errlen, "CBOR decoder refused it (code %d at byte %zu)",
-		       (int)res.error.code, res.error.position);
+		/* well-formed by now: what is left is libcbor 0.8 refusing
+		 * tags 6..20, or memory */
+		seterr(err, errlen, "CBOR decoder refused it at byte %zu (%s)",
+		       res.error.position,
+		       res.error.code == CBOR_ERR_MEMERROR ? "out of memory" :
+		       "unsupported item, e.g. a tag in 6..20");
 		return NULL;
 	}
 	if (res.read != len) {
@@ -265,6 +269,22 @@ nacre_cbor_text_eq(const cbor_item_t *it, const char *s)
 	       (n == 0 || memcmp(p, s, n) == 0);
 }
 
+/* libcbor 0.8's cbor_is_null() asserts on floats: look at the width first */
+static int
+ctrl_value(const cbor_item_t *it)
+{
+	if (!it || !cbor_isa_float_ctrl(it) ||
+	    cbor_float_get_width(it) != CBOR_FLOAT_0)
+		return -1;
+	return cbor_ctrl_value(it);
+}
+
+bool
+nacre_cbor_is_null(const cbor_item_t *it)
+{
+	return ctrl_value(it) == CBOR_CTRL_NULL;
+}
+
 const char *
 nacre_cbor_type_name(const cbor_item_t *it)
 {
@@ -283,13 +303,14 @@ nacre_cbor_type_name(const cbor_item_t *it)
 	case CBOR_TYPE_MAP: return "a map";
 	case CBOR_TYPE_TAG: return "a tag";
 	case CBOR_TYPE_FLOAT_CTRL:
-		if (cbor_is_null(it))
-			return "null";
-		if (cbor_is_bool(it))
-			return "a boolean";
-		if (cbor_is_undef(it))
-			return "undefined";
-		return "a float or simple value";
+		switch (ctrl_value(it)) {
+		case CBOR_CTRL_NULL: return "null";
+		case CBOR_CTRL_TRUE:
+		case CBOR_CTRL_FALSE: return "a boolean";
+		case CBOR_CTRL_UNDEF: return "undefined";
+		case -1: return "a float";
+		default: return "a simple value";
+		}
 	}
 	return "an unknown item";
 }
@@ -477,7 +498,7 @@ take_optional(const cbor_item_t *v, const char *field, size_t min,
 	      bool *has, uint8_t **out, size_t *outlen, char *err,
 	      size_t errlen)
 {
-	if (cbor_is_null(v)) {
+	if (nacre_cbor_is_null(v)) {
 		*has = false;
 		return 0;
 	}
@@ -612,7 +633,7 @@ static int
 take_cabundle(struct nacre_nitro_doc *d, const cbor_item_t *v, char *err,
 	      size_t errlen)
 {
-	char field[32];
+	char field[48];
 
 	if (!cbor_isa_array(v)) {
 		seterr(err, errlen, "payload.cabundle: expected an array, got %s",
@@ -819,14 +840,44 @@ decode_cose(struct nacre_nitro_doc *d, cbor_item_t *arr, char *err,
 	return decode_payload(d, err, errlen);
 }
 
+/* COSE_Sign1 may carry tag 18. libcbor 0.8 refuses tags 6..20 outright,
+ * so the tag is read here and only the array goes to libcbor. */
+static int
+strip_tag(const uint8_t *buf, size_t len, size_t *off, bool *tagged,
+	  char *err, size_t errlen)
+{
+	struct wf w = { .p = buf, .len = len };
+	unsigned major, ai;
+	uint64_t tag;
+
+	*off = 0;
+	*tagged = false;
+	if (len == 0 || buf[0] >> 5 != 6)
+		return 0;
+	if (!wf_head(&w, &major, &ai, &tag) || ai == 31) {
+		seterr(err, errlen, "COSE_Sign1: malformed tag");
+		return -1;
+	}
+	if (tag != 18) {
+		seterr(err, errlen, "COSE_Sign1: unexpected tag %llu (18 or none)",
+		       (unsigned long long)tag);
+		return -1;
+	}
+	*off = w.off;
+	*tagged = true;
+	return 0;
+}
+
 int
 nacre_nitro_doc_decode(const uint8_t *buf, size_t len,
 		       struct nacre_nitro_doc **out, char *err, size_t errlen)
 {
 	char why[160];
 	struct nacre_nitro_doc *d;
-	cbor_item_t *top, *arr;
-	int rc = -1;
+	cbor_item_t *arr;
+	size_t off;
+	bool tagged;
+	int rc;
 
 	*out = NULL;
 	if (len > NACRE_NITRO_DOC_MAX) {
@@ -834,28 +885,21 @@ nacre_nitro_doc_decode(const uint8_t *buf, size_t len,
 		       "the %d allowed", len, NACRE_NITRO_DOC_MAX);
 		return -1;
 	}
-	if (!(top = nacre_cbor_load(buf, len, 8, 1024, why, sizeof(why)))) {
+	if (strip_tag(buf, len, &off, &tagged, err, errlen) < 0)
+		return -1;
+	if (!(arr = nacre_cbor_load(buf + off, len - off, 8, 1024, why,
+				    sizeof(why)))) {
 		seterr(err, errlen, "COSE_Sign1: %s", why);
 		return -1;
 	}
 	if (!(d = calloc(1, sizeof(*d)))) {
-		cbor_decref(&top);
+		cbor_decref(&arr);
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
-	arr = top;
-	if (cbor_isa_tag(top)) {
-		if (cbor_tag_value(top) != 18) {
-			seterr(err, errlen, "COSE_Sign1: unexpected tag %llu (18 or "
-			       "none)", (unsigned long long)cbor_tag_value(top));
-			goto out;
-		}
-		d->tagged = true;
-		arr = top->metadata.tag_metadata.tagged_item;
-	}
+	d->tagged = tagged;
 	rc = decode_cose(d, arr, err, errlen);
-out:
-	cbor_decref(&top);
+	cbor_decref(&arr);
 	if (rc < 0)
 		nacre_nitro_doc_free(d);
 	else
@@ -1141,7 +1185,7 @@ nacre_nitro_doc_verify_chain(const struct nacre_nitro_doc *d, X509 *root,
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	EVP_PKEY *pub = NULL;
-	char field[32];
+	char field[48];
 
 	if (!untrusted || !store || !ctx) {
 		seterr(err, errlen, "certificate chain: out of memory");

@@ -422,7 +422,7 @@ optional_bytes(const cbor_item_t *m, const char *key, const uint8_t **p,
 
 	*p = NULL;
 	*n = 0;
-	if (!v || cbor_is_null(v))
+	if (!v || nacre_cbor_is_null(v))
 		return 0;
 	if (!nacre_cbor_bytes(v, p, n)) {
 		seterr(err, errlen, "NSM Attestation request: %s: expected a "

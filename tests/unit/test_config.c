@@ -286,8 +286,9 @@ test_unknown_keys(void)
 	bad("top-level unknown", BASE "\nfrobnicate = 1;\n",
 	    "test.conf:4: unknown key \"frobnicate\" in the top level; known "
 	    "keys are: listen, upstream, tls, limits, workers, log");
-	bad("attestation not yet", BASE "attestation = { provider = \"sim\"; };\n",
-	    "test.conf:3: unknown key \"attestation\"");
+	bad("unknown key in attestation",
+	    BASE "attestation = { provder = \"sim\"; };\n",
+	    "test.conf:3:", "unknown key \"provder\"", "did you mean \"provider\"");
 	bad("admin not yet", BASE "admin = { address = \"tcp:127.0.0.1:9000\"; };\n",
 	    "test.conf:3: unknown key \"admin\"");
 	bad("listen typo", "listen = ( { address = \"tcp:1.2.3.4:1\"; },\n"
@@ -664,6 +665,75 @@ test_example(void)
 	nacre_config_free(c);
 }
 
+static void
+test_attestation(void)
+{
+	struct nacre_config *c;
+	const char *pcr2 = "attestation = { provider = \"sim\"; sim = { pcrs = { "
+			   "pcr2 = \"" "000102030405060708090a0b0c0d0e0f"
+			   "101112131415161718191a1b1c1d1e1f"
+			   "202122232425262728292a2b2c2d2e2f\"; }; }; };\n";
+
+	c = parse(BASE);
+	CHECK(c && c->attestation.provider == NACRE_ATTEST_NITRO,
+	      "attestation: the default provider is nitro (never unattested)");
+	CHECK(c && c->attestation.rotate_ms == 3600000, "attestation: rotate defaults to 1h");
+	CHECK_STR(c ? c->attestation.nitro_device : NULL, "/dev/nsm",
+		  "attestation: nitro device defaults to /dev/nsm");
+	CHECK_STR(c ? c->attestation.sim_root : NULL, NACRE_SIM_ROOT_DEFAULT,
+		  "attestation: sim root has a default path");
+	CHECK(c && c->attestation.sim_pcrs_from_binary,
+	      "attestation: sim PCRs come from the binary by default");
+	nacre_config_free(c);
+
+	c = parse(BASE "attestation = { provider = \"sim\"; rotate = \"90s\";\n"
+		  "  sim = { root = \"/tmp/r.pem\"; pcrs_from = \"binary\"; }; };\n");
+	CHECK(c && c->attestation.provider == NACRE_ATTEST_SIM &&
+	      c->attestation.rotate_ms == 90000, "attestation: sim with rotate 90s");
+	CHECK_STR(c ? c->attestation.sim_root : NULL, "/tmp/r.pem",
+		  "attestation: sim root path taken");
+	nacre_config_free(c);
+
+	c = parse(BASE "attestation = { nitro = { device = \"/dev/nsm0\"; }; };\n");
+	CHECK_STR(c ? c->attestation.nitro_device : NULL, "/dev/nsm0",
+		  "attestation: nitro device path taken");
+	nacre_config_free(c);
+
+	char text[1024];
+	snprintf(text, sizeof(text), "%s%s", BASE, pcr2);
+	c = parse(text);
+	CHECK(c && !c->attestation.sim_pcrs_from_binary &&
+	      c->attestation.sim_pcrs[2][0] == 0x00 &&
+	      c->attestation.sim_pcrs[2][47] == 0x2f &&
+	      c->attestation.sim_pcrs[0][0] == 0,
+	      "attestation: fixed sim PCRs from the config");
+	nacre_config_free(c);
+
+	bad("provider unknown", BASE "attestation = { provider = \"tdx\"; };\n",
+	    "test.conf:3:", "attestation.provider", "\"nitro\"", "\"sim\"");
+	bad("rotate too long", BASE "attestation = { rotate = \"3h\"; };\n",
+	    "test.conf:3:", "attestation.rotate", "out of range");
+	bad("rotate not a duration", BASE "attestation = { rotate = \"soon\"; };\n",
+	    "test.conf:3:", "attestation.rotate");
+	bad("sim root relative", BASE "attestation = { sim = { root = \"r.pem\"; }; };\n",
+	    "test.conf:3:", "attestation.sim.root", "absolute path");
+	bad("nitro device not a string", BASE "attestation = { nitro = { device = 3; }; };\n",
+	    "test.conf:3:", "attestation.nitro.device");
+	bad("pcrs_from unknown", BASE "attestation = { sim = { pcrs_from = \"tpm\"; }; };\n",
+	    "test.conf:3:", "pcrs_from", "\"binary\" or \"config\"");
+	bad("pcr index out of range", BASE "attestation = { sim = { pcrs = { pcr16 = \"00\"; }; }; };\n",
+	    "test.conf:3:", "pcr16", "pcr0 .. pcr15");
+	bad("pcr value short", BASE "attestation = { sim = { pcrs = { pcr0 = \"abcd\"; }; }; };\n",
+	    "test.conf:3:", "attestation.sim.pcrs.pcr0", "96 hex digits");
+	bad("pcrs with pcrs_from binary",
+	    BASE "attestation = { sim = { pcrs_from = \"binary\"; pcrs = { }; }; };\n",
+	    "test.conf:3:", "pcrs_from = \"binary\"");
+	bad("attestation not a group", BASE "attestation = 1;\n",
+	    "test.conf:3:", "attestation must be a group");
+	bad("sim unknown key", BASE "attestation = { sim = { rot = \"/x\"; }; };\n",
+	    "test.conf:3:", "unknown key \"rot\"");
+}
+
 int
 main(void)
 {
@@ -679,5 +749,6 @@ main(void)
 	test_workers_log_errors();
 	test_load();
 	test_example();
+	test_attestation();
 	TAP_DONE();
 }

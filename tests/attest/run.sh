@@ -1,0 +1,129 @@
+#!/bin/sh
+# tests/attest/run.sh: attestation documents through the second, independent
+# verifier (tests/py/nitro_verify.py, Python, written from AWS's docs):
+# real AWS-signed documents must verify at their recorded times and fail when
+# tampered with or too late; sim documents written by our C code
+# (build/tools/nacre-simdoc) must verify under the sim root, bind the key,
+# user_data and nonce they were asked for, and be refused under the AWS root.
+# One "ok - " / "not ok - " line per check.
+cd "$(dirname "$0")/../.." || exit 1
+SIMDOC=${NACRE_SIMDOC:-build/tools/nacre-simdoc}
+PY=/usr/bin/python3
+VERIFY=tests/py/nitro_verify.py
+VEC=tests/vectors/nitro
+AWS_ROOT=$VEC/aws_nitro_root_g1.pem
+tmp=$(mktemp -d /tmp/nacre-attest.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+failed=0
+
+pass() { echo "ok - $1"; }
+fail() { echo "not ok - $1"; failed=1; sed 's/^/# /' "$tmp/out"; }
+
+# must_pass NAME cmd...: command exits 0
+must_pass() {
+	name=$1; shift
+	if timeout 60 "$@" >"$tmp/out" 2>&1; then pass "$name"; else fail "$name"; fi
+}
+# must_fail NAME PATTERN cmd...: exits 1 and its output contains PATTERN
+must_fail() {
+	name=$1; pattern=$2; shift 2
+	timeout 60 "$@" >"$tmp/out" 2>&1
+	rc=$?
+	if [ "$rc" -eq 1 ] && grep -q -- "$pattern" "$tmp/out"; then
+		pass "$name"
+	else
+		echo "# exit $rc, wanted 1 and \"$pattern\"" >>"$tmp/out"
+		fail "$name"
+	fi
+}
+# has NAME PATTERN: the last command's output contains PATTERN
+has() {
+	if grep -q -- "$2" "$tmp/out"; then pass "$1"; else fail "$1"; fi
+}
+flip() { # in out offset: copy with one bit flipped
+	$PY -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[int(sys.argv[3])] ^= 1
+open(sys.argv[2], "wb").write(b)' "$1" "$2" "$3"
+}
+spki_hex() { # DER certificate -> hex of its SubjectPublicKeyInfo
+	openssl x509 -inform der -in "$1" -noout -pubkey |
+		openssl pkey -pubin -outform der | od -An -v -tx1 | tr -d ' \n'
+}
+
+must_pass "python3 has cbor2 and cryptography" \
+	$PY -c 'import cbor2, cryptography'
+
+# ---- real AWS documents ----
+cp "$VEC/evervault_beta_attestation_doc.cbor" "$tmp/beta.cbor"
+base64 -d "$VEC/evervault_ga_attestation_doc.b64" >"$tmp/ga.cbor"
+base64 -d "$VEC/aws_attestation_2026_01_03_indefinite_map.b64" >"$tmp/aws.cbor"
+
+must_pass "AWS beta document verifies at its time" \
+	$PY $VERIFY "$tmp/beta.cbor" --root $AWS_ROOT --at 1665651500
+has "AWS beta document: PCR0 as recorded" '"0": "f4d48b81a460c991'
+must_pass "AWS GA document (high-S) verifies at its time, user_data = TLS SPKI" \
+	$PY $VERIFY "$VEC/evervault_ga_attestation_doc.b64" --root $AWS_ROOT \
+	--at 1695049420 --expect-user-data-hex "$(spki_hex $VEC/evervault_ga_tls_cert.der)"
+must_pass "AWS 2026 document (indefinite map, high-S) verifies at its timestamp" \
+	$PY $VERIFY "$tmp/aws.cbor" --root $AWS_ROOT
+has "AWS 2026 document: user_data as recorded" \
+	'"user_data": "69553adc61d6e9fcdecbe1ea49bb2b52a60238e0"'
+has "AWS 2026 document: nonce null" '"nonce": null'
+for d in beta ga aws; do
+	flip "$tmp/$d.cbor" "$tmp/$d.flip" 4400
+	must_fail "AWS $d document with a flipped payload byte is refused" \
+		"does not verify" $PY $VERIFY "$tmp/$d.flip" --root $AWS_ROOT \
+		--at $(case $d in beta) echo 1665651500;; ga) echo 1695049420;;
+		       aws) echo 1767472867;; esac)
+	must_fail "AWS $d document is refused in 2100" "not valid at" \
+		$PY $VERIFY "$tmp/$d.cbor" --root $AWS_ROOT --at 4102444800
+done
+must_fail "AWS beta document with a wrong expected user_data is refused" \
+	"user_data is not the expected value" \
+	$PY $VERIFY "$tmp/beta.cbor" --root $AWS_ROOT --at 1665651500 \
+	--expect-user-data-hex 00
+
+# ---- sim documents from our C code ----
+if [ ! -x "$SIMDOC" ]; then
+	echo "not ok - $SIMDOC is built (make tools)"
+	exit 1
+fi
+must_pass "nacre-simdoc writes a sim document and certificate" \
+	"$SIMDOC" --root "$tmp/sim/root.pem" --doc "$tmp/sim.cbor" \
+	--spki "$tmp/spki.der" --cert "$tmp/cert.der" \
+	--user-data a16176 --nonce 00112233445566778899
+root_sha=$(grep -E '^[0-9a-f]{64}$' "$tmp/out")
+must_pass "sim document verifies (independent verifier, sim root)" \
+	$PY $VERIFY "$tmp/sim.cbor" --root "$tmp/sim/root.pem" \
+	--expect-public-key-der "$tmp/spki.der" --expect-user-data-hex a16176
+has "sim document: cabundle[0] is the sim root" "\"${root_sha:-no root hash printed}\""
+has "sim document: nonce as asked" '"nonce": "00112233445566778899"'
+has "sim document: signing certificate says SIMULATED" 'OU=SIMULATED'
+must_pass "sim certificate: id-pe-cmw evidence verifies and binds the key" \
+	$PY $VERIFY --cert "$tmp/cert.der" --root "$tmp/sim/root.pem"
+has "sim certificate: media type application/aws-nitro-document" \
+	'"media_type": "application/aws-nitro-document"'
+must_fail "sim document under the AWS root is refused" \
+	"cabundle\[0\] is not the given root" \
+	$PY $VERIFY "$tmp/sim.cbor" --root $AWS_ROOT
+flip "$tmp/sim.cbor" "$tmp/sim.flip" 200
+must_fail "sim document with a flipped byte is refused" "does not verify" \
+	$PY $VERIFY "$tmp/sim.flip" --root "$tmp/sim/root.pem"
+must_fail "sim document verified 4 hours later is refused" "not valid at" \
+	$PY $VERIFY "$tmp/sim.cbor" --root "$tmp/sim/root.pem" \
+	--at $(( $(date +%s) + 4 * 3600 ))
+must_pass "nacre-simdoc writes a certificate whose key differs" \
+	"$SIMDOC" --root "$tmp/sim/root.pem" --doc "$tmp/sim2.cbor" \
+	--cert "$tmp/cert2.der" --mismatch
+must_fail "certificate whose key is not the attested one is refused" \
+	"binding" $PY $VERIFY --cert "$tmp/cert2.der" --root "$tmp/sim/root.pem"
+must_fail "certificate without evidence is refused" "no id-pe-cmw" \
+	$PY $VERIFY --cert $VEC/evervault_ga_tls_cert.der --root $AWS_ROOT
+must_pass "nacre-simdoc without user_data and nonce" \
+	"$SIMDOC" --root "$tmp/sim/root.pem" --doc "$tmp/sim3.cbor"
+must_pass "sim document with null user_data and nonce verifies" \
+	$PY $VERIFY "$tmp/sim3.cbor" --root "$tmp/sim/root.pem"
+has "sim document: user_data null" '"user_data": null'
+
+exit $failed
