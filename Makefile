@@ -69,6 +69,11 @@ $(B)/tools/%: tests/tools/%.c $(DAEMON_OBJ) $(wildcard tests/tools/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/tools -o $@ $< $(DAEMON_OBJ) $(LDLIBS)
 
+# tlsclient also runs inside the vsock test's QEMU guest: libssl only.
+$(B)/tools/tlsclient: tests/tools/tlsclient.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lssl -lcrypto
+
 # libFuzzer targets need clang; each links the daemon sources it exercises.
 FUZZ_CC = clang
 $(B)/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC)

@@ -155,8 +155,9 @@ fail:
 	return NULL;
 }
 
-/* Server preference among the configured protocols; a client that offers
- * none of them goes on without ALPN, as HAProxy and hitch do. */
+/* Server preference among the configured protocols. A client that offers
+ * ALPN but none of ours gets no_application_protocol (RFC 7301 3.2); one
+ * that offers no ALPN at all never reaches this callback. */
 static int
 alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	    const unsigned char *in, unsigned int inlen, void *arg)
@@ -167,7 +168,7 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	if (SSL_select_next_proto(&sel, outlen, cfg->tls.alpn,
 				  (unsigned int)cfg->tls.alpn_len, in, inlen) !=
 	    OPENSSL_NPN_NEGOTIATED)
-		return SSL_TLSEXT_ERR_NOACK;
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	*out = sel;
 	return SSL_TLSEXT_ERR_OK;
 }

@@ -65,14 +65,15 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 
 # ---- background processes ----
 # bg NAME CMD...: stdout -> $T/NAME.out, stderr -> $T/NAME.err, pid ->
-# $T/NAME.pid, exit status -> $T/NAME.rc when it ends.
+# $T/NAME.pid, exit status -> $T/NAME.rc when it ends. The command leads its
+# own process group (setsid), so cleanup also ends what it started.
 
 bg() {
 	_n=$1
 	shift
 	rm -f "$T/$_n.pid" "$T/$_n.rc" "$T/$_n.out" "$T/$_n.err"
 	(
-		"$@" >"$T/$_n.out" 2>"$T/$_n.err" &
+		setsid "$@" >"$T/$_n.out" 2>"$T/$_n.err" &
 		echo $! >"$T/$_n.pid.tmp"
 		mv "$T/$_n.pid.tmp" "$T/$_n.pid"
 		wait $!
@@ -99,18 +100,27 @@ bg_signal() { # NAME SIGNAL
 	[ -n "$_p" ] && bg_running "$1" && kill "-$2" "$_p" 2>/dev/null
 }
 
-# bg_stop NAME: SIGTERM, then SIGKILL after 5 s
+# bg_group_kill NAME SIGNAL: the process group of NAME (it and its children)
+bg_group_kill() {
+	_p=$(bg_pid "$1")
+	[ -n "$_p" ] && kill "-$2" "-$_p" 2>/dev/null  # dash: no "--", no -s with a group
+}
+
+# bg_stop NAME: SIGTERM, then SIGKILL after 5 s; its children go too
 bg_stop() {
-	bg_running "$1" || return 0
-	bg_signal "$1" TERM
-	[ "$(bg_wait "$1" 5)" = timeout ] || return 0
-	bg_signal "$1" KILL
-	bg_wait "$1" 2 >/dev/null
+	if bg_running "$1"; then
+		bg_signal "$1" TERM
+		if [ "$(bg_wait "$1" 5)" = timeout ]; then
+			bg_signal "$1" KILL
+			bg_wait "$1" 2 >/dev/null
+		fi
+	fi
+	bg_group_kill "$1" KILL
 }
 
 cleanup() {
 	for _n in $BGS; do
-		bg_running "$_n" && bg_signal "$_n" KILL
+		bg_group_kill "$_n" KILL
 	done
 	wait 2>/dev/null
 	rm -rf "$T"
