@@ -117,6 +117,23 @@ else
 	echo "  attestation evidence: none in this certificate"
 fi
 
+# verify the evidence against the sim root nacred logged, as a client would
+# (nacre verify replaces this tool once the verifier library lands)
+if [ -x build/tools/certcheck ] && [ -s "$dir/sim-root.pem" ]; then
+	printf '%s\n' "$s" | openssl x509 >"$dir/served.pem" 2>/dev/null
+	echo
+	echo "\$ certcheck served.pem sim-root.pem   (verify the evidence: chain, signature, binding)"
+	build/tools/certcheck "$dir/served.pem" "$dir/sim-root.pem" >"$dir/check.out"
+	crc=$?
+	sed 's/^/  /' "$dir/check.out"
+	if [ $crc -eq 0 ]; then
+		echo "  verified: the key this server used is the one the (simulated) enclave attested"
+	else
+		echo "demo: the served certificate's evidence did not verify" >&2
+		exit 1
+	fi
+fi
+
 if [ "${DEMO_ONESHOT:-0}" = 1 ]; then
 	echo
 	echo "demo: ok (DEMO_ONESHOT=1: stopping)"
