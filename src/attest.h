@@ -18,6 +18,7 @@
 struct cbor_item_t; /* libcbor */
 
 /* ---- nitro_doc.c: the Nitro attestation document format ---- */
+/* (the nacre_cbor_* and nacre_cbw_* helpers below live in cbor_util.c) */
 
 #define NACRE_NITRO_DOC_MAX 32768      /* whole COSE_Sign1, bytes */
 #define NACRE_NITRO_PAYLOAD_MAX 16384  /* AWS: payload bstr .size (1..16384) */
@@ -105,6 +106,9 @@ int nacre_nitro_sign(const uint8_t *payload, size_t payload_len,
 struct cbor_item_t *nacre_cbor_load(const uint8_t *buf, size_t len,
 				    unsigned max_depth, size_t max_items,
 				    char *err, size_t errlen);
+/* one item head at *off (advanced past it); false if malformed/truncated */
+bool nacre_cbor_head(const uint8_t *buf, size_t len, size_t *off,
+		     unsigned *major, unsigned *ai, uint64_t *val);
 /* definite-length byte / text string contents; false for anything else */
 bool nacre_cbor_bytes(const struct cbor_item_t *it, const uint8_t **p,
 		      size_t *n);
