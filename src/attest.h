@@ -15,6 +15,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "nacred.h"
+
 struct cbor_item_t; /* libcbor */
 
 /* ---- nitro_doc.c: the Nitro attestation document format ---- */

@@ -22,22 +22,6 @@ struct nacre_attest {
 	uint8_t *resp; /* NACRE_NSM_RESPONSE_MAX bytes */
 };
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* one request -> decoded response; NSM errors become err */
 static int
 exchange(struct nacre_attest *a, const uint8_t *req, size_t reqlen,
@@ -58,7 +42,7 @@ exchange(struct nacre_attest *a, const uint8_t *req, size_t reqlen,
 		return -1;
 	}
 	if (r->kind != want) {
-		seterr(err, errlen, "NSM answered with a response of another kind");
+		nacre_seterr(err, errlen, "NSM answered with a response of another kind");
 		nacre_nsm_response_free(r);
 		return -1;
 	}
@@ -74,7 +58,7 @@ describe(struct nacre_attest *a, char *err, size_t errlen)
 	int rc;
 
 	if (nacre_nsm_encode_describe(&req, &reqlen) < 0) {
-		seterr(err, errlen, "out of memory");
+		nacre_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	rc = exchange(a, req, reqlen, NACRE_NSM_DESCRIBE, &r, err, errlen);
@@ -97,7 +81,7 @@ nacre_attest_wrap(const char *name, nacre_nsm_transport transport, void *ctx,
 		free(a);
 		if (free_ctx)
 			free_ctx(ctx);
-		seterr(err, errlen, "out of memory");
+		nacre_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	snprintf(a->name, sizeof(a->name), "%s", name);
@@ -130,7 +114,7 @@ nacre_attest_nitro_open(const char *dev, char *err, size_t errlen)
 	int *fd = malloc(sizeof(*fd));
 
 	if (!fd) {
-		seterr(err, errlen, "out of memory");
+		nacre_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	if ((*fd = nacre_nsm_dev_open(path, err, errlen)) < 0) {
@@ -163,7 +147,7 @@ check_binding(const uint8_t *doc, size_t len, const uint8_t *spki,
 	const char *bad = NULL;
 
 	if (nacre_nitro_doc_decode(doc, len, &d, why, sizeof(why)) < 0) {
-		seterr(err, errlen, "NSM returned a document nacre cannot read: %s",
+		nacre_seterr(err, errlen, "NSM returned a document nacre cannot read: %s",
 		       why);
 		return -1;
 	}
@@ -177,7 +161,7 @@ check_binding(const uint8_t *doc, size_t len, const uint8_t *spki,
 		bad = "nonce";
 	nacre_nitro_doc_free(d);
 	if (bad) {
-		seterr(err, errlen, "NSM returned a document whose %s differs "
+		nacre_seterr(err, errlen, "NSM returned a document whose %s differs "
 		       "from the request", bad);
 		return -1;
 	}
@@ -198,12 +182,12 @@ nacre_attest_get(struct nacre_attest *a, const uint8_t *spki, size_t spki_len,
 	*doc = NULL;
 	*doc_len = 0;
 	if (!spki || spki_len == 0) {
-		seterr(err, errlen, "attestation needs the public key to bind");
+		nacre_seterr(err, errlen, "attestation needs the public key to bind");
 		return -1;
 	}
 	if (nacre_nsm_encode_attestation(user_data, ud_len, nonce, nonce_len,
 					 spki, spki_len, &req, &reqlen) < 0) {
-		seterr(err, errlen, "out of memory");
+		nacre_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	rc = exchange(a, req, reqlen, NACRE_NSM_ATTESTATION, &r, err, errlen);

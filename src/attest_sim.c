@@ -59,22 +59,6 @@ struct nacre_sim {
 	char *root_path;
 };
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static time_t
 sim_now(const struct nacre_sim *s)
 {
@@ -301,7 +285,7 @@ mkdir_parents(const char *path, char *err, size_t errlen)
 	char *slash;
 
 	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
-		seterr(err, errlen, "sim root path is too long");
+		nacre_seterr(err, errlen, "sim root path is too long");
 		return -1;
 	}
 	if (!(slash = strrchr(dir, '/')) || slash == dir)
@@ -313,7 +297,7 @@ mkdir_parents(const char *path, char *err, size_t errlen)
 		char c = *p;
 		*p = '\0';
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-			seterr(err, errlen, "cannot create directory %s for the sim "
+			nacre_seterr(err, errlen, "cannot create directory %s for the sim "
 			       "root: %s", dir, strerror(errno));
 			return -1;
 		}
@@ -344,14 +328,14 @@ read_small_file(int fd, const char *path, uint8_t **out, size_t *len,
 	ssize_t r;
 
 	if (!buf) {
-		seterr(err, errlen, "out of memory");
+		nacre_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	while ((r = read(fd, buf + n, ROOT_FILE_MAX - n)) > 0 &&
 	       (n += (size_t)r) < ROOT_FILE_MAX)
 		;
 	if (r < 0 || n == ROOT_FILE_MAX) {
-		seterr(err, errlen, "sim root %s: %s", path,
+		nacre_seterr(err, errlen, "sim root %s: %s", path,
 		       r < 0 ? strerror(errno) : "file too large");
 		OPENSSL_cleanse(buf, ROOT_FILE_MAX);
 		free(buf);
@@ -375,7 +359,7 @@ parse_root(struct nacre_sim *s, const uint8_t *pem, size_t len,
 	BIO_free(b);
 	ERR_clear_error();
 	if (!s->root || !s->root_key) {
-		seterr(err, errlen, "sim root %s: expected a PEM certificate and "
+		nacre_seterr(err, errlen, "sim root %s: expected a PEM certificate and "
 		       "its PEM private key; delete the file to make a new root",
 		       path);
 		return -1;
@@ -384,7 +368,7 @@ parse_root(struct nacre_sim *s, const uint8_t *pem, size_t len,
 							    s->root_key) != 1 ||
 	    X509_check_issued(s->root, s->root) != X509_V_OK) {
 		ERR_clear_error();
-		seterr(err, errlen, "sim root %s: not a self-signed P-384 root "
+		nacre_seterr(err, errlen, "sim root %s: not a self-signed P-384 root "
 		       "with its own key; delete the file to make a new root",
 		       path);
 		return -1;
@@ -405,22 +389,22 @@ load_root(struct nacre_sim *s, const char *path, char *err, size_t errlen)
 		return 0;
 	if (fd < 0 && errno == ELOOP) {
 		/* a key file is never reached through a symlink */
-		seterr(err, errlen, "sim root %s is a symbolic link; give the "
+		nacre_seterr(err, errlen, "sim root %s is a symbolic link; give the "
 		       "path of the file itself", path);
 		return -1;
 	}
 	if (fd < 0) {
-		seterr(err, errlen, "sim root %s: %s", path, strerror(errno));
+		nacre_seterr(err, errlen, "sim root %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		seterr(err, errlen, "sim root %s: not a regular file", path);
+		nacre_seterr(err, errlen, "sim root %s: not a regular file", path);
 		return -1;
 	}
 	if (st.st_mode & 077) {
 		close(fd);
-		seterr(err, errlen, "sim root %s holds a private key but is open "
+		nacre_seterr(err, errlen, "sim root %s holds a private key but is open "
 		       "to others (mode %04o); chmod 600 it", path,
 		       (unsigned)(st.st_mode & 07777));
 		return -1;
@@ -464,17 +448,17 @@ create_root(struct nacre_sim *s, const char *path, char *err, size_t errlen)
 				  "critical,CA:TRUE",
 				  "critical,digitalSignature,keyCertSign,"
 				  "cRLSign"))) {
-		seterr(err, errlen, "cannot generate the sim root");
+		nacre_seterr(err, errlen, "cannot generate the sim root");
 		return -1;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
 	if ((fd = mkstemp(tmp)) < 0) {
-		seterr(err, errlen, "cannot write the sim root next to %s: %s",
+		nacre_seterr(err, errlen, "cannot write the sim root next to %s: %s",
 		       path, strerror(errno));
 		return -1;
 	}
 	if (fchmod(fd, 0600) < 0 || write_pem(fd, s->root, s->root_key) < 0) {
-		seterr(err, errlen, "cannot write the sim root %s: %s", tmp,
+		nacre_seterr(err, errlen, "cannot write the sim root %s: %s", tmp,
 		       strerror(errno));
 		close(fd);
 		unlink(tmp);
@@ -492,7 +476,7 @@ create_root(struct nacre_sim *s, const char *path, char *err, size_t errlen)
 	}
 	if (rename(tmp, path) == 0) /* filesystems without hard links */
 		return 1;
-	seterr(err, errlen, "cannot install the sim root at %s: %s", path,
+	nacre_seterr(err, errlen, "cannot install the sim root at %s: %s", path,
 	       strerror(e));
 	unlink(tmp);
 	return -1;
@@ -520,7 +504,7 @@ root_open(struct nacre_sim *s, const char *path, char *err, size_t errlen)
 		s->root = NULL;
 		s->root_key = NULL;
 	}
-	seterr(err, errlen, "sim root %s: could not create or load it", path);
+	nacre_seterr(err, errlen, "sim root %s: could not create or load it", path);
 	return -1;
 }
 
@@ -549,17 +533,17 @@ nacre_sim_new(const char *root_pem_path, const uint8_t pcrs[16][48],
 	char enc[17];
 
 	if (!s) {
-		seterr(err, errlen, "out of memory");
+		nacre_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (!root_pem_path || !*root_pem_path) {
-		seterr(err, errlen, "the sim needs a root file path");
+		nacre_seterr(err, errlen, "the sim needs a root file path");
 		goto fail;
 	}
 	if (pcrs)
 		memcpy(s->pcrs, pcrs, sizeof(s->pcrs));
 	if (!(s->root_path = strdup(root_pem_path))) {
-		seterr(err, errlen, "out of memory");
+		nacre_seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (root_open(s, root_pem_path, err, errlen) < 0 ||
@@ -574,7 +558,7 @@ nacre_sim_new(const char *root_pem_path, const uint8_t pcrs[16][48],
 	snprintf(s->module_id, sizeof(s->module_id), "%s-enc%s", s->instance,
 		 enc);
 	if (ensure_fresh(s, sim_now(s)) < 0) {
-		seterr(err, errlen, "cannot build the sim certificate chain");
+		nacre_seterr(err, errlen, "cannot build the sim certificate chain");
 		goto fail;
 	}
 	return s;
@@ -738,7 +722,7 @@ root_unchanged(const struct nacre_sim *s, char *err, size_t errlen)
 	OPENSSL_free(der);
 	if (same)
 		return 0;
-	seterr(err, errlen, "sim root %s is %s; restore it, or restart nacred "
+	nacre_seterr(err, errlen, "sim root %s is %s; restore it, or restart nacred "
 	       "to create a new root (and re-pin its fingerprint)",
 	       s->root_path, f ? "no longer the root this sim signs with" :
 	       "gone");
@@ -752,7 +736,7 @@ sim_transport(void *ctx, const uint8_t *req, size_t reqlen, uint8_t *resp,
 	if (root_unchanged(ctx, err, errlen) < 0)
 		return -1;
 	if (nacre_sim_request(ctx, req, reqlen, resp, resplen) < 0) {
-		seterr(err, errlen, "sim: cannot answer the request (out of "
+		nacre_seterr(err, errlen, "sim: cannot answer the request (out of "
 		       "memory)");
 		return -1;
 	}

@@ -13,22 +13,6 @@
 
 #include "attest.h"
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ---------------------------------------------------------------------- */
 /* CBOR reading: a bounded well-formedness walk before libcbor allocates. */
 
@@ -211,16 +195,16 @@ nacre_cbor_load(const uint8_t *buf, size_t len, unsigned max_depth,
 	cbor_item_t *it;
 
 	if (!buf || len == 0) {
-		seterr(err, errlen, "empty");
+		nacre_seterr(err, errlen, "empty");
 		return NULL;
 	}
 	if (!wf_item(&w, 0, NULL)) {
-		seterr(err, errlen, "not well-formed CBOR: %s at byte %zu",
+		nacre_seterr(err, errlen, "not well-formed CBOR: %s at byte %zu",
 		       w.why, w.off);
 		return NULL;
 	}
 	if (w.off != len) {
-		seterr(err, errlen, "%zu trailing bytes after the CBOR item",
+		nacre_seterr(err, errlen, "%zu trailing bytes after the CBOR item",
 		       len - w.off);
 		return NULL;
 	}
@@ -228,7 +212,7 @@ nacre_cbor_load(const uint8_t *buf, size_t len, unsigned max_depth,
 	if (!it) {
 		/* well-formed by now: what is left is libcbor 0.8 refusing
 		 * tags 6..20, or memory */
-		seterr(err, errlen, "CBOR decoder refused it at byte %zu (%s)",
+		nacre_seterr(err, errlen, "CBOR decoder refused it at byte %zu (%s)",
 		       res.error.position,
 		       res.error.code == CBOR_ERR_MEMERROR ? "out of memory" :
 		       "unsupported item, e.g. a tag in 6..20");
@@ -236,7 +220,7 @@ nacre_cbor_load(const uint8_t *buf, size_t len, unsigned max_depth,
 	}
 	if (res.read != len) {
 		cbor_decref(&it);
-		seterr(err, errlen, "%zu trailing bytes after the CBOR item",
+		nacre_seterr(err, errlen, "%zu trailing bytes after the CBOR item",
 		       len - res.read);
 		return NULL;
 	}

@@ -20,22 +20,6 @@
 #define EXTN_VALUE_MAX (NACRE_NITRO_DOC_MAX + 1024)
 #define CLAIMS_MAX 4096
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- the extension ---- */
 
 static int
@@ -129,16 +113,16 @@ der_octets(const uint8_t *der, size_t len, const uint8_t **body,
 	size_t n, hl = 2;
 
 	if (len < 2) {
-		seterr(err, errlen, "id-pe-cmw: extension value is truncated");
+		nacre_seterr(err, errlen, "id-pe-cmw: extension value is truncated");
 		return NACRE_EV_MALFORMED;
 	}
 	if (der[0] == 0x0c) {
-		seterr(err, errlen, "id-pe-cmw: holds a JSON CMW (UTF8String); "
+		nacre_seterr(err, errlen, "id-pe-cmw: holds a JSON CMW (UTF8String); "
 		       "nacre reads the CBOR form (OCTET STRING) only");
 		return NACRE_EV_UNSUPPORTED;
 	}
 	if (der[0] != 0x04) {
-		seterr(err, errlen, "id-pe-cmw: expected the DER of an OCTET "
+		nacre_seterr(err, errlen, "id-pe-cmw: expected the DER of an OCTET "
 		       "STRING (cbor) or UTF8String (json), got tag 0x%02x",
 		       der[0]);
 		return NACRE_EV_MALFORMED;
@@ -147,20 +131,20 @@ der_octets(const uint8_t *der, size_t len, const uint8_t **body,
 	if (n & 0x80) {
 		hl = 2 + (n & 0x7f);
 		if (hl < 3 || hl > 5 || len < hl || der[2] == 0) {
-			seterr(err, errlen, "id-pe-cmw: bad DER length");
+			nacre_seterr(err, errlen, "id-pe-cmw: bad DER length");
 			return NACRE_EV_MALFORMED;
 		}
 		n = 0;
 		for (size_t i = 2; i < hl; i++)
 			n = n << 8 | der[i];
 		if (n < 0x80) {
-			seterr(err, errlen, "id-pe-cmw: bad DER length (not "
+			nacre_seterr(err, errlen, "id-pe-cmw: bad DER length (not "
 			       "minimal)");
 			return NACRE_EV_MALFORMED;
 		}
 	}
 	if (n != len - hl) {
-		seterr(err, errlen, "id-pe-cmw: OCTET STRING of %zu bytes in an "
+		nacre_seterr(err, errlen, "id-pe-cmw: OCTET STRING of %zu bytes in an "
 		       "extension value of %zu", n, len - hl);
 		return NACRE_EV_MALFORMED;
 	}
@@ -187,19 +171,19 @@ cmw_type(const cbor_item_t *t, char **media_type, char *err, size_t errlen)
 	size_t n;
 
 	if (cbor_isa_uint(t)) {
-		seterr(err, errlen, "CMW record: type is CoAP Content-Format %llu; "
+		nacre_seterr(err, errlen, "CMW record: type is CoAP Content-Format %llu; "
 		       "nacre reads media type strings only",
 		       (unsigned long long)cbor_get_int(t));
 		return NACRE_EV_UNSUPPORTED;
 	}
 	if (!nacre_cbor_text(t, &p, &n) || !media_type_ok(p, n)) {
-		seterr(err, errlen, "CMW record: type: expected a media type (1..%d "
+		nacre_seterr(err, errlen, "CMW record: type: expected a media type (1..%d "
 		       "printable ASCII characters), got %s", NACRE_MEDIA_TYPE_MAX,
 		       nacre_cbor_type_name(t));
 		return NACRE_EV_MALFORMED;
 	}
 	if (!(*media_type = malloc(n + 1)))
-		return seterr(err, errlen, "out of memory"), NACRE_EV_INTERNAL;
+		return nacre_seterr(err, errlen, "out of memory"), NACRE_EV_INTERNAL;
 	memcpy(*media_type, p, n);
 	(*media_type)[n] = '\0';
 	return 0;
@@ -210,12 +194,12 @@ cmw_ind(const cbor_item_t *ind, char *err, size_t errlen)
 {
 	if (!cbor_isa_uint(ind) || cbor_get_int(ind) == 0 ||
 	    cbor_get_int(ind) > 0xffffffff) {
-		seterr(err, errlen, "CMW record: indicator: expected an integer "
+		nacre_seterr(err, errlen, "CMW record: indicator: expected an integer "
 		       "1..2^32-1, got %s", nacre_cbor_type_name(ind));
 		return NACRE_EV_MALFORMED;
 	}
 	if (!(cbor_get_int(ind) & NACRE_CMW_IND_EVIDENCE)) {
-		seterr(err, errlen, "CMW record: indicator %llu does not mark "
+		nacre_seterr(err, errlen, "CMW record: indicator %llu does not mark "
 		       "evidence (bit 2)", (unsigned long long)cbor_get_int(ind));
 		return NACRE_EV_UNSUPPORTED;
 	}
@@ -233,23 +217,23 @@ cmw_decode(const uint8_t *cbor, size_t n, char **media_type, uint8_t **doc,
 	int rc;
 
 	if (n && (cbor[0] >> 5) == 5) {
-		seterr(err, errlen, "CMW: a collection (CBOR map); nacre reads a "
+		nacre_seterr(err, errlen, "CMW: a collection (CBOR map); nacre reads a "
 		       "record [media-type, evidence, 4]");
 		return NACRE_EV_UNSUPPORTED;
 	}
 	if (n && (cbor[0] >> 5) == 6) {
-		seterr(err, errlen, "CMW: a tag CMW; nacre reads a record "
+		nacre_seterr(err, errlen, "CMW: a tag CMW; nacre reads a record "
 		       "[media-type, evidence, 4]");
 		return NACRE_EV_UNSUPPORTED;
 	}
 	if (!(top = nacre_cbor_load(cbor, n, 2, 16, why, sizeof(why)))) {
-		seterr(err, errlen, "CMW: %s", why);
+		nacre_seterr(err, errlen, "CMW: %s", why);
 		return NACRE_EV_MALFORMED;
 	}
 	rc = NACRE_EV_MALFORMED;
 	if (!cbor_isa_array(top) || cbor_array_size(top) < 2 ||
 	    cbor_array_size(top) > 3) {
-		seterr(err, errlen, "CMW record: expected an array of 2 or 3, got "
+		nacre_seterr(err, errlen, "CMW record: expected an array of 2 or 3, got "
 		       "%s", nacre_cbor_type_name(top));
 		goto out;
 	}
@@ -259,7 +243,7 @@ cmw_decode(const uint8_t *cbor, size_t n, char **media_type, uint8_t **doc,
 	rc = NACRE_EV_MALFORMED;
 	if (!nacre_cbor_bytes(it[1], &p, &plen) || plen == 0 ||
 	    plen > NACRE_NITRO_DOC_MAX) {
-		seterr(err, errlen, "CMW record: value: expected a byte string of "
+		nacre_seterr(err, errlen, "CMW record: value: expected a byte string of "
 		       "1..%d bytes, got %s", NACRE_NITRO_DOC_MAX,
 		       nacre_cbor_type_name(it[1]));
 		goto out;
@@ -270,7 +254,7 @@ cmw_decode(const uint8_t *cbor, size_t n, char **media_type, uint8_t **doc,
 		free(*media_type);
 		*media_type = NULL;
 		rc = NACRE_EV_INTERNAL;
-		seterr(err, errlen, "out of memory");
+		nacre_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	memcpy(*doc, p, plen);
@@ -294,7 +278,7 @@ nacre_evidence_decode_extn_value(const uint8_t *der, size_t der_len,
 	*doc = NULL;
 	*len = 0;
 	if (der_len > EXTN_VALUE_MAX) {
-		seterr(err, errlen, "id-pe-cmw: extension value of %zu bytes, more "
+		nacre_seterr(err, errlen, "id-pe-cmw: extension value of %zu bytes, more "
 		       "than the %d allowed", der_len, EXTN_VALUE_MAX);
 		return NACRE_EV_MALFORMED;
 	}
@@ -316,26 +300,26 @@ nacre_evidence_from_cert(X509 *x, char **media_type, uint8_t **doc,
 	*doc = NULL;
 	*len = 0;
 	if (!oid) {
-		seterr(err, errlen, "out of memory");
+		nacre_seterr(err, errlen, "out of memory");
 		return NACRE_EV_INTERNAL;
 	}
 	i = X509_get_ext_by_OBJ(x, oid, -1);
 	int again = i >= 0 ? X509_get_ext_by_OBJ(x, oid, i) : -1;
 	ASN1_OBJECT_free(oid);
 	if (i < 0) {
-		seterr(err, errlen, "the certificate has no id-pe-cmw (%s) "
+		nacre_seterr(err, errlen, "the certificate has no id-pe-cmw (%s) "
 		       "extension, so it carries no attestation evidence",
 		       NACRE_OID_PE_CMW);
 		return NACRE_EV_ABSENT;
 	}
 	if (again >= 0) {
-		seterr(err, errlen, "the certificate has more than one id-pe-cmw "
+		nacre_seterr(err, errlen, "the certificate has more than one id-pe-cmw "
 		       "extension (RFC 5280 allows one)");
 		return NACRE_EV_DUPLICATE;
 	}
 	ext = X509_get_ext(x, i);
 	if (X509_EXTENSION_get_critical(ext)) {
-		seterr(err, errlen, "the id-pe-cmw extension is marked critical; "
+		nacre_seterr(err, errlen, "the id-pe-cmw extension is marked critical; "
 		       "nacre evidence is always non-critical");
 		return NACRE_EV_CRITICAL;
 	}
@@ -391,7 +375,7 @@ claim_hash(const cbor_item_t *v, const char *key, uint8_t out[32],
 	size_t n;
 
 	if (!nacre_cbor_bytes(v, &p, &n) || n != 32) {
-		seterr(err, errlen, "claims.%s: expected 32 bytes, got %s", key,
+		nacre_seterr(err, errlen, "claims.%s: expected 32 bytes, got %s", key,
 		       nacre_cbor_type_name(v));
 		return -1;
 	}
@@ -407,19 +391,19 @@ claim_url(const cbor_item_t *v, struct nacre_claims *c, char *err,
 	size_t n;
 
 	if (!nacre_cbor_text(v, &p, &n) || n == 0 || n > NACRE_CLAIMS_URL_MAX) {
-		seterr(err, errlen, "claims.acme-url: expected a URL of 1..%d "
+		nacre_seterr(err, errlen, "claims.acme-url: expected a URL of 1..%d "
 		       "bytes, got %s", NACRE_CLAIMS_URL_MAX,
 		       nacre_cbor_type_name(v));
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (p[i] < 0x21 || p[i] > 0x7e) {
-			seterr(err, errlen, "claims.acme-url: byte %zu is not a "
+			nacre_seterr(err, errlen, "claims.acme-url: byte %zu is not a "
 			       "URL character", i);
 			return -1;
 		}
 	if (!(c->acme_account_url = malloc(n + 1)))
-		return seterr(err, errlen, "out of memory"), -1;
+		return nacre_seterr(err, errlen, "out of memory"), -1;
 	memcpy(c->acme_account_url, p, n);
 	c->acme_account_url[n] = '\0';
 	return 0;
@@ -437,7 +421,7 @@ claim(struct nacre_claims *c, int k, const cbor_item_t *v, char *err,
 	switch (k) {
 	case C_V:
 		if (!cbor_isa_uint(v) || cbor_get_int(v) != NACRE_CLAIMS_VERSION) {
-			seterr(err, errlen, "claims.v: version %s%llu is not "
+			nacre_seterr(err, errlen, "claims.v: version %s%llu is not "
 			       "supported (this nacre reads version %d)",
 			       cbor_isa_uint(v) ? "" : "(not an integer) ",
 			       cbor_isa_uint(v) ?
@@ -473,7 +457,7 @@ claims_map(const cbor_item_t *m, struct nacre_claims *c, char *err,
 		if (k == C_COUNT)
 			continue; /* later versions may add keys */
 		if (seen[k]) {
-			seterr(err, errlen, "claims: duplicate key \"%s\"",
+			nacre_seterr(err, errlen, "claims: duplicate key \"%s\"",
 			       claim_keys[k]);
 			return -1;
 		}
@@ -482,11 +466,11 @@ claims_map(const cbor_item_t *m, struct nacre_claims *c, char *err,
 			return -1;
 	}
 	if (!seen[C_V]) {
-		seterr(err, errlen, "claims: missing \"v\" (version)");
+		nacre_seterr(err, errlen, "claims: missing \"v\" (version)");
 		return -1;
 	}
 	if (seen[C_JKT] != seen[C_URL]) {
-		seterr(err, errlen, "claims: \"acme-url\" and \"acme-jkt\" come "
+		nacre_seterr(err, errlen, "claims: \"acme-url\" and \"acme-jkt\" come "
 		       "together; only \"%s\" is present",
 		       seen[C_URL] ? "acme-url" : "acme-jkt");
 		return -1;
@@ -505,16 +489,16 @@ nacre_claims_decode(const uint8_t *buf, size_t len, struct nacre_claims *out,
 
 	memset(out, 0, sizeof(*out));
 	if (len > CLAIMS_MAX) {
-		seterr(err, errlen, "claims: %zu bytes, more than %d", len,
+		nacre_seterr(err, errlen, "claims: %zu bytes, more than %d", len,
 		       CLAIMS_MAX);
 		return -1;
 	}
 	if (!(m = nacre_cbor_load(buf, len, 2, 64, why, sizeof(why)))) {
-		seterr(err, errlen, "claims: %s", why);
+		nacre_seterr(err, errlen, "claims: %s", why);
 		return -1;
 	}
 	if (!cbor_isa_map(m))
-		seterr(err, errlen, "claims: expected a map, got %s",
+		nacre_seterr(err, errlen, "claims: expected a map, got %s",
 		       nacre_cbor_type_name(m));
 	else
 		rc = claims_map(m, out, err, errlen);

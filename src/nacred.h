@@ -104,6 +104,9 @@ void nacre_log_set_level(int level);
 int nacre_log_level_from_str(const char *s); /* -1 if unknown */
 void nacre_log(int level, uint64_t conn_id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* formats one sentence into err (may be NULL) */
+void nacre_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 #define log_err(...)   nacre_log(NACRE_LOG_ERROR, 0, __VA_ARGS__)
 #define log_warn(...)  nacre_log(NACRE_LOG_WARN, 0, __VA_ARGS__)
 #define log_info(...)  nacre_log(NACRE_LOG_INFO, 0, __VA_ARGS__)

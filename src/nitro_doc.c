@@ -20,22 +20,6 @@
 
 const uint8_t nacre_nitro_protected_es384[4] = { 0xa1, 0x01, 0x38, 0x22 };
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ---------------------------------------------------------------------- */
 /* Decoding the document. */
 
@@ -75,17 +59,17 @@ take_bytes(const cbor_item_t *v, const char *field, size_t min, size_t max,
 	size_t n;
 
 	if (!nacre_cbor_bytes(v, &p, &n)) {
-		seterr(err, errlen, "%s: expected a byte string, got %s", field,
+		nacre_seterr(err, errlen, "%s: expected a byte string, got %s", field,
 		       nacre_cbor_type_name(v));
 		return -1;
 	}
 	if (n < min || n > max) {
-		seterr(err, errlen, "%s: %zu bytes, allowed %zu..%zu", field, n,
+		nacre_seterr(err, errlen, "%s: %zu bytes, allowed %zu..%zu", field, n,
 		       min, max);
 		return -1;
 	}
 	if (!(*out = dup_bytes(p, n))) {
-		seterr(err, errlen, "%s: out of memory", field);
+		nacre_seterr(err, errlen, "%s: out of memory", field);
 		return -1;
 	}
 	*outlen = n;
@@ -117,24 +101,24 @@ take_module_id(struct nacre_nitro_doc *d, const cbor_item_t *v, char *err,
 	size_t n;
 
 	if (!nacre_cbor_text(v, &p, &n)) {
-		seterr(err, errlen, "payload.module_id: expected a text string, "
+		nacre_seterr(err, errlen, "payload.module_id: expected a text string, "
 		       "got %s", nacre_cbor_type_name(v));
 		return -1;
 	}
 	if (n == 0 || n > NACRE_NITRO_MODULE_ID_MAX) {
-		seterr(err, errlen, "payload.module_id: %zu bytes, allowed 1..%d",
+		nacre_seterr(err, errlen, "payload.module_id: %zu bytes, allowed 1..%d",
 		       n, NACRE_NITRO_MODULE_ID_MAX);
 		return -1;
 	}
 	/* it ends up in logs and JSON: printable ASCII only */
 	for (size_t i = 0; i < n; i++)
 		if (p[i] < 0x20 || p[i] > 0x7e) {
-			seterr(err, errlen, "payload.module_id: byte %zu is not "
+			nacre_seterr(err, errlen, "payload.module_id: byte %zu is not "
 			       "printable ASCII", i);
 			return -1;
 		}
 	if (!(d->module_id = malloc(n + 1)))
-		return seterr(err, errlen, "out of memory"), -1;
+		return nacre_seterr(err, errlen, "out of memory"), -1;
 	memcpy(d->module_id, p, n);
 	d->module_id[n] = '\0';
 	return 0;
@@ -148,12 +132,12 @@ take_digest(struct nacre_nitro_doc *d, const cbor_item_t *v, char *err,
 	size_t n;
 
 	if (!nacre_cbor_text(v, &p, &n)) {
-		seterr(err, errlen, "payload.digest: expected a text string, got "
+		nacre_seterr(err, errlen, "payload.digest: expected a text string, got "
 		       "%s", nacre_cbor_type_name(v));
 		return -1;
 	}
 	if (!nacre_cbor_text_eq(v, "SHA384")) {
-		seterr(err, errlen, "payload.digest: expected \"SHA384\", got "
+		nacre_seterr(err, errlen, "payload.digest: expected \"SHA384\", got "
 		       "\"%.*s\"", (int)(n > 16 ? 16 : n), p);
 		return -1;
 	}
@@ -166,13 +150,13 @@ take_timestamp(struct nacre_nitro_doc *d, const cbor_item_t *v, char *err,
 	       size_t errlen)
 {
 	if (!cbor_isa_uint(v)) {
-		seterr(err, errlen, "payload.timestamp: expected an unsigned "
+		nacre_seterr(err, errlen, "payload.timestamp: expected an unsigned "
 		       "integer, got %s", nacre_cbor_type_name(v));
 		return -1;
 	}
 	d->timestamp_ms = cbor_get_int(v);
 	if (d->timestamp_ms == 0) {
-		seterr(err, errlen, "payload.timestamp: must be greater than 0");
+		nacre_seterr(err, errlen, "payload.timestamp: must be greater than 0");
 		return -1;
 	}
 	return 0;
@@ -183,14 +167,14 @@ take_pcrs(struct nacre_nitro_doc *d, const cbor_item_t *v, char *err,
 	  size_t errlen)
 {
 	if (!cbor_isa_map(v)) {
-		seterr(err, errlen, "payload.pcrs: expected a map, got %s",
+		nacre_seterr(err, errlen, "payload.pcrs: expected a map, got %s",
 		       nacre_cbor_type_name(v));
 		return -1;
 	}
 	size_t n = cbor_map_size(v);
 	struct cbor_pair *kv = cbor_map_handle(v);
 	if (n == 0 || n > NACRE_NITRO_PCR_SLOTS) {
-		seterr(err, errlen, "payload.pcrs: %zu entries, allowed 1..%d", n,
+		nacre_seterr(err, errlen, "payload.pcrs: %zu entries, allowed 1..%d", n,
 		       NACRE_NITRO_PCR_SLOTS);
 		return -1;
 	}
@@ -200,24 +184,24 @@ take_pcrs(struct nacre_nitro_doc *d, const cbor_item_t *v, char *err,
 
 		if (!cbor_isa_uint(kv[i].key) ||
 		    cbor_get_int(kv[i].key) >= NACRE_NITRO_PCR_SLOTS) {
-			seterr(err, errlen, "payload.pcrs: key %zu is not a PCR "
+			nacre_seterr(err, errlen, "payload.pcrs: key %zu is not a PCR "
 			       "index 0..31", i);
 			return -1;
 		}
 		unsigned idx = (unsigned)cbor_get_int(kv[i].key);
 		if (d->pcr_mask & (1u << idx)) {
-			seterr(err, errlen, "payload.pcrs[%u]: duplicate index",
+			nacre_seterr(err, errlen, "payload.pcrs[%u]: duplicate index",
 			       idx);
 			return -1;
 		}
 		if (!nacre_cbor_bytes(kv[i].value, &p, &len)) {
-			seterr(err, errlen, "payload.pcrs[%u]: expected a byte "
+			nacre_seterr(err, errlen, "payload.pcrs[%u]: expected a byte "
 			       "string, got %s", idx,
 			       nacre_cbor_type_name(kv[i].value));
 			return -1;
 		}
 		if (len != 32 && len != 48 && len != 64) {
-			seterr(err, errlen, "payload.pcrs[%u]: expected 48 bytes, "
+			nacre_seterr(err, errlen, "payload.pcrs[%u]: expected 48 bytes, "
 			       "got %zu", idx, len);
 			return -1;
 		}
@@ -236,14 +220,14 @@ take_cabundle(struct nacre_nitro_doc *d, const cbor_item_t *v, char *err,
 	char field[48];
 
 	if (!cbor_isa_array(v)) {
-		seterr(err, errlen, "payload.cabundle: expected an array, got %s",
+		nacre_seterr(err, errlen, "payload.cabundle: expected an array, got %s",
 		       nacre_cbor_type_name(v));
 		return -1;
 	}
 	size_t n = cbor_array_size(v);
 	cbor_item_t **items = cbor_array_handle(v);
 	if (n == 0 || n > NACRE_NITRO_CABUNDLE_MAX) {
-		seterr(err, errlen, "payload.cabundle: %zu certificates, allowed "
+		nacre_seterr(err, errlen, "payload.cabundle: %zu certificates, allowed "
 		       "1..%d", n, NACRE_NITRO_CABUNDLE_MAX);
 		return -1;
 	}
@@ -299,7 +283,7 @@ field_index(const cbor_item_t *key, char *err, size_t errlen)
 {
 	if (cbor_isa_string(key) && !cbor_string_is_definite(key)) {
 		/* other decoders would join the chunks; refuse to differ */
-		seterr(err, errlen, "payload: indefinite-length text key");
+		nacre_seterr(err, errlen, "payload: indefinite-length text key");
 		return -2;
 	}
 	for (int f = 0; f < F_COUNT; f++)
@@ -318,11 +302,11 @@ decode_payload(struct nacre_nitro_doc *d, char *err, size_t errlen)
 	int rc = -1;
 
 	if (!map) {
-		seterr(err, errlen, "payload: %s", why);
+		nacre_seterr(err, errlen, "payload: %s", why);
 		return -1;
 	}
 	if (!cbor_isa_map(map)) {
-		seterr(err, errlen, "payload: expected a map, got %s",
+		nacre_seterr(err, errlen, "payload: expected a map, got %s",
 		       nacre_cbor_type_name(map));
 		goto out;
 	}
@@ -335,7 +319,7 @@ decode_payload(struct nacre_nitro_doc *d, char *err, size_t errlen)
 		if (f < 0)
 			continue;
 		if (seen[f]) {
-			seterr(err, errlen, "payload: duplicate key \"%s\"",
+			nacre_seterr(err, errlen, "payload: duplicate key \"%s\"",
 			       field_names[f]);
 			goto out;
 		}
@@ -345,14 +329,14 @@ decode_payload(struct nacre_nitro_doc *d, char *err, size_t errlen)
 	}
 	for (int f = 0; f <= F_CABUNDLE; f++)
 		if (!seen[f]) {
-			seterr(err, errlen, "payload: missing \"%s\"",
+			nacre_seterr(err, errlen, "payload: missing \"%s\"",
 			       field_names[f]);
 			goto out;
 		}
 	/* digest is SHA384: every PCR must be a SHA-384 value */
 	for (unsigned i = 0; i < NACRE_NITRO_PCR_SLOTS; i++)
 		if ((d->pcr_mask & (1u << i)) && d->pcr_len[i] != 48) {
-			seterr(err, errlen, "payload.pcrs[%u]: expected 48 bytes, "
+			nacre_seterr(err, errlen, "payload.pcrs[%u]: expected 48 bytes, "
 			       "got %u", i, d->pcr_len[i]);
 			goto out;
 		}
@@ -370,12 +354,12 @@ check_protected(const uint8_t *p, size_t n, char *err, size_t errlen)
 	int ok;
 
 	if (n == 0 || n > 64) {
-		seterr(err, errlen, "COSE_Sign1: protected header must be {1: -35} "
+		nacre_seterr(err, errlen, "COSE_Sign1: protected header must be {1: -35} "
 		       "(ES384), got %zu bytes", n);
 		return -1;
 	}
 	if (!(h = nacre_cbor_load(p, n, 2, 16, why, sizeof(why)))) {
-		seterr(err, errlen, "COSE_Sign1: protected header: %s", why);
+		nacre_seterr(err, errlen, "COSE_Sign1: protected header: %s", why);
 		return -1;
 	}
 	ok = cbor_isa_map(h) && cbor_map_size(h) == 1;
@@ -387,7 +371,7 @@ check_protected(const uint8_t *p, size_t n, char *err, size_t errlen)
 	}
 	cbor_decref(&h);
 	if (!ok) {
-		seterr(err, errlen, "COSE_Sign1: protected header must be {1: -35} "
+		nacre_seterr(err, errlen, "COSE_Sign1: protected header must be {1: -35} "
 		       "(ES384)");
 		return -1;
 	}
@@ -402,24 +386,24 @@ decode_cose(struct nacre_nitro_doc *d, cbor_item_t *arr, char *err,
 	size_t n;
 
 	if (!cbor_isa_array(arr) || cbor_array_size(arr) != 4) {
-		seterr(err, errlen, "COSE_Sign1: expected an array of 4, got %s",
+		nacre_seterr(err, errlen, "COSE_Sign1: expected an array of 4, got %s",
 		       cbor_isa_array(arr) ? "another array length" :
 		       nacre_cbor_type_name(arr));
 		return -1;
 	}
 	cbor_item_t **it = cbor_array_handle(arr);
 	if (!nacre_cbor_bytes(it[0], &p, &n)) {
-		seterr(err, errlen, "COSE_Sign1: protected: expected a byte "
+		nacre_seterr(err, errlen, "COSE_Sign1: protected: expected a byte "
 		       "string, got %s", nacre_cbor_type_name(it[0]));
 		return -1;
 	}
 	if (check_protected(p, n, err, errlen) < 0)
 		return -1;
 	if (!(d->protected_raw = dup_bytes(p, n)))
-		return seterr(err, errlen, "out of memory"), -1;
+		return nacre_seterr(err, errlen, "out of memory"), -1;
 	d->protected_len = n;
 	if (!cbor_isa_map(it[1])) {
-		seterr(err, errlen, "COSE_Sign1: unprotected: expected a map, got "
+		nacre_seterr(err, errlen, "COSE_Sign1: unprotected: expected a map, got "
 		       "%s", nacre_cbor_type_name(it[1]));
 		return -1;
 	}
@@ -427,12 +411,12 @@ decode_cose(struct nacre_nitro_doc *d, cbor_item_t *arr, char *err,
 		       &d->payload_raw, &d->payload_len, err, errlen) < 0)
 		return -1;
 	if (!nacre_cbor_bytes(it[3], &p, &n)) {
-		seterr(err, errlen, "COSE_Sign1: signature: expected a byte "
+		nacre_seterr(err, errlen, "COSE_Sign1: signature: expected a byte "
 		       "string, got %s", nacre_cbor_type_name(it[3]));
 		return -1;
 	}
 	if (n != NACRE_NITRO_SIG_LEN) {
-		seterr(err, errlen, "COSE_Sign1: signature: expected %d bytes "
+		nacre_seterr(err, errlen, "COSE_Sign1: signature: expected %d bytes "
 		       "(ES384 r||s), got %zu", NACRE_NITRO_SIG_LEN, n);
 		return -1;
 	}
@@ -455,11 +439,11 @@ strip_tag(const uint8_t *buf, size_t len, size_t *off, bool *tagged,
 	if (len == 0 || buf[0] >> 5 != 6)
 		return 0;
 	if (!nacre_cbor_head(buf, len, &pos, &major, &ai, &tag) || ai == 31) {
-		seterr(err, errlen, "COSE_Sign1: malformed tag");
+		nacre_seterr(err, errlen, "COSE_Sign1: malformed tag");
 		return -1;
 	}
 	if (tag != 18) {
-		seterr(err, errlen, "COSE_Sign1: unexpected tag %llu (18 or none)",
+		nacre_seterr(err, errlen, "COSE_Sign1: unexpected tag %llu (18 or none)",
 		       (unsigned long long)tag);
 		return -1;
 	}
@@ -481,7 +465,7 @@ nacre_nitro_doc_decode(const uint8_t *buf, size_t len,
 
 	*out = NULL;
 	if (len > NACRE_NITRO_DOC_MAX) {
-		seterr(err, errlen, "attestation document is %zu bytes, more than "
+		nacre_seterr(err, errlen, "attestation document is %zu bytes, more than "
 		       "the %d allowed", len, NACRE_NITRO_DOC_MAX);
 		return -1;
 	}
@@ -489,12 +473,12 @@ nacre_nitro_doc_decode(const uint8_t *buf, size_t len,
 		return -1;
 	if (!(arr = nacre_cbor_load(buf + off, len - off, 8, 1024, why,
 				    sizeof(why)))) {
-		seterr(err, errlen, "COSE_Sign1: %s", why);
+		nacre_seterr(err, errlen, "COSE_Sign1: %s", why);
 		return -1;
 	}
 	if (!(d = calloc(1, sizeof(*d)))) {
 		cbor_decref(&arr);
-		seterr(err, errlen, "out of memory");
+		nacre_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	d->tagged = tagged;
@@ -577,18 +561,18 @@ nacre_nitro_doc_verify_sig(const struct nacre_nitro_doc *d,
 	int rc = -1;
 
 	if (!is_p384(leaf_pub)) {
-		seterr(err, errlen, "signature: the signing key is not EC P-384");
+		nacre_seterr(err, errlen, "signature: the signing key is not EC P-384");
 		return -1;
 	}
 	if (nacre_nitro_doc_sig_structure(d, &tbs, &tbs_len) < 0 ||
 	    raw_to_der(d->signature, &der, &der_len) < 0 ||
 	    !(md = EVP_MD_CTX_new())) {
-		seterr(err, errlen, "signature: out of memory");
+		nacre_seterr(err, errlen, "signature: out of memory");
 		goto out;
 	}
 	if (EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, leaf_pub) != 1 ||
 	    EVP_DigestVerify(md, der, der_len, tbs, tbs_len) != 1) {
-		seterr(err, errlen, "signature: ES384 signature does not verify "
+		nacre_seterr(err, errlen, "signature: ES384 signature does not verify "
 		       "with the document's certificate");
 		goto out;
 	}
@@ -689,7 +673,7 @@ parse_der_cert(const uint8_t *der, size_t len, const char *field, char *err,
 
 	if (!x || p != der + len) {
 		X509_free(x);
-		seterr(err, errlen, "%s: not a DER X.509 certificate", field);
+		nacre_seterr(err, errlen, "%s: not a DER X.509 certificate", field);
 		return NULL;
 	}
 	return x;
@@ -724,7 +708,7 @@ check_root(const struct nacre_nitro_doc *d, X509 *root, char *err,
 	char got[65] = "-", want[65];
 
 	if (n <= 0) {
-		seterr(err, errlen, "certificate chain: cannot encode the root");
+		nacre_seterr(err, errlen, "certificate chain: cannot encode the root");
 		return -1;
 	}
 	sha256_hex(der, (size_t)n, want);
@@ -735,7 +719,7 @@ check_root(const struct nacre_nitro_doc *d, X509 *root, char *err,
 		return 0;
 	if (d->ncabundle > 0)
 		sha256_hex(d->cabundle[0], d->cabundle_len[0], got);
-	seterr(err, errlen, "certificate chain: cabundle[0] is not the pinned "
+	nacre_seterr(err, errlen, "certificate chain: cabundle[0] is not the pinned "
 	       "root (SHA-256 %s, expected %s)", got, want);
 	return -1;
 }
@@ -750,7 +734,7 @@ chain_error(X509_STORE_CTX *ctx, time_t at, char *err, size_t errlen)
 	if (bad)
 		X509_NAME_oneline(X509_get_subject_name(bad), subj, sizeof(subj));
 	iso_time(at, when, sizeof(when));
-	seterr(err, errlen, "certificate chain: %s (depth %d, %s) at %s",
+	nacre_seterr(err, errlen, "certificate chain: %s (depth %d, %s) at %s",
 	       X509_verify_cert_error_string(e),
 	       X509_STORE_CTX_get_error_depth(ctx), subj, when);
 }
@@ -771,7 +755,7 @@ check_path(const struct nacre_nitro_doc *d, X509_STORE_CTX *ctx,
 			goto bad;
 	return 0;
 bad:
-	seterr(err, errlen, "certificate chain: cabundle is not the issuer "
+	nacre_seterr(err, errlen, "certificate chain: cabundle is not the issuer "
 	       "chain of the certificate, root first");
 	return -1;
 }
@@ -788,7 +772,7 @@ nacre_nitro_doc_verify_chain(const struct nacre_nitro_doc *d, X509 *root,
 	char field[48];
 
 	if (!untrusted || !store || !ctx) {
-		seterr(err, errlen, "certificate chain: out of memory");
+		nacre_seterr(err, errlen, "certificate chain: out of memory");
 		goto out;
 	}
 	if (check_root(d, root, err, errlen) < 0)
@@ -802,13 +786,13 @@ nacre_nitro_doc_verify_chain(const struct nacre_nitro_doc *d, X509 *root,
 						 field, err, errlen)))
 			goto out;
 		if (i > 0 && !sk_X509_push(untrusted, bundle[i])) {
-			seterr(err, errlen, "certificate chain: out of memory");
+			nacre_seterr(err, errlen, "certificate chain: out of memory");
 			goto out;
 		}
 	}
 	if (X509_STORE_add_cert(store, root) != 1 ||
 	    X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
-		seterr(err, errlen, "certificate chain: cannot set up the check");
+		nacre_seterr(err, errlen, "certificate chain: cannot set up the check");
 		goto out;
 	}
 	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
@@ -822,7 +806,7 @@ nacre_nitro_doc_verify_chain(const struct nacre_nitro_doc *d, X509 *root,
 	if (!is_p384(pub)) {
 		EVP_PKEY_free(pub);
 		pub = NULL;
-		seterr(err, errlen, "payload.certificate: key is not EC P-384");
+		nacre_seterr(err, errlen, "payload.certificate: key is not EC P-384");
 	}
 out:
 	ERR_clear_error();

@@ -14,22 +14,6 @@
 
 #include "attest.h"
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static const struct {
 	const char *name, *hint;
 } nsm_errors[] = {
@@ -81,7 +65,7 @@ nacre_nsm_error_message(const struct nacre_nsm_response *r, char *err,
 	const char *name = r->error == NACRE_NSM_ERROR_UNKNOWN ?
 			   r->error_name : nacre_nsm_error_name(r->error);
 
-	seterr(err, errlen, "NSM refused the request: %s (%s)", name,
+	nacre_seterr(err, errlen, "NSM refused the request: %s (%s)", name,
 	       nacre_nsm_error_hint(r->error));
 }
 
@@ -189,7 +173,7 @@ variant(const cbor_item_t *top, char name[32], const cbor_item_t **fields,
 	*fields = NULL;
 	if (cbor_isa_map(top)) {
 		if (cbor_map_size(top) != 1) {
-			seterr(err, errlen, "%s: expected a map with one entry, "
+			nacre_seterr(err, errlen, "%s: expected a map with one entry, "
 			       "got %zu", what, cbor_map_size(top));
 			return -1;
 		}
@@ -197,18 +181,18 @@ variant(const cbor_item_t *top, char name[32], const cbor_item_t **fields,
 		*fields = cbor_map_handle(top)[0].value;
 	}
 	if (!nacre_cbor_text(key, &p, &n)) {
-		seterr(err, errlen, "%s: expected a variant name, got %s", what,
+		nacre_seterr(err, errlen, "%s: expected a variant name, got %s", what,
 		       nacre_cbor_type_name(key));
 		return -1;
 	}
 	if (n == 0 || n >= 32) {
-		seterr(err, errlen, "%s: variant name of %zu bytes", what, n);
+		nacre_seterr(err, errlen, "%s: variant name of %zu bytes", what, n);
 		return -1;
 	}
 	memcpy(name, p, n);
 	name[n] = '\0';
 	if (strlen(name) != n) {
-		seterr(err, errlen, "%s: variant name contains NUL", what);
+		nacre_seterr(err, errlen, "%s: variant name contains NUL", what);
 		return -1;
 	}
 	return 0;
@@ -231,7 +215,7 @@ want_map(const cbor_item_t *v, const char *what, char *err, size_t errlen)
 {
 	if (v && cbor_isa_map(v))
 		return 0;
-	seterr(err, errlen, "%s: expected a map, got %s", what,
+	nacre_seterr(err, errlen, "%s: expected a map, got %s", what,
 	       nacre_cbor_type_name(v));
 	return -1;
 }
@@ -243,7 +227,7 @@ get_u16(const cbor_item_t *m, const char *key, uint16_t *out, char *err,
 	const cbor_item_t *v = field(m, key);
 
 	if (!v || !cbor_isa_uint(v) || cbor_get_int(v) > 0xffff) {
-		seterr(err, errlen, "NSM DescribeNSM response: %s: expected an "
+		nacre_seterr(err, errlen, "NSM DescribeNSM response: %s: expected an "
 		       "integer 0..65535, got %s", key, nacre_cbor_type_name(v));
 		return -1;
 	}
@@ -260,7 +244,7 @@ get_text(const cbor_item_t *m, const char *key, char *out, size_t cap,
 	size_t n;
 
 	if (!nacre_cbor_text(v, &p, &n) || n >= cap || memchr(p, 0, n)) {
-		seterr(err, errlen, "NSM DescribeNSM response: %s: expected a "
+		nacre_seterr(err, errlen, "NSM DescribeNSM response: %s: expected a "
 		       "text string under %zu bytes, got %s", key, cap,
 		       nacre_cbor_type_name(v));
 		return -1;
@@ -288,14 +272,14 @@ decode_describe(const cbor_item_t *m, struct nacre_nsm_describe *d,
 		return -1;
 	locked = field(m, "locked_pcrs");
 	if (!locked || !cbor_isa_array(locked)) {
-		seterr(err, errlen, "NSM DescribeNSM response: locked_pcrs: "
+		nacre_seterr(err, errlen, "NSM DescribeNSM response: locked_pcrs: "
 		       "expected an array, got %s", nacre_cbor_type_name(locked));
 		return -1;
 	}
 	for (size_t i = 0; i < cbor_array_size(locked); i++) {
 		const cbor_item_t *v = cbor_array_handle(locked)[i];
 		if (!cbor_isa_uint(v) || cbor_get_int(v) > 0xffff) {
-			seterr(err, errlen, "NSM DescribeNSM response: "
+			nacre_seterr(err, errlen, "NSM DescribeNSM response: "
 			       "locked_pcrs[%zu]: expected a PCR index", i);
 			return -1;
 		}
@@ -314,7 +298,7 @@ decode_error(const cbor_item_t *v, struct nacre_nsm_response *r, char *err,
 
 	if (!nacre_cbor_text(v, &p, &n) || n == 0 ||
 	    n >= sizeof(r->error_name) || memchr(p, 0, n)) {
-		seterr(err, errlen, "NSM Error response: expected an error code "
+		nacre_seterr(err, errlen, "NSM Error response: expected an error code "
 		       "name, got %s", nacre_cbor_type_name(v));
 		return -1;
 	}
@@ -340,13 +324,13 @@ decode_attestation_response(const cbor_item_t *m,
 		return -1;
 	v = field(m, "document");
 	if (!nacre_cbor_bytes(v, &p, &n) || n == 0 || n > NACRE_NITRO_DOC_MAX) {
-		seterr(err, errlen, "NSM Attestation response: document: "
+		nacre_seterr(err, errlen, "NSM Attestation response: document: "
 		       "expected a byte string of 1..%d bytes, got %s",
 		       NACRE_NITRO_DOC_MAX, nacre_cbor_type_name(v));
 		return -1;
 	}
 	if (!(r->document = malloc(n))) {
-		seterr(err, errlen, "out of memory");
+		nacre_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	memcpy(r->document, p, n);
@@ -366,18 +350,18 @@ nacre_nsm_decode_response(const uint8_t *buf, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	if (len > NACRE_NSM_RESPONSE_MAX) {
-		seterr(err, errlen, "NSM response of %zu bytes exceeds %d", len,
+		nacre_seterr(err, errlen, "NSM response of %zu bytes exceeds %d", len,
 		       NACRE_NSM_RESPONSE_MAX);
 		return -1;
 	}
 	if (!(top = nacre_cbor_load(buf, len, 4, 256, why, sizeof(why)))) {
-		seterr(err, errlen, "NSM response: %s", why);
+		nacre_seterr(err, errlen, "NSM response: %s", why);
 		return -1;
 	}
 	if (variant(top, name, &fields, "NSM response", err, errlen) < 0)
 		goto out;
 	if (!fields) {
-		seterr(err, errlen, "NSM response: unexpected \"%s\"", name);
+		nacre_seterr(err, errlen, "NSM response: unexpected \"%s\"", name);
 		goto out;
 	}
 	if (strcmp(name, "Attestation") == 0) {
@@ -390,7 +374,7 @@ nacre_nsm_decode_response(const uint8_t *buf, size_t len,
 		out->kind = NACRE_NSM_ERROR;
 		rc = decode_error(fields, out, err, errlen);
 	} else {
-		seterr(err, errlen, "NSM response: unexpected \"%s\"", name);
+		nacre_seterr(err, errlen, "NSM response: unexpected \"%s\"", name);
 	}
 out:
 	cbor_decref(&top);
@@ -425,7 +409,7 @@ optional_bytes(const cbor_item_t *m, const char *key, const uint8_t **p,
 	if (!v || nacre_cbor_is_null(v))
 		return 0;
 	if (!nacre_cbor_bytes(v, p, n)) {
-		seterr(err, errlen, "NSM Attestation request: %s: expected a "
+		nacre_seterr(err, errlen, "NSM Attestation request: %s: expected a "
 		       "byte string or null, got %s", key,
 		       nacre_cbor_type_name(v));
 		return -1;
@@ -463,12 +447,12 @@ nacre_nsm_decode_request(const uint8_t *buf, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	if (len > NACRE_NSM_REQUEST_MAX) {
-		seterr(err, errlen, "NSM request of %zu bytes exceeds %d", len,
+		nacre_seterr(err, errlen, "NSM request of %zu bytes exceeds %d", len,
 		       NACRE_NSM_REQUEST_MAX);
 		return -1;
 	}
 	if (!(out->item_ = nacre_cbor_load(buf, len, 4, 64, why, sizeof(why)))) {
-		seterr(err, errlen, "NSM request: %s", why);
+		nacre_seterr(err, errlen, "NSM request: %s", why);
 		return -1;
 	}
 	if (variant(out->item_, out->variant, &fields, "NSM request", err,
@@ -487,7 +471,7 @@ nacre_nsm_decode_request(const uint8_t *buf, size_t len,
 				rc = 0;
 			}
 		if (rc < 0)
-			seterr(err, errlen, "NSM request: unknown \"%s\"",
+			nacre_seterr(err, errlen, "NSM request: unknown \"%s\"",
 			       out->variant);
 	}
 out:

@@ -27,22 +27,6 @@ struct nsm_raw {
 #define NSM_IOCTL_RAW _IOWR(0x0A, 0, struct nsm_raw)
 _Static_assert(NSM_IOCTL_RAW == 0xC0200A00, "NSM_IOCTL_RAW");
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int
 nacre_nsm_dev_open(const char *path, char *err, size_t errlen)
 {
@@ -52,20 +36,20 @@ nacre_nsm_dev_open(const char *path, char *err, size_t errlen)
 	if (fd < 0) {
 		int e = errno;
 		if (e == ENOENT || e == ENODEV || e == ENXIO)
-			seterr(err, errlen, "cannot open %s: %s: nacred is not "
+			nacre_seterr(err, errlen, "cannot open %s: %s: nacred is not "
 			       "running inside a Nitro enclave (or the nsm driver "
 			       "is not loaded); for development set "
 			       "attestation.provider = \"sim\"", path, strerror(e));
 		else if (e == EACCES || e == EPERM)
-			seterr(err, errlen, "cannot open %s: %s: run nacred as a "
+			nacre_seterr(err, errlen, "cannot open %s: %s: run nacred as a "
 			       "user that may open it (root in the enclave)", path,
 			       strerror(e));
 		else
-			seterr(err, errlen, "cannot open %s: %s", path, strerror(e));
+			nacre_seterr(err, errlen, "cannot open %s: %s", path, strerror(e));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
-		seterr(err, errlen, "%s is not a character device, so not the "
+		nacre_seterr(err, errlen, "%s is not a character device, so not the "
 		       "Nitro Secure Module", path);
 		close(fd);
 		return -1;
@@ -86,7 +70,7 @@ nacre_nsm_dev_transport(void *ctx, const uint8_t *req, size_t reqlen,
 	int rc;
 
 	if (reqlen > NACRE_NSM_REQUEST_MAX) {
-		seterr(err, errlen, "NSM request of %zu bytes exceeds the %d-byte "
+		nacre_seterr(err, errlen, "NSM request of %zu bytes exceeds the %d-byte "
 		       "limit", reqlen, NACRE_NSM_REQUEST_MAX);
 		return -1;
 	}
@@ -95,14 +79,14 @@ nacre_nsm_dev_transport(void *ctx, const uint8_t *req, size_t reqlen,
 	while (rc < 0 && errno == EINTR);
 	if (rc < 0) {
 		int e = errno;
-		seterr(err, errlen, "NSM ioctl: %s%s", strerror(e),
+		nacre_seterr(err, errlen, "NSM ioctl: %s%s", strerror(e),
 		       e == ENOTTY || e == EINVAL ?
 		       " (the device is not the Nitro Secure Module)" :
 		       e == EMSGSIZE ? " (request or response too large)" : "");
 		return -1;
 	}
 	if (raw.response.len > *resplen) {
-		seterr(err, errlen, "NSM ioctl: response length %llu exceeds the "
+		nacre_seterr(err, errlen, "NSM ioctl: response length %llu exceeds the "
 		       "%zu-byte buffer", (unsigned long long)raw.response.len,
 		       *resplen);
 		return -1;
