@@ -116,7 +116,8 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/nacre/nacred.conf || \
 	  install -m 0644 conf/nacred.conf $(DESTDIR)$(SYSCONFDIR)/nacre/nacred.conf
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 0644 systemd/nacred.service $(DESTDIR)$(PREFIX)/lib/systemd/system/nacred.service
+	sed -e 's|/usr/local/sbin|$(BINDIR)|g' -e 's|/etc/nacre|$(SYSCONFDIR)/nacre|g' \
+	  systemd/nacred.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/nacred.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nacred $(DESTDIR)$(MANDIR)/man8/nacred.8 \
