@@ -16,7 +16,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
           -Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -Isrc $(PKG_CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -Isrc -Isrc/verify $(PKG_CFLAGS)
 LDLIBS  = $(PKG_LIBS) -lpthread
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -25,7 +25,9 @@ ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 B  = build
 BA = build/asan
 
-DAEMON_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
+# libnacre (the verifier library, src/verify/) is linked into nacred too
+LIB_SRC    = $(wildcard src/verify/*.c)
+DAEMON_SRC = $(filter-out src/main.c,$(wildcard src/*.c)) $(LIB_SRC)
 DAEMON_OBJ = $(DAEMON_SRC:src/%.c=$(B)/obj/%.o)
 ASAN_OBJ   = $(DAEMON_SRC:src/%.c=$(BA)/obj/%.o)
 
@@ -41,11 +43,11 @@ FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
 all: $(B)/nacred
 
-$(B)/obj/%.o: src/%.c src/nacred.h $(wildcard src/*.h)
+$(B)/obj/%.o: src/%.c src/nacred.h $(wildcard src/*.h src/verify/*.h include/nacre/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BA)/obj/%.o: src/%.c src/nacred.h $(wildcard src/*.h)
+$(BA)/obj/%.o: src/%.c src/nacred.h $(wildcard src/*.h src/verify/*.h include/nacre/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
 
@@ -79,7 +81,7 @@ FUZZ_CC = clang
 $(B)/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -Iinclude -Isrc $(PKG_CFLAGS) -o $@ $< $(DAEMON_SRC) $(LDLIBS)
+	  -Iinclude -Isrc -Isrc/verify $(PKG_CFLAGS) -o $@ $< $(DAEMON_SRC) $(LDLIBS)
 
 asan: $(BA)/nacred $(UNIT_ABIN)
 tools: $(TOOL_BIN)

@@ -52,16 +52,3 @@ nacre_log(int level, uint64_t conn_id, const char *fmt, ...)
 	fwrite(line, 1, len, stderr);
 }
 
-/* err/errlen pairs carry one sentence back to the caller that decides
- * whether and how to log it */
-void
-nacre_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}

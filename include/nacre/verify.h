@@ -1,0 +1,107 @@
+/*
+ * nacre/verify.h: libnacre, the verifier. Checks that a certificate carries
+ * attestation evidence (docs/evidence-format.md) that is genuine, binds the
+ * certificate's own key, and satisfies a policy (roots, age, debug, PCRs,
+ * module ids).
+ */
+#ifndef NACRE_VERIFY_H
+#define NACRE_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct nacre_policy; /* opaque */
+
+/* Defaults: trust the built-in AWS Nitro Enclaves Root G1 only; max_age 2h;
+ * allow_debug false; no PCR or module constraints. NULL on allocation
+ * failure. */
+struct nacre_policy *nacre_policy_new(void);
+/* A policy file (libconfig syntax, see nacre_policy_parse). 0, or -1 with
+ * err = "PATH:LINE: message". */
+int nacre_policy_load(struct nacre_policy **out, const char *path, char *err,
+		      size_t errlen);
+/* Policy text; name is used in messages ("NAME:LINE: ..."):
+ *   trust = { roots = [ "aws-nitro", "/path/root.pem", "sha256:<hex>" ]; };
+ *   max_age = "2h";
+ *   allow_debug = false;
+ *   pcrs = { pcr0 = [ "<hex>", ... ]; ... pcr15 = [ ... ]; };
+ *   module_ids = [ "i-...-enc..." ];
+ * Every key is optional; without trust the AWS root is trusted. A relative
+ * PEM path is read next to the policy file (nacre_policy_load) or from the
+ * working directory (nacre_policy_parse). @include is refused. */
+int nacre_policy_parse(struct nacre_policy **out, const char *text,
+		       const char *name, char *err, size_t errlen);
+/* Each add_root call adds to the trusted set; the first one replaces the
+ * default AWS root unless nacre_policy_add_root_aws is called too. */
+int nacre_policy_add_root_aws(struct nacre_policy *p, char *err,
+			      size_t errlen);
+int nacre_policy_add_root_pem(struct nacre_policy *p, const char *pem_path,
+			      char *err, size_t errlen);
+/* pins by SHA-256 of the root's DER; the document's cabundle[0] supplies
+ * the certificate */
+int nacre_policy_add_root_sha256(struct nacre_policy *p, const char *hex,
+				 char *err, size_t errlen);
+/* Any listed value for an index passes; indexes without values are not
+ * checked. 0, or -1 (index >= 16, len != 48, or out of memory). */
+int nacre_policy_add_pcr(struct nacre_policy *p, unsigned index,
+			 const uint8_t *value, size_t len);
+/* An empty list (the default) allows every module id. 0 or -1. */
+int nacre_policy_add_module_id(struct nacre_policy *p, const char *id);
+void nacre_policy_set_max_age(struct nacre_policy *p, uint64_t seconds);
+void nacre_policy_set_allow_debug(struct nacre_policy *p, bool allow);
+/* injectable clock; 0 = the real clock */
+void nacre_policy_set_time(struct nacre_policy *p, time_t now);
+void nacre_policy_free(struct nacre_policy *p);
+
+enum nacre_verify_status {
+	NACRE_OK = 0,
+	NACRE_E_NO_EVIDENCE,
+	NACRE_E_EVIDENCE_MALFORMED,
+	NACRE_E_UNSUPPORTED,
+	NACRE_E_DOC_MALFORMED,
+	NACRE_E_UNTRUSTED_ROOT,
+	NACRE_E_CHAIN,
+	NACRE_E_SIGNATURE,
+	NACRE_E_BINDING,
+	NACRE_E_TOO_OLD,
+	NACRE_E_FROM_FUTURE,
+	NACRE_E_DEBUG,
+	NACRE_E_PCR,
+	NACRE_E_MODULE,
+	NACRE_E_INTERNAL
+};
+
+struct nacre_result {
+	enum nacre_verify_status status;
+	char message[512];           /* a sentence a person can act on */
+	/* decoded facts, valid when the document decoded (status is OK or
+	 * NACRE_E_UNTRUSTED_ROOT or later) */
+	char evidence_type[64];      /* the CMW media type */
+	char module_id[257];
+	uint64_t timestamp_ms;
+	uint32_t pcr_mask;           /* bit i: pcr[i] present (i < 16) */
+	uint8_t pcr[16][48];
+	bool debug;                  /* PCR0, PCR1, PCR2 all zero */
+	bool has_config_sha256;      /* user_data is a nacre claims map */
+	uint8_t config_sha256[32];
+	char root_sha256_hex[65];    /* of cabundle[0] */
+};
+
+/* Verifies cert against p, fills r; returns r->status. */
+int nacre_verify_cert(X509 *cert, const struct nacre_policy *p,
+		      struct nacre_result *r);
+/* "ok", "no-evidence", ..., "pcr-mismatch"; "unknown" for other values */
+const char *nacre_verify_status_name(enum nacre_verify_status s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,800 @@
+/*
+ * policy.c: what a verifier accepts (struct nacre_policy): trusted roots,
+ * freshness, debug enclaves, PCR values and module ids, built in code or
+ * read from a libconfig file. Strict like nacred.conf: unknown keys and
+ * bad values are errors "NAME:LINE: what is wrong; what to write".
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "libnacre.h"
+#include "nacre/verify.h"
+#include "nacred.h"
+
+#define NPCRS 16
+#define PCR_LEN 48
+#define MODULE_ID_MAX 256
+#define MAX_POLICY_FILE (256 * 1024)
+#define DEFAULT_MAX_AGE_MS (2 * 3600 * 1000ULL)
+
+
+/* AWS Nitro Enclaves Root G1 (docs/evidence-format.md §3), byte-exact */
+static const char aws_root_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIICETCCAZagAwIBAgIRAPkxdWgbkK/hHUbMtOTn+FYwCgYIKoZIzj0EAwMwSTEL\n"
+	"MAkGA1UEBhMCVVMxDzANBgNVBAoMBkFtYXpvbjEMMAoGA1UECwwDQVdTMRswGQYD\n"
+	"VQQDDBJhd3Mubml0cm8tZW5jbGF2ZXMwHhcNMTkxMDI4MTMyODA1WhcNNDkxMDI4\n"
+	"MTQyODA1WjBJMQswCQYDVQQGEwJVUzEPMA0GA1UECgwGQW1hem9uMQwwCgYDVQQL\n"
+	"DANBV1MxGzAZBgNVBAMMEmF3cy5uaXRyby1lbmNsYXZlczB2MBAGByqGSM49AgEG\n"
+	"BSuBBAAiA2IABPwCVOumCMHzaHDimtqQvkY4MpJzbolL//Zy2YlES1BR5TSksfbb\n"
+	"48C8WBoyt7F2Bw7eEtaaP+ohG2bnUs990d0JX28TcPQXCEPZ3BABIeTPYwEoCWZE\n"
+	"h8l5YoQwTcU/9KNCMEAwDwYDVR0TAQH/BAUwAwEB/zAdBgNVHQ4EFgQUkCW1DdkF\n"
+	"R+eWw5b6cp3PmanfS5YwDgYDVR0PAQH/BAQDAgGGMAoGCCqGSM49BAMDA2kAMGYC\n"
+	"MQCjfy+Rocm9Xue4YnwWmNJVA44fA0P5W2OpYow9OYCVRaEevL8uO1XYru5xtMPW\n"
+	"rfMCMQCi85sWBbJwKKXdS6BptQFuZbT73o/gBh1qUxl/nNr12UO8Yfwr6wPLb+6N\n"
+	"IwLz3/Y=\n"
+	"-----END CERTIFICATE-----\n";
+
+static const uint8_t aws_root_sha256[32] = {
+	0x64, 0x1a, 0x03, 0x21, 0xa3, 0xe2, 0x44, 0xef, 0xe4, 0x56, 0x46,
+	0x31, 0x95, 0xd6, 0x06, 0x31, 0x7e, 0xd7, 0xcd, 0xcc, 0x3c, 0x17,
+	0x56, 0xe0, 0x98, 0x93, 0xf3, 0xc6, 0x8f, 0x79, 0xbb, 0x5b,
+};
+
+struct pcr_allow {
+	uint8_t (*v)[PCR_LEN];
+	size_t n;
+};
+
+struct nacre_policy {
+	/* false while the implicit AWS default is the only root: the first
+	 * explicit root replaces it */
+	bool roots_explicit;
+	X509 **roots;
+	size_t nroots;
+	uint8_t (*pins)[32];
+	size_t npins;
+	uint64_t max_age_ms;
+	bool allow_debug;
+	time_t now;
+	struct pcr_allow pcr[NPCRS];
+	char **module_ids;
+	size_t nmodule_ids;
+};
+
+/* ---- building blocks ---- */
+
+static int
+der_sha256(X509 *x, uint8_t out[32])
+{
+	uint8_t *der = NULL;
+	int n = i2d_X509(x, &der);
+	int ok = n > 0 && EVP_Digest(der, (size_t)n, out, NULL, EVP_sha256(),
+				     NULL) == 1;
+
+	OPENSSL_free(der);
+	return ok ? 0 : -1;
+}
+
+/* the embedded root, after checking it is the one the format names */
+static X509 *
+aws_root(void)
+{
+	BIO *b = BIO_new_mem_buf(aws_root_pem, (int)sizeof(aws_root_pem) - 1);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	uint8_t h[32];
+
+	BIO_free(b);
+	if (x && (der_sha256(x, h) < 0 ||
+		  memcmp(h, aws_root_sha256, sizeof(h)) != 0)) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+static int
+push_root(struct nacre_policy *p, X509 *x)
+{
+	X509 **n = realloc(p->roots, (p->nroots + 1) * sizeof(*n));
+
+	if (!n)
+		return -1;
+	p->roots = n;
+	p->roots[p->nroots++] = x;
+	return 0;
+}
+
+/* the first explicit root drops the implicit AWS default */
+static void
+make_explicit(struct nacre_policy *p)
+{
+	if (p->roots_explicit)
+		return;
+	for (size_t i = 0; i < p->nroots; i++)
+		X509_free(p->roots[i]);
+	p->nroots = 0;
+	p->roots_explicit = true;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* exactly 2*n hex digits into out; -1 otherwise */
+static int
+unhex(const char *s, uint8_t *out, size_t n)
+{
+	if (strlen(s) != 2 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval((unsigned char)s[2 * i]);
+		int lo = hexval((unsigned char)s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* ---- the programmatic API ---- */
+
+struct nacre_policy *
+nacre_policy_new(void)
+{
+	struct nacre_policy *p = calloc(1, sizeof(*p));
+	X509 *x = aws_root();
+
+	if (!p || !x || push_root(p, x) < 0) {
+		X509_free(x);
+		free(p);
+		return NULL;
+	}
+	p->max_age_ms = DEFAULT_MAX_AGE_MS;
+	return p;
+}
+
+void
+nacre_policy_free(struct nacre_policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nroots; i++)
+		X509_free(p->roots[i]);
+	free(p->roots);
+	free(p->pins);
+	for (size_t i = 0; i < NPCRS; i++)
+		free(p->pcr[i].v);
+	for (size_t i = 0; i < p->nmodule_ids; i++)
+		free(p->module_ids[i]);
+	free(p->module_ids);
+	free(p);
+}
+
+int
+nacre_policy_add_root_aws(struct nacre_policy *p, char *err, size_t errlen)
+{
+	X509 *x;
+
+	if (!p->roots_explicit) {
+		p->roots_explicit = true; /* keep the default, now named */
+		return 0;
+	}
+	if (!(x = aws_root()) || push_root(p, x) < 0) {
+		X509_free(x);
+		nacre_seterr(err, errlen, "cannot load the built-in AWS Nitro "
+			     "root (out of memory?)");
+		return -1;
+	}
+	return 0;
+}
+
+int
+nacre_policy_add_root_pem(struct nacre_policy *p, const char *pem_path,
+			  char *err, size_t errlen)
+{
+	FILE *f = fopen(pem_path, "r");
+	X509 *x;
+
+	if (!f) {
+		nacre_seterr(err, errlen, "cannot read the root certificate "
+			     "%s: %s", pem_path, strerror(errno));
+		return -1;
+	}
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!x) {
+		nacre_seterr(err, errlen, "%s holds no PEM certificate "
+			     "(expected -----BEGIN CERTIFICATE-----)",
+			     pem_path);
+		return -1;
+	}
+	make_explicit(p);
+	if (push_root(p, x) < 0) {
+		X509_free(x);
+		nacre_seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+nacre_policy_add_root_sha256(struct nacre_policy *p, const char *hex,
+			     char *err, size_t errlen)
+{
+	uint8_t h[32], (*n)[32];
+
+	if (!hex || unhex(hex, h, sizeof(h)) < 0) {
+		nacre_seterr(err, errlen, "a root's SHA-256 must be 64 hex "
+			     "digits, got \"%s\"", hex ? hex : "(null)");
+		return -1;
+	}
+	if (!(n = realloc(p->pins, (p->npins + 1) * sizeof(*n)))) {
+		nacre_seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	p->pins = n;
+	make_explicit(p);
+	memcpy(p->pins[p->npins++], h, sizeof(h));
+	return 0;
+}
+
+int
+nacre_policy_add_pcr(struct nacre_policy *p, unsigned index,
+		     const uint8_t *value, size_t len)
+{
+	struct pcr_allow *a;
+	uint8_t (*n)[PCR_LEN];
+
+	if (index >= NPCRS || len != PCR_LEN || !value)
+		return -1;
+	a = &p->pcr[index];
+	if (!(n = realloc(a->v, (a->n + 1) * sizeof(*n))))
+		return -1;
+	a->v = n;
+	memcpy(a->v[a->n++], value, PCR_LEN);
+	return 0;
+}
+
+int
+nacre_policy_add_module_id(struct nacre_policy *p, const char *id)
+{
+	char **n, *dup;
+
+	if (!id || !*id || strlen(id) > MODULE_ID_MAX)
+		return -1;
+	if (!(dup = strdup(id)))
+		return -1;
+	n = realloc(p->module_ids, (p->nmodule_ids + 1) * sizeof(*n));
+	if (!n) {
+		free(dup);
+		return -1;
+	}
+	p->module_ids = n;
+	p->module_ids[p->nmodule_ids++] = dup;
+	return 0;
+}
+
+void
+nacre_policy_set_max_age(struct nacre_policy *p, uint64_t seconds)
+{
+	p->max_age_ms = seconds > UINT64_MAX / 1000 ? UINT64_MAX
+						    : seconds * 1000;
+}
+
+void
+nacre_policy_set_allow_debug(struct nacre_policy *p, bool allow)
+{
+	p->allow_debug = allow;
+}
+
+void
+nacre_policy_set_time(struct nacre_policy *p, time_t now)
+{
+	p->now = now;
+}
+
+/* ---- for verify.c ---- */
+
+/* a new reference to the trusted root that der (cabundle[0]) is, or NULL */
+X509 *
+nacre_policy_root_for(const struct nacre_policy *p, const uint8_t *der,
+		      size_t len)
+{
+	const uint8_t *q = der;
+	X509 *x = d2i_X509(NULL, &q, (long)len);
+	uint8_t h[32];
+
+	if (!x || q != der + len || der_sha256(x, h) < 0) {
+		X509_free(x);
+		return NULL;
+	}
+	for (size_t i = 0; i < p->nroots; i++) {
+		uint8_t rh[32];
+		if (der_sha256(p->roots[i], rh) == 0 &&
+		    memcmp(rh, h, sizeof(h)) == 0)
+			return x;
+	}
+	for (size_t i = 0; i < p->npins; i++)
+		if (memcmp(p->pins[i], h, sizeof(h)) == 0)
+			return x;
+	X509_free(x);
+	return NULL;
+}
+
+bool
+nacre_policy_trusts_aws(const struct nacre_policy *p)
+{
+	for (size_t i = 0; i < p->nroots; i++) {
+		uint8_t h[32];
+		if (der_sha256(p->roots[i], h) == 0 &&
+		    memcmp(h, aws_root_sha256, sizeof(h)) == 0)
+			return true;
+	}
+	for (size_t i = 0; i < p->npins; i++)
+		if (memcmp(p->pins[i], aws_root_sha256, 32) == 0)
+			return true;
+	return false;
+}
+
+uint64_t
+nacre_policy_max_age_ms(const struct nacre_policy *p)
+{
+	return p->max_age_ms;
+}
+
+bool
+nacre_policy_allows_debug(const struct nacre_policy *p)
+{
+	return p->allow_debug;
+}
+
+time_t
+nacre_policy_now(const struct nacre_policy *p)
+{
+	return p->now;
+}
+
+size_t
+nacre_policy_pcr_values(const struct nacre_policy *p, unsigned index,
+			const uint8_t (**values)[48])
+{
+	if (index >= NPCRS) {
+		*values = NULL;
+		return 0;
+	}
+	*values = (const uint8_t (*)[48])p->pcr[index].v;
+	return p->pcr[index].n;
+}
+
+/* true when the list is empty (no constraint) or names id */
+bool
+nacre_policy_module_allowed(const struct nacre_policy *p, const char *id,
+			    size_t *nallowed)
+{
+	*nallowed = p->nmodule_ids;
+	if (p->nmodule_ids == 0)
+		return true;
+	for (size_t i = 0; i < p->nmodule_ids; i++)
+		if (strcmp(p->module_ids[i], id) == 0)
+			return true;
+	return false;
+}
+
+/* ---- the policy file ---- */
+
+struct pctx {
+	const char *name;
+	const char *base_dir; /* relative PEM paths start here; NULL: cwd */
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct pctx *c, const config_setting_t *s, const char *fmt,
+		...) __attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct pctx *c, const config_setting_t *s, const char *fmt, ...)
+{
+	unsigned line = s ? config_setting_source_line(s) : 0;
+	char msg[NACRE_ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line)
+		nacre_seterr(c->err, c->errlen, "%s:%u: %s", c->name, line,
+			     msg);
+	else
+		nacre_seterr(c->err, c->errlen, "%s: %s", c->name, msg);
+	return -1;
+}
+
+static int
+check_keys(struct pctx *c, const config_setting_t *g, const char *where,
+	   const char *known)
+{
+	int n = config_setting_length(g);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(g, i);
+		const char *name = config_setting_name(s);
+		size_t len = strlen(name);
+		const char *k = known;
+		bool found = false;
+
+		/* known is "a, b, c": match whole words */
+		while ((k = strstr(k, name)) != NULL) {
+			if ((k == known || k[-1] == ' ') &&
+			    (k[len] == ',' || k[len] == '\0')) {
+				found = true;
+				break;
+			}
+			k++;
+		}
+		if (!found)
+			return fail(c, s, "unknown key \"%s\" in %s; known "
+				    "keys are: %s", name, where, known);
+	}
+	return 0;
+}
+
+static bool
+is_list(const config_setting_t *s)
+{
+	return config_setting_is_array(s) || config_setting_is_list(s);
+}
+
+static const char *
+elem_string(const config_setting_t *s, int i)
+{
+	const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+	if (!e || config_setting_type(e) != CONFIG_TYPE_STRING)
+		return NULL;
+	return config_setting_get_string(e);
+}
+
+static int
+parse_root(struct pctx *c, struct nacre_policy *p, const config_setting_t *s,
+	   const char *v)
+{
+	char err[NACRE_ERRLEN], path[4096];
+	int rc;
+
+	if (strcmp(v, "aws-nitro") == 0)
+		rc = nacre_policy_add_root_aws(p, err, sizeof(err));
+	else if (strncmp(v, "sha256:", 7) == 0)
+		rc = nacre_policy_add_root_sha256(p, v + 7, err, sizeof(err));
+	else if (*v == '\0')
+		return fail(c, s, "trust.roots: an empty string is not a "
+			    "root; write \"aws-nitro\", a PEM file path or "
+			    "\"sha256:<64 hex digits>\"");
+	else {
+		if (*v != '/' && c->base_dir)
+			snprintf(path, sizeof(path), "%s/%s", c->base_dir, v);
+		else
+			snprintf(path, sizeof(path), "%s", v);
+		rc = nacre_policy_add_root_pem(p, path, err, sizeof(err));
+	}
+	if (rc < 0)
+		return fail(c, s, "trust.roots: %s", err);
+	return 0;
+}
+
+static int
+parse_trust(struct pctx *c, struct nacre_policy *p, const config_setting_t *g)
+{
+	const config_setting_t *roots;
+	int n;
+
+	if (!config_setting_is_group(g))
+		return fail(c, g, "trust must be a group: trust = { roots = "
+			    "[ \"aws-nitro\" ]; };");
+	if (check_keys(c, g, "trust", "roots") < 0)
+		return -1;
+	if (!(roots = config_setting_get_member(g, "roots")))
+		return fail(c, g, "trust needs roots = [ ... ]; write "
+			    "\"aws-nitro\" for real Nitro enclaves");
+	n = config_setting_length(roots);
+	if (!is_list(roots) || n == 0)
+		return fail(c, roots, "trust.roots must be a non-empty list "
+			    "of strings like [ \"aws-nitro\" ]");
+	for (int i = 0; i < n; i++) {
+		const char *v = elem_string(roots, i);
+		if (!v)
+			return fail(c, roots, "trust.roots[%d] must be a "
+				    "string: \"aws-nitro\", a PEM file path "
+				    "or \"sha256:<hex>\"", i);
+		if (parse_root(c, p, roots, v) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+parse_max_age(struct pctx *c, struct nacre_policy *p,
+	      const config_setting_t *s)
+{
+	uint64_t ms;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+	    nacre_parse_duration_ms(config_setting_get_string(s), &ms) < 0)
+		return fail(c, s, "max_age must be a duration string like "
+			    "\"2h\", \"30m\" or \"90s\"");
+	if (ms < 1000)
+		return fail(c, s, "max_age must be at least 1s; a document "
+			    "is never younger than that when it arrives");
+	p->max_age_ms = ms;
+	return 0;
+}
+
+static int
+parse_pcr_list(struct pctx *c, struct nacre_policy *p,
+	       const config_setting_t *s, unsigned index)
+{
+	int n = config_setting_length(s);
+
+	if (!is_list(s) || n == 0)
+		return fail(c, s, "pcrs.pcr%u must be a non-empty list of "
+			    "96-hex-digit strings, e.g. [ \"9c...04\" ]",
+			    index);
+	for (int i = 0; i < n; i++) {
+		const char *v = elem_string(s, i);
+		uint8_t val[PCR_LEN];
+		if (!v)
+			return fail(c, s, "pcrs.pcr%u[%d] must be a string of "
+				    "96 hex digits", index, i);
+		if (unhex(v, val, sizeof(val)) < 0)
+			return fail(c, s, "pcrs.pcr%u[%d] must be 96 hex "
+				    "digits (48 bytes, SHA-384), got %zu "
+				    "characters \"%.16s%s\"", index, i,
+				    strlen(v), v, strlen(v) > 16 ? "..." : "");
+		if (nacre_policy_add_pcr(p, index, val, sizeof(val)) < 0)
+			return fail(c, s, "out of memory");
+	}
+	return 0;
+}
+
+static int
+parse_pcrs(struct pctx *c, struct nacre_policy *p, const config_setting_t *g)
+{
+	int n = config_setting_length(g);
+
+	if (!config_setting_is_group(g))
+		return fail(c, g, "pcrs must be a group: pcrs = { pcr0 = "
+			    "[ \"<hex>\" ]; };");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(g,
+							(unsigned)i);
+		const char *name = config_setting_name(s);
+		unsigned idx = 0;
+		const char *d = name + 3;
+
+		/* "pcr0" .. "pcr15", no leading zeros */
+		if (strncmp(name, "pcr", 3) == 0 && *d &&
+		    strspn(d, "0123456789") == strlen(d) && strlen(d) <= 2 &&
+		    (d[0] != '0' || d[1] == '\0'))
+			idx = (unsigned)atoi(d);
+		else
+			idx = NPCRS;
+		if (idx >= NPCRS)
+			return fail(c, s, "unknown key \"%s\" in pcrs; write "
+				    "pcr0 to pcr15", name);
+		if (parse_pcr_list(c, p, s, idx) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+parse_module_ids(struct pctx *c, struct nacre_policy *p,
+		 const config_setting_t *s)
+{
+	int n = config_setting_length(s);
+
+	if (!is_list(s))
+		return fail(c, s, "module_ids must be a list of strings like "
+			    "[ \"i-0123456789abcdef0-enc0123456789abcdef\" ]");
+	for (int i = 0; i < n; i++) {
+		const char *v = elem_string(s, i);
+		if (!v || !*v || strlen(v) > MODULE_ID_MAX)
+			return fail(c, s, "module_ids[%d] must be a non-empty "
+				    "string of at most %d characters", i,
+				    MODULE_ID_MAX);
+		if (nacre_policy_add_module_id(p, v) < 0)
+			return fail(c, s, "out of memory");
+	}
+	return 0;
+}
+
+static int
+parse_top(struct pctx *c, struct nacre_policy *p, const config_setting_t *root)
+{
+	const config_setting_t *s;
+
+	if (check_keys(c, root, "the policy", "trust, max_age, allow_debug, "
+		       "pcrs, module_ids") < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "trust")) &&
+	    parse_trust(c, p, s) < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "max_age")) &&
+	    parse_max_age(c, p, s) < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "allow_debug"))) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return fail(c, s, "allow_debug must be true or false "
+				    "(without quotes)");
+		p->allow_debug = config_setting_get_bool(s);
+	}
+	if ((s = config_setting_get_member(root, "pcrs")) &&
+	    parse_pcrs(c, p, s) < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "module_ids")) &&
+	    parse_module_ids(c, p, s) < 0)
+		return -1;
+	return 0;
+}
+
+/* a policy names its files itself: @include would pull in others */
+static unsigned
+include_line(const char *text)
+{
+	unsigned line = 1;
+	const char *t = text;
+
+	while (*t) {
+		while (*t == ' ' || *t == '\t')
+			t++;
+		if (*t == '@')
+			return line;
+		t = strchr(t, '\n');
+		if (!t)
+			break;
+		t++;
+		line++;
+	}
+	return 0;
+}
+
+static int
+read_config(struct pctx *c, const char *text, config_t *cfg)
+{
+	size_t len = strlen(text);
+	unsigned inc = include_line(text);
+	char *copy;
+	int ok;
+
+	if (inc) {
+		nacre_seterr(c->err, c->errlen, "%s:%u: directives such as "
+			     "@include are not allowed in a policy", c->name,
+			     inc);
+		return -1;
+	}
+	/* libconfig 1.5 calls a comment on a last line without '\n' a syntax
+	 * error; editors that leave out the final newline are common */
+	if (!(copy = malloc(len + 2)))
+		return fail(c, NULL, "out of memory");
+	memcpy(copy, text, len + 1);
+	if (len == 0 || text[len - 1] != '\n')
+		memcpy(copy + len, "\n", 2);
+	config_set_include_dir(cfg, "/dev/null");
+	ok = config_read_string(cfg, copy);
+	free(copy);
+	if (!ok) {
+		const char *msg = config_error_text(cfg);
+		bool plain = !msg || strcmp(msg, "syntax error") == 0;
+		nacre_seterr(c->err, c->errlen, "%s:%d: syntax error%s%s%s; "
+			     "look for a missing ';', '=', quote or bracket "
+			     "here or on the line before", c->name,
+			     config_error_line(cfg), plain ? "" : " (",
+			     plain ? "" : msg, plain ? "" : ")");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_with(struct nacre_policy **out, const char *text, struct pctx *c)
+{
+	struct nacre_policy *p;
+	config_t cfg;
+	int rc;
+
+	*out = NULL;
+	if (c->errlen)
+		c->err[0] = '\0';
+	if (!(p = nacre_policy_new()))
+		return fail(c, NULL, "out of memory");
+	config_init(&cfg);
+	rc = read_config(c, text, &cfg);
+	if (rc == 0)
+		rc = parse_top(c, p, config_root_setting(&cfg));
+	config_destroy(&cfg);
+	if (rc < 0) {
+		nacre_policy_free(p);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+int
+nacre_policy_parse(struct nacre_policy **out, const char *text,
+		   const char *name, char *err, size_t errlen)
+{
+	struct pctx c = { name ? name : "(policy)", NULL, err, errlen };
+
+	return parse_with(out, text, &c);
+}
+
+static char *
+slurp(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t n;
+
+	if (!f) {
+		nacre_seterr(err, errlen, "%s: cannot read the policy: %s",
+			     path, strerror(errno));
+		return NULL;
+	}
+	if (!(buf = malloc(MAX_POLICY_FILE + 1))) {
+		fclose(f);
+		nacre_seterr(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	n = fread(buf, 1, MAX_POLICY_FILE + 1, f);
+	if (ferror(f) || n > MAX_POLICY_FILE || memchr(buf, '\0', n)) {
+		nacre_seterr(err, errlen, "%s: %s%s", path, ferror(f) ?
+			     "cannot read the policy: " : "not a policy file "
+			     "(larger than 256 KiB, or binary)",
+			     ferror(f) ? strerror(errno) : "");
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+int
+nacre_policy_load(struct nacre_policy **out, const char *path, char *err,
+		  size_t errlen)
+{
+	char dir[4096], *slash, *text;
+	struct pctx c = { path, NULL, err, errlen };
+	int rc;
+
+	*out = NULL;
+	if (!(text = slurp(path, err, errlen)))
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/'))) {
+		slash[slash == dir] = '\0'; /* "/x.conf" -> "/" */
+		c.base_dir = dir;
+	}
+	rc = parse_with(out, text, &c);
+	free(text);
+	return rc;
+}
