@@ -1,6 +1,7 @@
 # nacre: plain Makefile. `make` builds nacred; `make check` installs what the
 # tests need (apt-get), builds normal and sanitizer binaries and runs every suite.
 
+NACRE_VERSION = $(shell sed -n 's/^\#define NACRE_VERSION "\(.*\)"/\1/p' src/nacred.h)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(PREFIX)/sbin
@@ -31,6 +32,16 @@ DAEMON_SRC = $(filter-out src/main.c,$(wildcard src/*.c)) $(LIB_SRC)
 DAEMON_OBJ = $(DAEMON_SRC:src/%.c=$(B)/obj/%.o)
 ASAN_OBJ   = $(DAEMON_SRC:src/%.c=$(BA)/obj/%.o)
 
+LIB_OBJ   = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
+LIB_PIC   = $(LIB_SRC:src/%.c=$(B)/pic/%.o)
+LIB_PKGS  = openssl libconfig libcbor
+LIB_VERSION = 0
+# the CLI, src/cli/: links libnacre and the daemon's address/PROXY code
+CLI_SRC   = $(wildcard src/cli/*.c)
+CLI_OBJ   = $(CLI_SRC:src/%.c=$(B)/obj/%.o)
+LIBDIR    = $(PREFIX)/lib
+INCLUDEDIR = $(PREFIX)/include
+
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 UNIT_ABIN = $(UNIT_SRC:tests/unit/%.c=$(BA)/tests/%)
@@ -39,9 +50,40 @@ TOOL_BIN  = $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
-.PHONY: all check check-bins asan tools fuzz-bins fuzz install uninstall clean demo deps
+.PHONY: all lib check check-bins asan tools fuzz-bins fuzz install uninstall clean demo deps
 
-all: $(B)/nacred
+all: $(B)/nacred lib $(if $(CLI_SRC),$(B)/nacre)
+
+lib: $(B)/libnacre.a $(B)/libnacre.so $(B)/pkgconfig/nacre.pc
+
+$(B)/pic/%.o: src/%.c $(wildcard src/*.h src/verify/*.h include/nacre/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=default -c -o $@ $<
+
+$(B)/libnacre.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/libnacre.so: $(LIB_PIC)
+	$(CC) -shared -Wl,-soname,libnacre.so.$(LIB_VERSION) -o $@.$(LIB_VERSION) $^ \
+	  $(shell pkg-config --libs $(LIB_PKGS)) -lpthread
+	ln -sf libnacre.so.$(LIB_VERSION) $@
+
+# nacre.pc for an installed libnacre; nacre-uninstalled.pc for this tree
+$(B)/pkgconfig/nacre.pc: Makefile
+	@mkdir -p $(@D)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: nacre' 'Description: verify TEE attestation (AWS Nitro) in TLS certificates' \
+	  'Version: $(NACRE_VERSION)' 'Requires: openssl' 'Requires.private: libconfig libcbor' \
+	  'Libs: -L$${libdir} -lnacre' 'Libs.private: -lpthread' 'Cflags: -I$${includedir}' >$@
+	printf '%s\n' 'libdir=$(CURDIR)/$(B)' 'includedir=$(CURDIR)/include' '' \
+	  'Name: nacre' 'Description: libnacre from the build tree' \
+	  'Version: $(NACRE_VERSION)' 'Requires: openssl' 'Requires.private: libconfig libcbor' \
+	  'Libs: -L$${libdir} -Wl,-rpath,$${libdir} -lnacre' 'Cflags: -I$${includedir}' \
+	  >$(@D)/nacre-uninstalled.pc
+
+$(B)/nacre: $(CLI_OBJ) $(DAEMON_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/obj/%.o: src/%.c src/nacred.h $(wildcard src/*.h src/verify/*.h include/nacre/*.h)
 	@mkdir -p $(@D)
@@ -55,6 +97,9 @@ $(B)/nacred: $(B)/obj/main.o $(DAEMON_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BA)/nacred: $(BA)/obj/main.o $(ASAN_OBJ)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(BA)/nacre: $(CLI_SRC:src/%.c=$(BA)/obj/%.o) $(ASAN_OBJ)
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/%: tests/unit/%.c $(DAEMON_OBJ) tests/unit/tap.h
@@ -83,7 +128,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -Iinclude -Isrc -Isrc/verify $(PKG_CFLAGS) -o $@ $< $(DAEMON_SRC) $(LDLIBS)
 
-asan: $(BA)/nacred $(UNIT_ABIN)
+asan: $(BA)/nacred $(UNIT_ABIN) $(if $(CLI_SRC),$(BA)/nacre)
 tools: $(TOOL_BIN)
 fuzz-bins: $(FUZZ_BIN)
 
@@ -112,6 +157,12 @@ demo:
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(B)/nacred $(DESTDIR)$(BINDIR)/nacred
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/nacre
+	install -m 0644 $(B)/libnacre.a $(DESTDIR)$(LIBDIR)/libnacre.a
+	install -m 0755 $(B)/libnacre.so.$(LIB_VERSION) $(DESTDIR)$(LIBDIR)/libnacre.so.$(LIB_VERSION)
+	ln -sf libnacre.so.$(LIB_VERSION) $(DESTDIR)$(LIBDIR)/libnacre.so
+	install -m 0644 include/nacre/*.h $(DESTDIR)$(INCLUDEDIR)/nacre/
+	install -m 0644 $(B)/pkgconfig/nacre.pc $(DESTDIR)$(LIBDIR)/pkgconfig/nacre.pc
 	install -m 0644 docs/nacred.8 $(DESTDIR)$(MANDIR)/man8/nacred.8
 	install -m 0644 docs/nacred.conf.5 $(DESTDIR)$(MANDIR)/man5/nacred.conf.5
 	install -d $(DESTDIR)$(SYSCONFDIR)/nacre
@@ -122,6 +173,9 @@ install: all
 	  systemd/nacred.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/nacred.service
 
 uninstall:
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/nacre
+	rm -f $(DESTDIR)$(LIBDIR)/libnacre.a $(DESTDIR)$(LIBDIR)/libnacre.so* \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/nacre.pc
 	rm -f $(DESTDIR)$(BINDIR)/nacred $(DESTDIR)$(MANDIR)/man8/nacred.8 \
 	  $(DESTDIR)$(MANDIR)/man5/nacred.conf.5 \
 	  $(DESTDIR)$(PREFIX)/lib/systemd/system/nacred.service

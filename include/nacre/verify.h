@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #ifdef __cplusplus
@@ -100,6 +101,18 @@ int nacre_verify_cert(X509 *cert, const struct nacre_policy *p,
 		      struct nacre_result *r);
 /* "ok", "no-evidence", ..., "pcr-mismatch"; "unknown" for other values */
 const char *nacre_verify_status_name(enum nacre_verify_status s);
+
+/*
+ * After this call, every handshake made from ctx fails unless the peer's
+ * certificate carries attestation evidence that passes p (which must
+ * outlive ctx). The certificate is trusted for its evidence alone: CA
+ * chain checks are replaced, not added to. 0, or -1 on allocation failure.
+ */
+int nacre_ssl_ctx_verify(SSL_CTX *ctx, const struct nacre_policy *p);
+/* The verdict of ssl's handshake (whether it passed or failed), with the
+ * decoded facts; NULL when no certificate was verified (e.g. a resumed
+ * session, or the handshake failed before the certificate). */
+const struct nacre_result *nacre_ssl_result(const SSL *ssl);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,90 @@
+/*
+ * ssl_verify.c: attestation as part of any OpenSSL client's handshake. The
+ * certificate verification callback runs nacre_verify_cert on the peer's
+ * leaf and keeps the result on the SSL, so the application can say why a
+ * handshake failed (or what was proven when it succeeded).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libnacre.h"
+#include "nacre/verify.h"
+
+static int result_idx = -1;
+static pthread_once_t result_once = PTHREAD_ONCE_INIT;
+
+static void
+result_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+	    void *argp)
+{
+	free(ptr);
+}
+
+static void
+result_index_init(void)
+{
+	result_idx = SSL_get_ex_new_index(0, "nacre_result", NULL, NULL,
+					  result_free);
+}
+
+static struct nacre_result *
+result_slot(SSL *ssl)
+{
+	struct nacre_result *r = SSL_get_ex_data(ssl, result_idx);
+
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (r && !SSL_set_ex_data(ssl, result_idx, r)) {
+			free(r);
+			r = NULL;
+		}
+	}
+	return r;
+}
+
+/* Replaces OpenSSL's chain building: the certificate is self-signed, and
+ * what makes it trustworthy is the evidence inside it. */
+static int
+verify_cb(X509_STORE_CTX *xs, void *arg)
+{
+	const struct nacre_policy *p = arg;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs,
+					      SSL_get_ex_data_X509_STORE_CTX_idx());
+	X509 *leaf = X509_STORE_CTX_get0_cert(xs);
+	struct nacre_result *r = ssl ? result_slot(ssl) : NULL;
+	struct nacre_result local;
+
+	if (!r)
+		r = &local;
+	if (!leaf) {
+		memset(r, 0, sizeof(*r));
+		r->status = NACRE_E_NO_EVIDENCE;
+		snprintf(r->message, sizeof(r->message),
+			 "The server sent no certificate.");
+	} else {
+		nacre_verify_cert(leaf, p, r);
+	}
+	if (r->status == NACRE_OK)
+		return 1;
+	X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+	return 0;
+}
+
+int
+nacre_ssl_ctx_verify(SSL_CTX *ctx, const struct nacre_policy *p)
+{
+	if (pthread_once(&result_once, result_index_init) != 0 || result_idx < 0)
+		return -1;
+	SSL_CTX_set_cert_verify_callback(ctx, verify_cb, (void *)p);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	return 0;
+}
+
+const struct nacre_result *
+nacre_ssl_result(const SSL *ssl)
+{
+	if (result_idx < 0)
+		return NULL;
+	return SSL_get_ex_data(ssl, result_idx);
+}
