@@ -40,6 +40,12 @@ void nacre_sockaddr_str(const struct sockaddr *sa, socklen_t len, char *out,
 int nacre_parse_duration_ms(const char *s, uint64_t *ms);
 int nacre_parse_size(const char *s, uint64_t *bytes);
 
+/* ---- verify/cfgread.c: libconfig with its 1.5 traps closed ---- */
+struct config_t;
+/* 0, or -1 with msg (no file name) and *line (0 if none) */
+int nacre_libconfig_read(struct config_t *cfg, const char *text, char *msg,
+			 size_t msglen, unsigned *line);
+
 /* ---- config.c ---- */
 enum nacre_key_type { NACRE_KEY_EC_P256, NACRE_KEY_EC_P384 };
 enum nacre_pp_mode { NACRE_PP_NONE, NACRE_PP_V2 };

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -205,26 +206,55 @@ nacre_policy_add_root_aws(struct nacre_policy *p, char *err, size_t errlen)
 	return 0;
 }
 
+#define MAX_ROOT_FILE (64 * 1024)
+
+/* a root file is a small regular file: never a device, FIFO or giant */
+static X509 *
+read_root_pem(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+	BIO *b = NULL;
+	X509 *x = NULL;
+
+	if (!f) {
+		nacre_seterr(err, errlen, "cannot read the root certificate "
+			     "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > MAX_ROOT_FILE) {
+		nacre_seterr(err, errlen, "the root certificate %s is not a "
+			     "regular file of at most 64 KiB", path);
+		goto out;
+	}
+	if (!(buf = malloc(MAX_ROOT_FILE))) {
+		nacre_seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	n = fread(buf, 1, MAX_ROOT_FILE, f);
+	b = BIO_new_mem_buf(buf, (int)n);
+	x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	if (!x)
+		nacre_seterr(err, errlen, "%s holds no PEM certificate "
+			     "(expected -----BEGIN CERTIFICATE-----)", path);
+out:
+	BIO_free(b);
+	free(buf);
+	fclose(f);
+	return x;
+}
+
 int
 nacre_policy_add_root_pem(struct nacre_policy *p, const char *pem_path,
 			  char *err, size_t errlen)
 {
-	FILE *f = fopen(pem_path, "r");
-	X509 *x;
+	X509 *x = read_root_pem(pem_path, err, errlen);
 
-	if (!f) {
-		nacre_seterr(err, errlen, "cannot read the root certificate "
-			     "%s: %s", pem_path, strerror(errno));
+	if (!x)
 		return -1;
-	}
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	if (!x) {
-		nacre_seterr(err, errlen, "%s holds no PEM certificate "
-			     "(expected -----BEGIN CERTIFICATE-----)",
-			     pem_path);
-		return -1;
-	}
 	make_explicit(p);
 	if (push_root(p, x) < 0) {
 		X509_free(x);
@@ -654,62 +684,19 @@ parse_top(struct pctx *c, struct nacre_policy *p, const config_setting_t *root)
 	return 0;
 }
 
-/* a policy names its files itself: @include would pull in others */
-static unsigned
-include_line(const char *text)
-{
-	unsigned line = 1;
-	const char *t = text;
-
-	while (*t) {
-		while (*t == ' ' || *t == '\t')
-			t++;
-		if (*t == '@')
-			return line;
-		t = strchr(t, '\n');
-		if (!t)
-			break;
-		t++;
-		line++;
-	}
-	return 0;
-}
-
 static int
 read_config(struct pctx *c, const char *text, config_t *cfg)
 {
-	size_t len = strlen(text);
-	unsigned inc = include_line(text);
-	char *copy;
-	int ok;
+	char msg[512];
+	unsigned line = 0;
 
-	if (inc) {
-		nacre_seterr(c->err, c->errlen, "%s:%u: directives such as "
-			     "@include are not allowed in a policy", c->name,
-			     inc);
-		return -1;
-	}
-	/* libconfig 1.5 calls a comment on a last line without '\n' a syntax
-	 * error; editors that leave out the final newline are common */
-	if (!(copy = malloc(len + 2)))
-		return fail(c, NULL, "out of memory");
-	memcpy(copy, text, len + 1);
-	if (len == 0 || text[len - 1] != '\n')
-		memcpy(copy + len, "\n", 2);
-	config_set_include_dir(cfg, "/dev/null");
-	ok = config_read_string(cfg, copy);
-	free(copy);
-	if (!ok) {
-		const char *msg = config_error_text(cfg);
-		bool plain = !msg || strcmp(msg, "syntax error") == 0;
-		nacre_seterr(c->err, c->errlen, "%s:%d: syntax error%s%s%s; "
-			     "look for a missing ';', '=', quote or bracket "
-			     "here or on the line before", c->name,
-			     config_error_line(cfg), plain ? "" : " (",
-			     plain ? "" : msg, plain ? "" : ")");
-		return -1;
-	}
-	return 0;
+	if (nacre_libconfig_read(cfg, text, msg, sizeof(msg), &line) == 0)
+		return 0;
+	if (line)
+		nacre_seterr(c->err, c->errlen, "%s:%u: %s", c->name, line, msg);
+	else
+		nacre_seterr(c->err, c->errlen, "%s: %s", c->name, msg);
+	return -1;
 }
 
 static int

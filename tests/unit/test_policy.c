@@ -281,7 +281,13 @@ static const struct bad bad_cases[] = {
 	  "t.policy:2: trust.roots: cannot read the root certificate "
 	  "/nonexistent/root.pem", "missing PEM file" },
 	{ "trust = { roots = [ \"/dev/null\" ]; };\n",
-	  "t.policy:1: trust.roots: /dev/null holds no PEM certificate",
+	  "t.policy:1: trust.roots: the root certificate /dev/null is not a "
+	  "regular file", "a device is not a root file" },
+	{ "trust = { roots = [ \"/dev/zero\" ]; };\n",
+	  "t.policy:1: trust.roots: the root certificate /dev/zero is not a "
+	  "regular file", "an endless device is refused, not read" },
+	{ "trust = { roots = [ \"LICENSE\" ]; };\n",
+	  "t.policy:1: trust.roots: LICENSE holds no PEM certificate",
 	  "file without a certificate" },
 	{ "trust = { roots = [ \"\" ]; };\n",
 	  "t.policy:1: trust.roots: an empty string", "empty root string" },
@@ -323,7 +329,7 @@ static const struct bad bad_cases[] = {
 	{ "max_age = \"2h\";\npcrs = { pcr0 = [ \"a\" ];\n",
 	  "t.policy:3: syntax error", "syntax error (unclosed group)" },
 	{ "\n@include \"/etc/passwd\"\n",
-	  "t.policy:2: directives such as @include are not allowed",
+	  "t.policy:2: @include is not supported",
 	  "@include" },
 	{ NULL, NULL, NULL },
 };

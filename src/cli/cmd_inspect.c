@@ -1,0 +1,683 @@
+/*
+ * cmd_inspect.c: nacre inspect: show the attestation evidence in a
+ * certificate (PEM or DER) or a bare attestation document (CBOR, base64 or
+ * hex) and, with policy options, verify it offline. A bare document has no
+ * certificate, so every check but the key binding runs.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "attest.h"
+#include "cli.h"
+#include "libnacre.h"
+
+#define INPUT_MAX (1024 * 1024)
+#define FUTURE_SLACK_MS (5 * 60 * 1000ULL)
+
+static const char help[] =
+	"usage: nacre inspect FILE|- [policy options] [--json]\n"
+	"\n"
+	"Show the attestation evidence of a certificate (PEM or DER) or of an\n"
+	"attestation document (CBOR, base64 or hex). With a policy option,\n"
+	"verify it offline (exit 0 verified, 1 failed, 2 input error).\n"
+	"\n"
+	"  --json               one JSON object on stdout\n";
+
+struct input {
+	const char *form;        /* "PEM certificate", "base64 document", ... */
+	X509 *cert;              /* or NULL for a bare document */
+	uint8_t *doc;            /* the document bytes (owned) */
+	size_t doc_len;
+	char *media_type;
+	char ev_err[NACRE_ERRLEN];
+	int ev_status;           /* nacre_evidence_from_cert, when cert */
+};
+
+static int
+read_all(const char *path, uint8_t **out, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	uint8_t *buf;
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "nacre inspect: cannot open %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	buf = malloc(INPUT_MAX + 1);
+	n = buf ? fread(buf, 1, INPUT_MAX + 1, f) : 0;
+	if (f != stdin)
+		fclose(f);
+	if (!buf || n > INPUT_MAX || n == 0) {
+		fprintf(stderr, "nacre inspect: %s: %s\n", path,
+			!buf ? "out of memory" : n ? "larger than 1 MiB, not "
+			"a certificate or attestation document" : "empty");
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* whitespace removed, in place; the new length */
+static size_t
+squeeze(uint8_t *b, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!isspace(b[i]))
+			b[k++] = b[i];
+	return k;
+}
+
+static bool
+all_of(const uint8_t *b, size_t n, const char *set)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!b[i] || !strchr(set, b[i]))
+			return false;
+	return n > 0;
+}
+
+static size_t
+unhex(const uint8_t *b, size_t n, uint8_t *out)
+{
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		char t[3] = { (char)b[i], (char)b[i + 1], 0 };
+		out[i / 2] = (uint8_t)strtoul(t, NULL, 16);
+	}
+	return n / 2;
+}
+
+/* standard or URL-safe base64, padding optional; -1 if malformed */
+static long
+unbase64(const uint8_t *b, size_t n, uint8_t *out)
+{
+	uint32_t acc = 0;
+	size_t bits = 0, k = 0;
+
+	while (n > 0 && b[n - 1] == '=')
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+				"vwxyz0123456789+/";
+		const char *p = strchr(s, b[i]);
+		int v = p && b[i] ? (int)(p - s) : b[i] == '-' ? 62
+			: b[i] == '_' ? 63 : -1;
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[k++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return (long)k;
+}
+
+static bool
+is_der_cert(const uint8_t *b, size_t n, X509 **out)
+{
+	const unsigned char *p = b;
+	X509 *x;
+
+	if (n < 2 || b[0] != 0x30)
+		return false;
+	x = d2i_X509(NULL, &p, (long)n);
+	if (!x || p != b + n) {
+		X509_free(x);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+static int
+take_cert(struct input *in, X509 *x)
+{
+	in->cert = x;
+	in->ev_status = nacre_evidence_from_cert(x, &in->media_type, &in->doc,
+						 &in->doc_len, in->ev_err,
+						 sizeof(in->ev_err));
+	return 0;
+}
+
+/* binary: a DER certificate or a document (anything else is left to the
+ * document decoder, whose error names the problem) */
+static int
+take_binary(struct input *in, uint8_t *b, size_t n, const char *cert_form,
+	    const char *doc_form)
+{
+	X509 *x = NULL;
+
+	if (is_der_cert(b, n, &x)) {
+		in->form = cert_form;
+		free(b);
+		return take_cert(in, x);
+	}
+	in->form = doc_form;
+	in->doc = b;
+	in->doc_len = n;
+	return 0;
+}
+
+static int
+classify(const char *path, uint8_t *buf, size_t n, struct input *in)
+{
+	uint8_t *dec;
+	long k;
+
+	if (n >= 11 && memmem(buf, n, "-----BEGIN", 10)) {
+		BIO *bio = BIO_new_mem_buf(buf, (int)n);
+		X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL)
+			      : NULL;
+		BIO_free(bio);
+		free(buf);
+		if (!x) {
+			fprintf(stderr, "nacre inspect: %s: PEM input holds "
+				"no readable CERTIFICATE block\n", path);
+			return -1;
+		}
+		in->form = "PEM certificate";
+		return take_cert(in, x);
+	}
+	if (buf[0] == 0x30 || buf[0] == 0x84 || buf[0] == 0xd2)
+		return take_binary(in, buf, n, "DER certificate",
+				   "CBOR document");
+	n = squeeze(buf, n);
+	dec = malloc(n + 4); /* hex: n / 2, base64: 3n / 4 */
+	if (!dec) {
+		free(buf);
+		return -1;
+	}
+	if (n % 2 == 0 && all_of(buf, n, "0123456789abcdefABCDEF")) {
+		k = (long)unhex(buf, n, dec);
+		free(buf);
+		return take_binary(in, dec, (size_t)k, "hex DER certificate",
+				   "hex document");
+	}
+	k = all_of(buf, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		   "0123456789+/=-_") ? unbase64(buf, n, dec) : -1;
+	free(buf);
+	if (k <= 0) {
+		free(dec);
+		fprintf(stderr, "nacre inspect: %s: not a certificate (PEM, "
+			"DER) nor an attestation document (CBOR, base64, "
+			"hex)\n", path);
+		return -1;
+	}
+	return take_binary(in, dec, (size_t)k, "base64 DER certificate",
+			   "base64 document");
+}
+
+/* ---- verification of a bare document ---- */
+
+static int set(struct nacre_result *r, enum nacre_verify_status st,
+	       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+set(struct nacre_result *r, enum nacre_verify_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->status = st;
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+	return (int)st;
+}
+
+static void
+fill_facts(const struct nacre_nitro_doc *d, struct nacre_result *r)
+{
+	static const uint8_t zero[48];
+	struct nacre_claims cl;
+	char err[NACRE_ERRLEN];
+	uint8_t h[32];
+
+	snprintf(r->evidence_type, sizeof(r->evidence_type), "%s",
+		 NACRE_MEDIA_TYPE_NITRO);
+	snprintf(r->module_id, sizeof(r->module_id), "%s",
+		 d->module_id ? d->module_id : "");
+	r->timestamp_ms = d->timestamp_ms;
+	for (unsigned i = 0; i < 16; i++) {
+		if (!(d->pcr_mask & (1u << i)) || d->pcr_len[i] != 48)
+			continue;
+		r->pcr_mask |= 1u << i;
+		memcpy(r->pcr[i], d->pcr[i], 48);
+	}
+	r->debug = (r->pcr_mask & 7) == 7;
+	for (unsigned i = 0; i < 3 && r->debug; i++)
+		r->debug = memcmp(r->pcr[i], zero, 48) == 0;
+	if (d->ncabundle && EVP_Digest(d->cabundle[0], d->cabundle_len[0], h,
+				       NULL, EVP_sha256(), NULL) == 1)
+		cli_hex(h, sizeof(h), r->root_sha256_hex);
+	if (d->has_user_data &&
+	    nacre_claims_decode(d->user_data, d->user_data_len, &cl, err,
+				sizeof(err)) == 0) {
+		r->has_config_sha256 = cl.has_config;
+		if (cl.has_config)
+			memcpy(r->config_sha256, cl.config_sha256, 32);
+		nacre_claims_free(&cl);
+	}
+}
+
+static int
+doc_signed(const struct nacre_nitro_doc *d, const struct nacre_policy *p,
+	   struct nacre_result *r)
+{
+	char err[NACRE_ERRLEN];
+	X509 *root = d->ncabundle ? nacre_policy_root_for(p, d->cabundle[0],
+							  d->cabundle_len[0])
+				  : NULL;
+	EVP_PKEY *leaf;
+	int rc;
+
+	if (!root)
+		return set(r, NACRE_E_UNTRUSTED_ROOT, "The document chains to "
+			   "a root with SHA-256 %s, which this policy does not "
+			   "trust (--root-aws, --root PEM or --root "
+			   "sha256:HEX).", r->root_sha256_hex);
+	leaf = nacre_nitro_doc_verify_chain(d, root,
+					    (time_t)(d->timestamp_ms / 1000),
+					    err, sizeof(err));
+	X509_free(root);
+	if (!leaf)
+		return set(r, NACRE_E_CHAIN, "The document's certificate chain "
+			   "does not verify at the document's time: %s.", err);
+	rc = nacre_nitro_doc_verify_sig(d, leaf, err, sizeof(err));
+	EVP_PKEY_free(leaf);
+	if (rc < 0)
+		return set(r, NACRE_E_SIGNATURE, "The document's signature does "
+			   "not verify: %s.", err);
+	return NACRE_OK;
+}
+
+static int
+doc_pcrs(const struct nacre_policy *p, struct nacre_result *r)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		const uint8_t (*want)[48];
+		size_t n = nacre_policy_pcr_values(p, i, &want);
+		char got[97];
+		bool ok = false;
+
+		for (size_t k = 0; k < n && (r->pcr_mask & (1u << i)); k++)
+			ok = ok || memcmp(want[k], r->pcr[i], 48) == 0;
+		if (n == 0 || ok)
+			continue;
+		if (!(r->pcr_mask & (1u << i)))
+			return set(r, NACRE_E_PCR, "The document has no PCR%u; "
+				   "the policy expects one.", i);
+		cli_hex(r->pcr[i], 48, got);
+		return set(r, NACRE_E_PCR, "PCR%u is %s, not one of the %zu "
+			   "value(s) the policy expects.", i, got, n);
+	}
+	return NACRE_OK;
+}
+
+static int
+doc_policy(const struct nacre_policy *p, struct nacre_result *r)
+{
+	uint64_t now = cli_now_ms(nacre_policy_now(p)), ts = r->timestamp_ms;
+	uint64_t max = nacre_policy_max_age_ms(p);
+	size_t nallowed;
+	int st;
+
+	if (ts > now && ts - now > FUTURE_SLACK_MS)
+		return set(r, NACRE_E_FROM_FUTURE, "The document is dated %.1f "
+			   "s in the future (more than the 5m allowed for "
+			   "clock skew).", (double)(ts - now) / 1000.0);
+	if (ts < now && now - ts > max)
+		return set(r, NACRE_E_TOO_OLD, "The document is too old: "
+			   "%.1f s, more than the policy's max_age of %" PRIu64
+			   " s.", (double)(now - ts) / 1000.0, max / 1000);
+	if (r->debug && !nacre_policy_allows_debug(p))
+		return set(r, NACRE_E_DEBUG, "The enclave runs in debug mode "
+			   "(PCR0, PCR1 and PCR2 are all zero); --allow-debug "
+			   "accepts it.");
+	if ((st = doc_pcrs(p, r)) != NACRE_OK)
+		return st;
+	if (!nacre_policy_module_allowed(p, r->module_id, &nallowed))
+		return set(r, NACRE_E_MODULE, "The module id %s is not among "
+			   "the policy's %zu module ids.", r->module_id,
+			   nallowed);
+	return set(r, NACRE_OK, "The document is genuine and satisfies the "
+		   "policy (a bare document binds no certificate, so the key "
+		   "binding was not checked).");
+}
+
+static int
+verify_bare(const struct nacre_nitro_doc *d, const struct nacre_policy *p,
+	    struct nacre_result *r)
+{
+	int st = doc_signed(d, p, r);
+
+	return st != NACRE_OK ? st : doc_policy(p, r);
+}
+
+/* ---- output ---- */
+
+static void
+name_of(const uint8_t *der, size_t len, char *out, size_t outlen)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+
+	if (!x || !X509_NAME_oneline(X509_get_subject_name(x), out,
+				     (int)outlen))
+		snprintf(out, outlen, "(unreadable certificate)");
+	X509_free(x);
+}
+
+static void
+sha256_hex(const uint8_t *p, size_t n, char out[65])
+{
+	uint8_t h[32];
+
+	if (EVP_Digest(p, n, h, NULL, EVP_sha256(), NULL) == 1)
+		cli_hex(h, 32, out);
+	else
+		snprintf(out, 65, "?");
+}
+
+/* user_data: the claims when it is a nacre claims map, else hex */
+static void
+user_data_text(const struct nacre_nitro_doc *d, FILE *f, bool json)
+{
+	struct nacre_claims cl;
+	char err[NACRE_ERRLEN], h[2 * NACRE_NITRO_FIELD_MAX + 1];
+
+	if (!d->has_user_data) {
+		fputs(json ? "null" : "null", f);
+		return;
+	}
+	if (nacre_claims_decode(d->user_data, d->user_data_len, &cl, err,
+				sizeof(err)) < 0) {
+		cli_hex(d->user_data, d->user_data_len, h);
+		if (json)
+			fprintf(f, "{\"hex\": \"%s\"}", h);
+		else
+			fprintf(f, "%s (%zu bytes)", h, d->user_data_len);
+		return;
+	}
+	fprintf(f, json ? "{\"claims\": {\"v\": %" PRIu64 : "nacre claims v%"
+		PRIu64, cl.version);
+	if (cl.has_config) {
+		cli_hex(cl.config_sha256, 32, h);
+		fprintf(f, json ? ", \"cfg\": \"%s\"" : ", config sha256 %s", h);
+	}
+	if (cl.has_acme) {
+		cli_hex(cl.acme_jwk_thumbprint, 32, h);
+		fprintf(f, json ? ", \"acme-jkt\": \"%s\", \"acme-url\": " :
+			", acme-jkt %s, acme-url ", h);
+		if (json)
+			cli_json_str(f, cl.acme_account_url);
+		else
+			fputs(cl.acme_account_url, f);
+	}
+	fputs(json ? "}}" : "", f);
+	nacre_claims_free(&cl);
+}
+
+static void
+opt_hex(FILE *f, bool has, const uint8_t *p, size_t n, bool json)
+{
+	char h[2 * NACRE_NITRO_FIELD_MAX + 1];
+
+	if (!has) {
+		fputs("null", f);
+		return;
+	}
+	cli_hex(p, n, h);
+	fprintf(f, json ? "\"%s\"" : "%s", h);
+}
+
+static void
+doc_text(const struct input *in, const struct nacre_nitro_doc *d,
+	 const struct nacre_result *facts, uint64_t now)
+{
+	char name[512], h[65];
+
+	printf("input: %s\n", in->form);
+	if (in->cert) {
+		X509_NAME_oneline(X509_get_subject_name(in->cert), name,
+				  sizeof(name));
+		printf("certificate subject: %s\n", name);
+	}
+	printf("evidence:\n");
+	cli_result_text(stdout, facts, now);
+	printf("  pcrs present:  %zu\n", d->npcrs);
+	name_of(d->certificate, d->certificate_len, name, sizeof(name));
+	printf("  signing cert:  %s\n", name);
+	for (size_t i = 0; i < d->ncabundle; i++) {
+		name_of(d->cabundle[i], d->cabundle_len[i], name,
+			sizeof(name));
+		printf("  cabundle[%zu]:   %s\n", i, name);
+	}
+	if (d->has_public_key) {
+		sha256_hex(d->public_key, d->public_key_len, h);
+		printf("  public_key:    sha256:%s (%zu bytes)\n", h,
+		       d->public_key_len);
+	} else {
+		printf("  public_key:    null\n");
+	}
+	printf("  user_data:     ");
+	user_data_text(d, stdout, false);
+	printf("\n  nonce:         ");
+	opt_hex(stdout, d->has_nonce, d->nonce, d->nonce_len, false);
+	printf("\n");
+}
+
+static void
+doc_json(const struct nacre_nitro_doc *d, const struct nacre_result *facts,
+	 uint64_t now)
+{
+	char name[512], h[65];
+
+	printf(", \"evidence\": ");
+	cli_result_json(stdout, facts, now);
+	printf(", \"document\": {\"pcr_count\": %zu, \"signing_cert\": ",
+	       d->npcrs);
+	name_of(d->certificate, d->certificate_len, name, sizeof(name));
+	cli_json_str(stdout, name);
+	printf(", \"cabundle\": [");
+	for (size_t i = 0; i < d->ncabundle; i++) {
+		name_of(d->cabundle[i], d->cabundle_len[i], name,
+			sizeof(name));
+		printf("%s", i ? ", " : "");
+		cli_json_str(stdout, name);
+	}
+	printf("], \"public_key_sha256\": ");
+	if (d->has_public_key) {
+		sha256_hex(d->public_key, d->public_key_len, h);
+		printf("\"%s\"", h);
+	} else {
+		printf("null");
+	}
+	printf(", \"user_data\": ");
+	user_data_text(d, stdout, true);
+	printf(", \"nonce\": ");
+	opt_hex(stdout, d->has_nonce, d->nonce, d->nonce_len, true);
+	printf("}");
+}
+
+static void
+verdict(const struct nacre_result *r, bool json)
+{
+	const char *name = nacre_verify_status_name(r->status);
+
+	if (json) {
+		printf(", \"verified\": %s, \"status\": \"%s\", \"message\": ",
+		       r->status == NACRE_OK ? "true" : "false", name);
+		cli_json_str(stdout, r->message);
+		return;
+	}
+	printf("verification: %s\n  %s\n",
+	       r->status == NACRE_OK ? "ok" : name, r->message);
+	if (r->status != NACRE_OK)
+		fprintf(stderr, "nacre inspect: verification failed: %s: %s\n",
+			name, r->message);
+}
+
+/* ---- the command ---- */
+
+struct opts {
+	const char *path;
+	bool json;
+	struct cli_policy pol;
+};
+
+static int
+parse(int argc, char **argv, struct opts *o)
+{
+	struct cli_args a = { argc, argv, 1, "inspect" };
+	const char *v;
+	int m;
+
+	for (; a.i < argc; a.i++) {
+		if (cli_match(&a, "help", false, &v) > 0) {
+			printf("%s\n%s", help, cli_policy_help);
+			return 1;
+		}
+		if ((m = cli_match(&a, "json", false, &v)) > 0) {
+			o->json = true;
+			continue;
+		}
+		if ((m = cli_policy_opt(&o->pol, &a)) < 0)
+			return -1;
+		if (m > 0)
+			continue;
+		if (argv[a.i][0] == '-' && argv[a.i][1] != '\0') {
+			fprintf(stderr, "nacre inspect: unknown option %s "
+				"(nacre inspect --help)\n", argv[a.i]);
+			return -1;
+		}
+		if (o->path) {
+			fprintf(stderr, "nacre inspect: one input only (got "
+				"%s and %s)\n", o->path, argv[a.i]);
+			return -1;
+		}
+		o->path = argv[a.i];
+	}
+	if (!o->path) {
+		fprintf(stderr, "nacre inspect: no input; give a FILE or - "
+			"(nacre inspect --help)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* the input has no document to show: say why */
+static int
+no_document(const struct opts *o, struct input *in,
+	    const struct nacre_policy *p)
+{
+	struct nacre_result r;
+
+	if (p && in->cert) {
+		nacre_verify_cert(in->cert, p, &r);
+		if (o->json) {
+			printf("{\"input\": \"%s\"", in->form);
+			verdict(&r, true);
+			printf("}\n");
+		} else {
+			verdict(&r, false);
+		}
+		return CLI_FAIL;
+	}
+	fprintf(stderr, "nacre inspect: %s: %s\n", o->path, in->ev_err);
+	return CLI_USAGE;
+}
+
+static int
+run(const struct opts *o, struct input *in, const struct nacre_policy *p)
+{
+	struct nacre_nitro_doc *d = NULL;
+	struct nacre_result facts, r;
+	char err[NACRE_ERRLEN];
+	uint64_t now = cli_now_ms(o->pol.has_at ? o->pol.at : 0);
+
+	if (in->cert && in->ev_status != NACRE_EV_OK)
+		return no_document(o, in, p);
+	if (in->cert && strcmp(in->media_type, NACRE_MEDIA_TYPE_NITRO) != 0) {
+		snprintf(in->ev_err, sizeof(in->ev_err), "evidence of type %s "
+			 "is not read by this tool", in->media_type);
+		return no_document(o, in, p);
+	}
+	if (nacre_nitro_doc_decode(in->doc, in->doc_len, &d, err,
+				   sizeof(err)) < 0) {
+		memset(&r, 0, sizeof(r));
+		set(&r, NACRE_E_DOC_MALFORMED, "The attestation document is "
+		    "malformed: %s.", err);
+		if (!p) {
+			fprintf(stderr, "nacre inspect: %s (%s): %s\n", o->path,
+				in->form, r.message);
+			return CLI_USAGE;
+		}
+		if (o->json)
+			printf("{\"input\": \"%s\"", in->form);
+		verdict(&r, o->json);
+		printf(o->json ? "}\n" : "");
+		return CLI_FAIL;
+	}
+	memset(&facts, 0, sizeof(facts));
+	fill_facts(d, &facts);
+	if (o->json) {
+		printf("{\"input\": \"%s\"", in->form);
+		doc_json(d, &facts, now);
+	} else {
+		doc_text(in, d, &facts, now);
+	}
+	if (p) {
+		r = facts;
+		if (in->cert)
+			nacre_verify_cert(in->cert, p, &r);
+		else
+			verify_bare(d, p, &r);
+		verdict(&r, o->json);
+	}
+	printf(o->json ? "}\n" : "");
+	nacre_nitro_doc_free(d);
+	return !p || r.status == NACRE_OK ? CLI_OK : CLI_FAIL;
+}
+
+int
+cli_inspect(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct input in = { 0 };
+	struct nacre_policy *p = NULL;
+	uint8_t *buf;
+	size_t n;
+	int rc;
+
+	if ((rc = parse(argc, argv, &o)) != 0)
+		return rc > 0 ? CLI_OK : CLI_USAGE;
+	if (o.pol.any && !(p = cli_policy_build(&o.pol)))
+		return CLI_USAGE;
+	if (read_all(o.path, &buf, &n) < 0 ||
+	    classify(o.path, buf, n, &in) < 0) {
+		nacre_policy_free(p);
+		return CLI_USAGE;
+	}
+	rc = run(&o, &in, p);
+	X509_free(in.cert);
+	free(in.doc);
+	free(in.media_type);
+	nacre_policy_free(p);
+	return rc;
+}
