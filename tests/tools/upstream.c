@@ -648,7 +648,8 @@ want_read(const struct conn *c)
 		return false;
 	if (mode == MODE_ECHO)
 		return out_space(c) > 0; /* backpressure */
-	return !c->close_after;
+	/* after "Connection: close" only the rest of the body is read */
+	return !c->close_after || c->state == HTTP_BODY;
 }
 
 static bool
@@ -712,7 +713,8 @@ handle(struct conn *c, short revents)
 		do_write(c);
 	if (!c->closed && !response_pending(c)) {
 		progress(c); /* the next pipelined request, if any */
-		if (c->close_after && !response_pending(c))
+		if (c->close_after && !response_pending(c) &&
+		    c->state != HTTP_BODY)
 			c->closed = true;
 	}
 	/* a peer that hung up on us with nothing left to read */

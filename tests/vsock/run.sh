@@ -1,0 +1,238 @@
+#!/bin/sh
+# tests/vsock/run.sh: nacred over real AF_VSOCK. A host has no vsock loopback,
+# so this boots the installed Debian kernel under QEMU (TCG, no devices) with
+# an initramfs built here: busybox, the vsock_loopback modules, nacred, the
+# test tools and tests/vsock/vsockc. The guest's /init (tests/vsock/init.sh)
+# runs the checks on CID 1 and prints "ok - vsock ..." lines on the serial
+# console; this script captures it (build/vsock/console.log) and repeats them.
+#
+# Environment: NACRED, UPSTREAM, TLSCLIENT, NACRE (binaries; NACRED may be the
+# ASan build), VSOCK_KVER (kernel version; default: the newest installed with
+# modules), VSOCK_ACCEL (default tcg, which needs no /dev/kvm), VSOCK_TIMEOUT
+# (hard limit on the VM, 240 s), VSOCK_BYTES (bulk transfer size, 4 MiB).
+# A normal run takes about 20 s under TCG; if every check hangs, about 150 s.
+cd "$(dirname "$0")/../.." || exit 1
+OUT=build/vsock
+ROOT=$OUT/root
+NACRED=${NACRED:-build/nacred}
+UPSTREAM=${UPSTREAM:-build/tools/upstream}
+TLSCLIENT=${TLSCLIENT:-build/tools/tlsclient}
+NACRE=${NACRE:-build/nacre}
+ACCEL=${VSOCK_ACCEL:-tcg}
+TIMEOUT=${VSOCK_TIMEOUT:-240}
+BYTES=${VSOCK_BYTES:-4194304}
+STEP_SECONDS=20 # bound on one check inside the guest (each takes ~1 s)
+# The guest stops starting checks after this many seconds of uptime, so it
+# reports and powers off before the hard timeout even when every check hangs.
+GUEST_BUDGET=$((TIMEOUT - 30))
+MODULES_WANTED="vsock vsock_loopback vmw_vsock_virtio_transport_common"
+# One nacred in the guest per line: NAME LISTEN_PORT UPSTREAM_PORT PROXY.
+# init.sh starts the upstream app of each (mode http, echo, drain; pp2 is
+# http --proxy-v2) on UPSTREAM_PORT.
+CONFIGS="http 8443 8080 none
+echo 8444 8081 none
+drain 8445 8082 none
+pp2 8446 8083 v2"
+
+failed=0
+ok()    { echo "ok - vsock $*"; }
+notok() { echo "not ok - vsock $*"; failed=1; }
+prereq_fail() {
+	echo "not ok - vsock prerequisites: $* (sh tests/deps.sh vsock installs them)"
+	exit 1
+}
+
+# ---- prerequisites ----
+missing=""
+for t in qemu-system-x86_64 busybox cpio gzip modinfo timeout cc; do
+	command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
+done
+[ -z "$missing" ] || prereq_fail "missing$missing"
+BUSYBOX=$(command -v busybox)
+ldd "$BUSYBOX" >/dev/null 2>&1 &&
+	prereq_fail "$BUSYBOX is dynamically linked; install busybox-static"
+
+# newest kernel that has both an image and a modules directory
+KVER=${VSOCK_KVER:-}
+if [ -z "$KVER" ]; then
+	for k in $(ls /boot/vmlinuz-* 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V -r); do
+		[ -d "/lib/modules/$k/kernel" ] && { KVER=$k; break; }
+	done
+fi
+[ -n "$KVER" ] || prereq_fail "no /boot/vmlinuz-* with /lib/modules/<version>/ (package linux-image-amd64)"
+KERNEL=/boot/vmlinuz-$KVER
+[ -r "$KERNEL" ] || prereq_fail "$KERNEL is missing or not readable by $(id -un)"
+
+# One run at a time owns build/vsock (make check and a developer may overlap).
+mkdir -p "$OUT" || exit 1
+exec 9>"$OUT/.lock"
+if command -v flock >/dev/null 2>&1 && ! flock -w 300 9; then
+	echo "not ok - vsock build/vsock stayed locked by another run for 300 s"
+	exit 1
+fi
+
+# ---- initramfs ----
+rm -rf "$ROOT"
+mkdir -p "$ROOT/bin" "$ROOT/dev" "$ROOT/proc" "$ROOT/sys" "$ROOT/tmp" \
+	"$ROOT/etc/nacre" "$ROOT/lib/modules" || exit 1
+cp "$BUSYBOX" "$ROOT/bin/busybox" && ln -s busybox "$ROOT/bin/sh" || exit 1
+cp tests/vsock/init.sh "$ROOT/init" && chmod 755 "$ROOT/init" || exit 1
+
+# add_module NAME: copies NAME's dependencies (depth first), then NAME,
+# decompressed (busybox insmod takes plain .ko), and appends it to the load
+# order once. On failure MODERR says why.
+ORDER=""
+MODERR=""
+add_module() {
+	local name file dep
+	name=$(echo "$1" | tr - _)
+	case " $ORDER " in *" $name "*) return 0 ;; esac
+	file=$(modinfo -k "$KVER" -F filename "$name" 2>/dev/null)
+	case "$file" in
+	"") MODERR="module $name not found for kernel $KVER"; return 1 ;;
+	"(builtin)") return 0 ;;
+	esac
+	for dep in $(modinfo -k "$KVER" -F depends "$name" | tr , ' '); do
+		add_module "$dep" || return 1
+	done
+	case "$file" in
+	*.ko.xz)  xz -dc "$file" ;;
+	*.ko.zst) zstd -dc "$file" ;;
+	*.ko.gz)  gzip -dc "$file" ;;
+	*.ko)     cat "$file" ;;
+	*) false ;;
+	esac >"$ROOT/lib/modules/$name.ko" || {
+		MODERR="cannot unpack $file (xz/zstd installed?)"
+		return 1
+	}
+	ORDER="$ORDER $name"
+}
+for m in $MODULES_WANTED; do
+	add_module "$m" || prereq_fail "$MODERR"
+done
+
+# add_program SRC [NAME]: the binary as /bin/NAME, its shared libraries and
+# loader at the paths ldd names (the guest has no ld.so.cache; init.sh sets
+# LD_LIBRARY_PATH).
+add_program() {
+	local lib
+	if ldd "$1" | grep -q 'not found'; then
+		echo "# $1: $(ldd "$1" | grep 'not found' | tr -s ' \t' ' ')"
+		return 1
+	fi
+	cp "$1" "$ROOT/bin/${2:-$(basename "$1")}" || return 1
+	for lib in $(ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+				     $1 ~ /^\// { print $1 }'); do
+		[ -e "$ROOT$lib" ] && continue
+		mkdir -p "$ROOT$(dirname "$lib")" && cp -L "$lib" "$ROOT$lib" || return 1
+	done
+}
+
+# vsockc: our own AF_VSOCK client, rebuilt when its source changes.
+VSOCKC=$OUT/vsockc
+if [ ! -x "$VSOCKC" ] || [ tests/vsock/vsockc.c -nt "$VSOCKC" ]; then
+	mkdir -p "$OUT"
+	cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wshadow \
+		-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
+		-o "$VSOCKC" tests/vsock/vsockc.c -lssl -lcrypto ||
+		prereq_fail "cannot compile tests/vsock/vsockc.c (needs libssl-dev)"
+fi
+add_program "$VSOCKC" || prereq_fail "cannot copy $VSOCKC into the initramfs"
+
+# nacred and the tools: without them only the harness runs, and that fails.
+have_nacred=yes
+for b in "$NACRED nacred" "$UPSTREAM upstream"; do
+	set -- $b
+	if [ ! -x "$1" ]; then
+		notok "binaries: $1 is missing (make all tools)"
+		have_nacred=no
+	elif ! add_program "$1" "$2"; then
+		notok "binaries: cannot copy $1 and its libraries"
+		have_nacred=no
+	fi
+done
+have_tlsclient=no
+[ -x "$TLSCLIENT" ] && add_program "$TLSCLIENT" tlsclient && have_tlsclient=yes
+have_nacre=no
+[ -x "$NACRE" ] && add_program "$NACRE" nacre && have_nacre=yes
+# The sim provider's PCR0 is the SHA-384 of the nacred executable; busybox
+# has no sha384sum, so the guest gets it from here.
+nacred_sha384=none
+[ "$have_nacred" = yes ] && nacred_sha384=$(sha384sum "$NACRED" | cut -d' ' -f1)
+
+# Configs: the vsock address syntax as users write it; nacred -t checks
+# them here first, where errors are easy to read.
+t_hung=""
+while read -r name port upport pp; do
+	cat >"$ROOT/etc/nacre/$name.conf" <<EOF
+# nacred in the vsock test guest: TLS on vsock port $port, the app on
+# port $upport of the same VM (CID 1, VMADDR_CID_LOCAL, via vsock_loopback).
+listen = ( { address = "vsock:any:$port"; } );
+upstream = { address = "vsock:1:$upport"; proxy_protocol = "$pp"; };
+limits = { drain_timeout = "5s"; };  # init.sh waits 10 s after SIGTERM
+# no /dev/nsm in QEMU: the software NSM, its root created at first start
+attestation = { provider = "sim"; sim = { root = "/tmp/sim-root-$name.pem"; }; };
+EOF
+	[ "$have_nacred" = yes ] || continue
+	what="nacred -t accepts vsock listen/upstream addresses ($name.conf)"
+	if [ -n "$t_hung" ]; then
+		notok "$what (not run: nacred -t hung before)"
+		continue
+	fi
+	timeout -k 2 10 "$NACRED" -t -c "$ROOT/etc/nacre/$name.conf" \
+		>"$OUT/conftest-$name.log" 2>&1
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		ok "$what"
+		continue
+	fi
+	[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && t_hung=yes
+	notok "$what (exit $rc)"
+	sed 's/^/# /' "$OUT/conftest-$name.log"
+done <<EOF
+$CONFIGS
+EOF
+
+cat >"$ROOT/etc/vsock-test.env" <<EOF
+MODULES="${ORDER# }"
+BYTES=$BYTES
+STEP_SECONDS=$STEP_SECONDS
+GUEST_BUDGET=$GUEST_BUDGET
+HAVE_NACRED=$have_nacred
+HAVE_TLSCLIENT=$have_tlsclient
+HAVE_NACRE=$have_nacre
+NACRED_SHA384=$nacred_sha384
+EOF
+
+INITRD=$OUT/initramfs.cpio.gz
+(cd "$ROOT" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+	gzip -1 >"$INITRD" || prereq_fail "cannot build $INITRD"
+
+# ---- boot ----
+echo "# kernel $KVER, accel $ACCEL, initramfs $(du -k "$INITRD" | cut -f1) KiB, timeout ${TIMEOUT}s"
+CONSOLE=$OUT/console.log
+rm -f "$CONSOLE"
+start=$(date +%s)
+timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel "$ACCEL" -cpu max -m 512 \
+	-smp 1 -nographic -no-reboot -nic none -monitor none \
+	-serial "file:$CONSOLE" -kernel "$KERNEL" -initrd "$INITRD" \
+	-append "console=ttyS0 quiet panic=-1" </dev/null >"$OUT/qemu.log" 2>&1
+rc=$?
+echo "# qemu exited $rc after $(($(date +%s) - start))s"
+
+# Results: a test line must start a console line. The tty adds \r, and the
+# firmware's screen resets (ESC c, ESC [2J ...) may precede the first line.
+ESC=$(printf '\033')
+sed "s/\r//g; s/${ESC}\\[[0-9;?]*[A-Za-z]//g; s/${ESC}c//g" "$CONSOLE" \
+	>"$OUT/console.txt" 2>/dev/null
+grep -E '^(not )?ok - ' "$OUT/console.txt" | tee "$OUT/results.txt"
+grep -q '^not ok - ' "$OUT/results.txt" && failed=1
+if ! grep -qx '# vsock guest done' "$OUT/console.txt"; then
+	echo "not ok - vsock guest did not finish (see $CONSOLE)"
+	tail -n 20 "$OUT/console.txt" | sed 's/^/# console: /'
+	[ -s "$OUT/qemu.log" ] && sed 's/^/# qemu: /' "$OUT/qemu.log" | tail -n 5
+	exit 1
+fi
+# on failure, the guest's diagnostics (its "# " lines: exit codes, logs)
+[ "$failed" -ne 0 ] && grep '^# ' "$OUT/console.txt" | tail -n 60
+exit "$failed"
