@@ -117,21 +117,19 @@ else
 	echo "  attestation evidence: none in this certificate"
 fi
 
-# verify the evidence against the sim root nacred logged, as a client would
-# (nacre verify replaces this tool once the verifier library lands)
-if [ -x build/tools/certcheck ] && [ -s "$dir/sim-root.pem" ]; then
-	printf '%s\n' "$s" | openssl x509 >"$dir/served.pem" 2>/dev/null
-	echo
-	echo "\$ certcheck served.pem sim-root.pem   (verify the evidence: chain, signature, binding)"
-	build/tools/certcheck "$dir/served.pem" "$dir/sim-root.pem" >"$dir/check.out"
-	crc=$?
-	sed 's/^/  /' "$dir/check.out"
-	if [ $crc -eq 0 ]; then
-		echo "  verified: the key this server used is the one the (simulated) enclave attested"
-	else
-		echo "demo: the served certificate's evidence did not verify" >&2
-		exit 1
-	fi
+# a verifying client: nacre verify checks, during the handshake, that the
+# key nacred used is the one the (simulated) enclave attested, that the
+# evidence chains to the sim root it logged, and that PCR0 is this nacred
+pcr0=$(grep -o 'sim PCR0 [0-9a-f]*' "$dir/nacred.log" | cut -d' ' -f3)
+echo
+echo "\$ nacre verify 127.0.0.1:$PORT --root $dir/sim-root.pem --pcr 0=${pcr0%${pcr0#????????}}..."
+if build/nacre verify "127.0.0.1:$PORT" --sni localhost --root "$dir/sim-root.pem" \
+	--pcr "0=$pcr0" >"$dir/verify.out" 2>&1; then
+	sed 's/^/  /' "$dir/verify.out"
+else
+	sed 's/^/  /' "$dir/verify.out"
+	echo "demo: nacre verify did not verify nacred's attestation" >&2
+	exit 1
 fi
 
 if [ "${DEMO_ONESHOT:-0}" = 1 ]; then
