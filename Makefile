@@ -50,7 +50,7 @@ TOOL_BIN  = $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
-.PHONY: all lib check check-bins asan tools fuzz-bins fuzz install uninstall clean demo deps
+.PHONY: bench all lib check check-bins asan tools fuzz-bins fuzz install uninstall clean demo deps
 
 all: $(B)/nacred lib $(if $(CLI_SRC),$(B)/nacre)
 
@@ -149,6 +149,12 @@ fuzz:
 	@$(MAKE) --no-print-directory fuzz-bins
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
+# make bench [QUICK=1]: nacred against hitch and HAProxy on this machine
+bench:
+	@sh tests/deps.sh build test bench
+	@$(MAKE) --no-print-directory all tools
+	@QUICK=$(QUICK) sh bench/run.sh
+
 demo:
 	@sh tests/deps.sh build
 	@$(MAKE) --no-print-directory all tools
@@ -157,6 +163,9 @@ demo:
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(B)/nacred $(DESTDIR)$(BINDIR)/nacred
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(B)/nacre $(DESTDIR)$(PREFIX)/bin/nacre
+	install -m 0644 docs/nacre.1 $(DESTDIR)$(MANDIR)/man1/nacre.1
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/nacre
 	install -m 0644 $(B)/libnacre.a $(DESTDIR)$(LIBDIR)/libnacre.a
 	install -m 0755 $(B)/libnacre.so.$(LIB_VERSION) $(DESTDIR)$(LIBDIR)/libnacre.so.$(LIB_VERSION)
@@ -176,6 +185,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/nacre
 	rm -f $(DESTDIR)$(LIBDIR)/libnacre.a $(DESTDIR)$(LIBDIR)/libnacre.so* \
 	  $(DESTDIR)$(LIBDIR)/pkgconfig/nacre.pc
+	rm -f $(DESTDIR)$(PREFIX)/bin/nacre $(DESTDIR)$(MANDIR)/man1/nacre.1
 	rm -f $(DESTDIR)$(BINDIR)/nacred $(DESTDIR)$(MANDIR)/man8/nacred.8 \
 	  $(DESTDIR)$(MANDIR)/man5/nacred.conf.5 \
 	  $(DESTDIR)$(PREFIX)/lib/systemd/system/nacred.service
