@@ -234,10 +234,13 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
 				 SSL_OP_CIPHER_SERVER_PREFERENCE |
 				 SSL_OP_NO_COMPRESSION |
 				 SSL_OP_IGNORE_UNEXPECTED_EOF);
-	/* Idle connections give their record buffers back; writes may move. */
+	/* Idle connections give their record buffers back; writes may move;
+	 * the certificate is self-signed, so no chain is looked for per
+	 * handshake. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
 			      SSL_MODE_ENABLE_PARTIAL_WRITE |
-			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+			      SSL_MODE_NO_AUTO_CHAIN);
 	/* Stateless tickets only: no session cache shared (and locked)
 	 * between worker threads; one TLS 1.3 ticket per handshake. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);

@@ -73,6 +73,16 @@ void cli_result_text(FILE *f, const struct nacre_result *r, uint64_t now_ms);
 /* the decoded facts of r as one JSON object */
 void cli_result_json(FILE *f, const struct nacre_result *r, uint64_t now_ms);
 
+struct nacre_addr;
+/* connect with a deadline (cmd_verify.c); the socket is left blocking with
+ * send/receive timeouts of the same length. fd, or -1 with err. */
+int cli_dial(const struct nacre_addr *a, uint64_t timeout_ms, char *err,
+	     size_t errlen);
+/* "tcp:HOST:PORT" for HOST:PORT, else as given; the default SNI (HOST
+ * when it is a name, else ""). 0, or -1 (printed). */
+int cli_target_addr(const char *t, struct nacre_addr *out, char *sni,
+		    size_t snilen);
+
 int cli_inspect(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_connect(int argc, char **argv);

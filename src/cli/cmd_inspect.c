@@ -91,6 +91,16 @@ all_of(const uint8_t *b, size_t n, const char *set)
 	return n > 0;
 }
 
+/* printable ASCII and whitespace only: an encoding, not raw DER / CBOR */
+static bool
+is_text(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isprint(b[i]) && !isspace(b[i]))
+			return false;
+	return true;
+}
+
 static size_t
 unhex(const uint8_t *b, size_t n, uint8_t *out)
 {
@@ -194,7 +204,7 @@ classify(const char *path, uint8_t *buf, size_t n, struct input *in)
 		in->form = "PEM certificate";
 		return take_cert(in, x);
 	}
-	if (buf[0] == 0x30 || buf[0] == 0x84 || buf[0] == 0xd2)
+	if (!is_text(buf, n))
 		return take_binary(in, buf, n, "DER certificate",
 				   "CBOR document");
 	n = squeeze(buf, n);
@@ -402,7 +412,7 @@ user_data_text(const struct nacre_nitro_doc *d, FILE *f, bool json)
 	char err[NACRE_ERRLEN], h[2 * NACRE_NITRO_FIELD_MAX + 1];
 
 	if (!d->has_user_data) {
-		fputs(json ? "null" : "null", f);
+		fputs("null", f);
 		return;
 	}
 	if (nacre_claims_decode(d->user_data, d->user_data_len, &cl, err,
@@ -513,6 +523,18 @@ doc_json(const struct nacre_nitro_doc *d, const struct nacre_result *facts,
 	printf(", \"nonce\": ");
 	opt_hex(stdout, d->has_nonce, d->nonce, d->nonce_len, true);
 	printf("}");
+}
+
+static void
+cert_json(X509 *cert)
+{
+	char name[512];
+
+	if (!cert)
+		return;
+	X509_NAME_oneline(X509_get_subject_name(cert), name, sizeof(name));
+	printf(", \"certificate_subject\": ");
+	cli_json_str(stdout, name);
 }
 
 static void
@@ -638,6 +660,7 @@ run(const struct opts *o, struct input *in, const struct nacre_policy *p)
 	fill_facts(d, &facts);
 	if (o->json) {
 		printf("{\"input\": \"%s\"", in->form);
+		cert_json(in->cert);
 		doc_json(d, &facts, now);
 	} else {
 		doc_text(in, d, &facts, now);

@@ -1,2 +1,323 @@
+/*
+ * cmd_verify.c: nacre verify: one TLS handshake to a server with the
+ * policy enforced by libnacre (nacre_ssl_ctx_verify); prints who answered
+ * and what the evidence proves, or why it does not.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "cli.h"
-int cli_verify(int argc, char **argv) { (void)argc; (void)argv; return CLI_USAGE; }
+#include "nacred.h"
+
+static const char help[] =
+	"usage: nacre verify HOST:PORT [--sni NAME] [--timeout DUR] [policy "
+	"options] [--json]\n"
+	"\n"
+	"Connect with TLS, verify the attestation evidence in the server's\n"
+	"certificate against the policy, print what it proves. HOST:PORT may\n"
+	"also be tcp:HOST:PORT or vsock:CID:PORT. Exit 0 verified, 1 not\n"
+	"verified (or no handshake), 2 usage error.\n"
+	"\n"
+	"  --sni NAME           server name sent (default: HOST unless an IP)\n"
+	"  --timeout DUR        connect + handshake limit (default 10s)\n"
+	"  --json               one JSON object on stdout\n";
+
+struct opts {
+	const char *target, *sni;
+	uint64_t timeout_ms;
+	bool json;
+	struct cli_policy pol;
+};
+
+struct peer {
+	char address[160], version[32], cipher[128], alpn[64], error[NACRE_ERRLEN];
+	const char *status;       /* when no verdict: "connect-failed", ... */
+};
+
+static int
+parse(int argc, char **argv, struct opts *o)
+{
+	struct cli_args a = { argc, argv, 1, "verify" };
+	const char *v;
+	int m;
+
+	o->timeout_ms = 10000;
+	for (; a.i < argc; a.i++) {
+		if (cli_match(&a, "help", false, &v) > 0) {
+			printf("%s\n%s", help, cli_policy_help);
+			return 1;
+		}
+		if (cli_match(&a, "json", false, &v) > 0) {
+			o->json = true;
+			continue;
+		}
+		if ((m = cli_match(&a, "sni", true, &o->sni)) != 0) {
+			if (m < 0)
+				return -1;
+			continue;
+		}
+		if ((m = cli_match(&a, "timeout", true, &v)) != 0) {
+			if (m < 0 || nacre_parse_duration_ms(v, &o->timeout_ms)
+			    < 0 || o->timeout_ms == 0) {
+				fprintf(stderr, "nacre verify: --timeout: "
+					"expected a duration (e.g. 5s)\n");
+				return -1;
+			}
+			continue;
+		}
+		if ((m = cli_policy_opt(&o->pol, &a)) < 0)
+			return -1;
+		if (m > 0)
+			continue;
+		if (argv[a.i][0] == '-') {
+			fprintf(stderr, "nacre verify: unknown option %s "
+				"(nacre verify --help)\n", argv[a.i]);
+			return -1;
+		}
+		if (o->target) {
+			fprintf(stderr, "nacre verify: one server only (got %s "
+				"and %s)\n", o->target, argv[a.i]);
+			return -1;
+		}
+		o->target = argv[a.i];
+	}
+	if (!o->target) {
+		fprintf(stderr, "nacre verify: no server; give HOST:PORT "
+			"(nacre verify --help)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* HOST:PORT, tcp:HOST:PORT or vsock:CID:PORT; the default SNI is HOST
+ * when it is a name */
+int
+cli_target_addr(const char *t, struct nacre_addr *out, char *sni, size_t snilen)
+{
+	char err[NACRE_ERRLEN], buf[300];
+	const char *host;
+
+	if (strncmp(t, "tcp:", 4) == 0 || strncmp(t, "vsock:", 6) == 0 ||
+	    strncmp(t, "unix:", 5) == 0)
+		snprintf(buf, sizeof(buf), "%s", t);
+	else
+		snprintf(buf, sizeof(buf), "tcp:%s", t);
+	if (nacre_addr_parse(buf, false, out, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nacre: server address %s: %s\n", t, err);
+		return -1;
+	}
+	sni[0] = '\0';
+	if (strncmp(buf, "tcp:", 4) != 0)
+		return 0;
+	host = buf + 4;
+	if (*host == '[' || strspn(host, "0123456789.:") == strlen(host))
+		return 0;
+	snprintf(sni, snilen, "%.*s", (int)(strrchr(host, ':') - host), host);
+	return 0;
+}
+
+int
+cli_dial(const struct nacre_addr *a, uint64_t timeout_ms, char *err,
+	 size_t errlen)
+{
+	struct timeval tv = { (time_t)(timeout_ms / 1000),
+			      (suseconds_t)(timeout_ms % 1000) * 1000 };
+	struct pollfd pfd;
+	socklen_t sl = sizeof(int);
+	int fd, e = 0;
+
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->sslen) < 0 &&
+	    errno != EINPROGRESS) {
+		e = errno;
+	} else {
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, (int)timeout_ms) != 1)
+			e = ETIMEDOUT;
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
+			e = errno;
+	}
+	if (e) {
+		snprintf(err, errlen, "cannot connect to %s: %s", a->text,
+			 strerror(e));
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void
+describe_peer(SSL *ssl, struct peer *pe)
+{
+	const unsigned char *alpn;
+	unsigned alen;
+
+	snprintf(pe->version, sizeof(pe->version), "%s", SSL_get_version(ssl));
+	snprintf(pe->cipher, sizeof(pe->cipher), "%s", SSL_get_cipher(ssl));
+	SSL_get0_alpn_selected(ssl, &alpn, &alen);
+	snprintf(pe->alpn, sizeof(pe->alpn), "%.*s", (int)alen,
+		 alen ? (const char *)alpn : "");
+}
+
+static void
+print_json(const struct peer *pe, const struct nacre_result *r,
+	   uint64_t now)
+{
+	printf("{\"verified\": %s, \"status\": ",
+	       r && r->status == NACRE_OK ? "true" : "false");
+	cli_json_str(stdout, r ? nacre_verify_status_name(r->status)
+			       : pe->status);
+	printf(", \"message\": ");
+	cli_json_str(stdout, r ? r->message : pe->error);
+	printf(", \"peer\": {\"address\": ");
+	cli_json_str(stdout, pe->address);
+	printf(", \"tls_version\": ");
+	cli_json_str(stdout, pe->version);
+	printf(", \"cipher\": ");
+	cli_json_str(stdout, pe->cipher);
+	printf(", \"alpn\": ");
+	cli_json_str(stdout, pe->alpn);
+	printf("}, \"evidence\": ");
+	if (r && r->timestamp_ms)
+		cli_result_json(stdout, r, now);
+	else
+		printf("null");
+	printf("}\n");
+}
+
+static void
+print_text(const struct peer *pe, const struct nacre_result *r, uint64_t now)
+{
+	bool ok = r && r->status == NACRE_OK;
+
+	printf("server: %s", pe->address);
+	if (pe->version[0])
+		printf(", %s, %s, ALPN %s", pe->version, pe->cipher,
+		       pe->alpn[0] ? pe->alpn : "(none)");
+	printf("\n");
+	if (r && r->timestamp_ms) {
+		printf("evidence:\n");
+		cli_result_text(stdout, r, now);
+		printf("  binding:       %s\n", r->status == NACRE_OK ||
+		       r->status > NACRE_E_BINDING ? "certificate key == "
+		       "document public_key" : "not established");
+	}
+	printf("verified: %s\n", ok ? "yes" : "no");
+	if (ok) {
+		printf("  %s\n", r->message);
+		return;
+	}
+	fprintf(stderr, "nacre verify: %s: %s\n",
+		r ? nacre_verify_status_name(r->status) : pe->status,
+		r ? r->message : pe->error);
+}
+
+static void
+tls_error(struct peer *pe, const char *what)
+{
+	unsigned long e = ERR_peek_last_error();
+	char buf[200] = "no details";
+
+	if (e)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	snprintf(pe->error, sizeof(pe->error), "%s: %s", what, buf);
+	pe->status = "tls-failed";
+	ERR_clear_error();
+}
+
+/* the handshake; the verdict (possibly NULL) stays valid while ssl lives */
+static const struct nacre_result *
+handshake(SSL_CTX *ctx, int fd, const char *sni, struct peer *pe, SSL **out)
+{
+	static const unsigned char alpn[] = "\x08http/1.1";
+	SSL *ssl = SSL_new(ctx);
+
+	*out = ssl;
+	if (!ssl || !SSL_set_fd(ssl, fd) ||
+	    (sni[0] && !SSL_set_tlsext_host_name(ssl, sni)) ||
+	    SSL_set_alpn_protos(ssl, alpn, sizeof(alpn) - 1) != 0) {
+		tls_error(pe, "cannot set up TLS");
+		return NULL;
+	}
+	if (SSL_connect(ssl) == 1)
+		describe_peer(ssl, pe);
+	else
+		tls_error(pe, "TLS handshake failed");
+	return nacre_ssl_result(ssl);
+}
+
+static int
+run(const struct opts *o, const struct nacre_policy *p)
+{
+	struct peer pe = { .status = "connect-failed" };
+	const struct nacre_result *r = NULL;
+	char sni[256], err[NACRE_ERRLEN];
+	struct nacre_addr addr;
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	int fd, rc;
+
+	if (cli_target_addr(o->target, &addr, sni, sizeof(sni)) < 0)
+		return CLI_USAGE;
+	if (o->sni)
+		snprintf(sni, sizeof(sni), "%s", o->sni);
+	snprintf(pe.address, sizeof(pe.address), "%s", addr.text);
+	fd = cli_dial(&addr, o->timeout_ms, err, sizeof(err));
+	if (fd < 0) {
+		snprintf(pe.error, sizeof(pe.error), "%s", err);
+	} else if (!(ctx = SSL_CTX_new(TLS_client_method())) ||
+		   nacre_ssl_ctx_verify(ctx, p) < 0) {
+		tls_error(&pe, "cannot set up TLS");
+	} else {
+		r = handshake(ctx, fd, sni, &pe, &ssl);
+	}
+	if (r && r->status == NACRE_OK && !pe.version[0])
+		r = NULL;   /* verified, yet the handshake failed after */
+	if (o->json)
+		print_json(&pe, r, cli_now_ms(o->pol.has_at ? o->pol.at : 0));
+	else
+		print_text(&pe, r, cli_now_ms(o->pol.has_at ? o->pol.at : 0));
+	rc = r && r->status == NACRE_OK ? CLI_OK : CLI_FAIL;
+	if (ssl && rc == CLI_OK)
+		SSL_shutdown(ssl);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int
+cli_verify(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct nacre_policy *p;
+	int rc;
+
+	if ((rc = parse(argc, argv, &o)) != 0)
+		return rc > 0 ? CLI_OK : CLI_USAGE;
+	if (!(p = cli_policy_build(&o.pol)))
+		return CLI_USAGE;
+	rc = run(&o, p);
+	nacre_policy_free(p);
+	return rc;
+}
