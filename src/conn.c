@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -383,6 +385,17 @@ handshake_step(struct nacre_conn *c)
 	}
 }
 
+/* TLS records and request/response traffic go out whole; waiting for an
+ * ACK before sending a short tail (Nagle) only adds latency here. */
+static void
+set_nodelay(int fd, const struct sockaddr *sa)
+{
+	int one = 1;
+
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 /* ---- upstream ---- */
 
 static size_t
@@ -478,6 +491,7 @@ upstream_connect(struct nacre_conn *c)
 		upstream_fail(c, errno);
 		return;
 	}
+	set_nodelay(c->ufd, (const struct sockaddr *)&a->ss);
 	if (connect(c->ufd, (const struct sockaddr *)&a->ss, a->sslen) == 0) {
 		upstream_ready(c);
 		return;
@@ -728,6 +742,7 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 	c->locallen = sizeof(c->local);
 	if (getsockname(fd, (struct sockaddr *)&c->local, &c->locallen) < 0)
 		c->locallen = 0;
+	set_nodelay(fd, peer);
 	SSL_set_fd(c->ssl, fd);
 	SSL_set_accept_state(c->ssl);
 	event_assign(&c->crev, w->base, fd, EV_READ | EV_PERSIST, client_cb, c);
