@@ -251,6 +251,12 @@ client_cb(evutil_socket_t fd, short what, void *arg)
 		handshake_step(c);
 		return;
 	}
+	if (c->state == ST_CONNECT) {
+		/* the request came before the upstream answered: read it
+		 * once the upstream is connected */
+		ev_set(c, EV_CR, &c->crev, false);
+		return;
+	}
 	if (what & EV_READ) {
 		if (c->ssl_rd == W_READ) c->ssl_rd = W_NONE;
 		if (c->ssl_wr == W_READ) c->ssl_wr = W_NONE;
@@ -295,8 +301,11 @@ proxy_done(struct nacre_conn *c, const struct nacre_pp2_info *pi)
 	}
 	free(c->pp_buf);
 	c->pp_buf = NULL;
-	nacre_sockaddr_str((struct sockaddr *)&c->peer, c->peerlen, src, sizeof(src));
-	nacre_log(NACRE_LOG_DEBUG, c->id, "PROXY v2: client %s", src);
+	if (nacre_log_on(NACRE_LOG_DEBUG)) {
+		nacre_sockaddr_str((struct sockaddr *)&c->peer, c->peerlen, src,
+				   sizeof(src));
+		nacre_log(NACRE_LOG_DEBUG, c->id, "PROXY v2: client %s", src);
+	}
 	c->state = ST_HANDSHAKE;
 	handshake_step(c);
 }
@@ -364,8 +373,9 @@ handshake_step(struct nacre_conn *c)
 		nacre_log(NACRE_LOG_DEBUG, c->id, "handshake done: %s %s sni=%s",
 			  SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl),
 			  sni ? sni : "-");
+		/* crev stays added: the splice reads the client next, and
+		 * an early request is read when the upstream is ready */
 		ev_set(c, EV_CW, &c->cwev, false);
-		ev_set(c, EV_CR, &c->crev, false);
 		c->state = ST_CONNECT;
 		upstream_connect(c);
 		return;
@@ -415,6 +425,12 @@ proxy_header_out(struct nacre_conn *c, unsigned char *out, size_t cap)
 	}
 	t.sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
 	t.version = SSL_get_version(c->ssl);
+	if (c->locallen == 0) { /* only PROXY v2 needs our own address */
+		c->locallen = sizeof(c->local);
+		if (getsockname(c->cfd, (struct sockaddr *)&c->local,
+				&c->locallen) < 0)
+			c->locallen = 0;
+	}
 	t.cipher = SSL_get_cipher_name(c->ssl);
 	n = nacre_pp2_encode(out, cap, (struct sockaddr *)&c->peer,
 			     (struct sockaddr *)&c->local, &t);
@@ -739,9 +755,6 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 	c->state = proxy_protocol ? ST_PROXY : ST_HANDSHAKE;
 	memcpy(&c->peer, peer, peerlen);
 	c->peerlen = peerlen;
-	c->locallen = sizeof(c->local);
-	if (getsockname(fd, (struct sockaddr *)&c->local, &c->locallen) < 0)
-		c->locallen = 0;
 	set_nodelay(fd, peer);
 	SSL_set_fd(c->ssl, fd);
 	SSL_set_accept_state(c->ssl);
@@ -755,8 +768,10 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 	w->nconns++;
 	atomic_fetch_add_explicit(&nacre_nconns, 1, memory_order_relaxed);
 
-	nacre_sockaddr_str(peer, peerlen, addr, sizeof(addr));
-	nacre_log(NACRE_LOG_DEBUG, c->id, "accepted from %s", addr);
+	if (nacre_log_on(NACRE_LOG_DEBUG)) {
+		nacre_sockaddr_str(peer, peerlen, addr, sizeof(addr));
+		nacre_log(NACRE_LOG_DEBUG, c->id, "accepted from %s", addr);
+	}
 	timer_arm(c, g->cfg->limits.handshake_timeout_ms);
 	if (proxy_protocol) {
 		ev_set(c, EV_CR, &c->crev, true);

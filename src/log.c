@@ -18,6 +18,12 @@ nacre_log_set_level(int level)
 		log_level = level;
 }
 
+bool
+nacre_log_on(int level)
+{
+	return level <= log_level;
+}
+
 int
 nacre_log_level_from_str(const char *s)
 {

@@ -107,6 +107,7 @@ void nacre_config_free(struct nacre_config *c);
 enum nacre_log_level { NACRE_LOG_ERROR, NACRE_LOG_WARN, NACRE_LOG_INFO,
 		       NACRE_LOG_DEBUG };
 void nacre_log_set_level(int level);
+bool nacre_log_on(int level); /* skip building what would not be logged */
 int nacre_log_level_from_str(const char *s); /* -1 if unknown */
 void nacre_log(int level, uint64_t conn_id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
