@@ -1,0 +1,111 @@
+# bench/proxies.sh: configuration and start of the three proxies (sourced by
+# bench/run.sh). Same for all: 2 workers/threads, TLS 1.3 only, the same
+# TLS 1.3 suites in OpenSSL's default order with the server's preference,
+# X25519, an ECDSA P-256 certificate, logging off (warn level for nacred,
+# which logs nothing per connection at that level), the upstream on
+# loopback TCP. Differences that remain (see bench/README.md): nacred sends
+# one stateless TLS 1.3 ticket per handshake and keeps no session cache;
+# hitch and HAProxy send OpenSSL's default of two tickets, and HAProxy keeps
+# its shared session cache. wrk never resumes (it does not even import
+# SSL_set_session), so every handshake is a full one.
+
+SUITES="TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
+MAXCONN=9000  # idle test: N connections, 2 fds each (client + upstream)
+
+# test_cert: the ECDSA P-256 key + self-signed certificate hitch and HAProxy
+# serve (test material, lives in $T only); also the "plain" certificate
+# whose size nacred's is compared with
+test_cert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/test.key" -out "$T/test.crt" -days 30 \
+		-subj /CN=localhost -addext subjectAltName=DNS:localhost \
+		2>"$T/openssl.err" || die "openssl req failed: $(cat "$T/openssl.err")"
+	cat "$T/test.crt" "$T/test.key" >"$T/test.pem"
+}
+
+# nacred_conf FILE PORT LEVEL ROTATE
+nacred_conf() {
+	cat >"$1" <<EOF
+listen = ( { address = "tcp:127.0.0.1:$2"; proxy_protocol = false; } );
+upstream = { address = "tcp:127.0.0.1:$UP_PORT"; proxy_protocol = "none"; };
+tls = { key = "ec-p256"; min_version = "TLSv1.3"; names = [ "localhost" ]; };
+limits = { max_connections = $MAXCONN; handshake_timeout = "30s"; idle_timeout = "5m"; connect_timeout = "5s"; drain_timeout = "0s"; buffer = "64k"; };
+workers = 2;
+log = { level = "$3"; };
+attestation = { provider = "sim"; rotate = "$4"; sim = { root = "$T/sim-root.pem"; }; };
+EOF
+}
+
+hitch_conf() { # FILE PORT
+	cat >"$1" <<EOF
+frontend = "[127.0.0.1]:$2"
+backend = "[127.0.0.1]:$UP_PORT"
+pem-file = "$T/test.pem"
+tls-protos = TLSv1.3
+ciphersuites = "$SUITES"
+ecdh-curve = "X25519"
+prefer-server-ciphers = on
+workers = 2
+backlog = 4096
+daemon = off
+log-level = 0
+EOF
+	# hitch refuses to run its workers as root
+	[ "$(id -u)" -ne 0 ] || printf 'user = "nobody"\ngroup = "nogroup"\n' >>"$1"
+}
+
+haproxy_conf() { # FILE PORT
+	cat >"$1" <<EOF
+global
+	nbthread 2
+	maxconn $MAXCONN
+	ssl-default-bind-ciphersuites $SUITES
+	ssl-default-bind-options ssl-min-ver TLSv1.3
+	ssl-server-verify none
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 5m
+	timeout server 5m
+frontend tls
+	bind 127.0.0.1:$2 ssl crt $T/test.pem curves X25519
+	maxconn $MAXCONN
+	backlog 4096
+	default_backend app
+backend app
+	server app 127.0.0.1:$UP_PORT
+EOF
+}
+
+# start_proxy NAME PORT: start nacred, hitch or haproxy on PORT and wait
+# until it listens (10 s at most)
+start_proxy() {
+	case $1 in
+	nacred)
+		nacred_conf "$T/nacred.conf" "$2" warn 1h
+		bg nacred "$NACRED" -c "$T/nacred.conf" ;;
+	hitch)
+		hitch_conf "$T/hitch.conf" "$2"
+		bg hitch hitch --config="$T/hitch.conf" ;;
+	haproxy)
+		haproxy_conf "$T/haproxy.cfg" "$2"
+		bg haproxy haproxy -db -f "$T/haproxy.cfg" ;;
+	esac
+	wait_listen "$1" "$2" 10 ||
+		die "$1 did not start on port $2: $(tail -n 5 "$T/$1.err" | tr '\n' '|')"
+}
+
+# tls_params PORT: "protocol cipher group" a client gets from PORT
+tls_params() {
+	openssl s_client -connect "127.0.0.1:$1" -servername localhost \
+		</dev/null 2>/dev/null | awk '
+		/^New, / { proto = $2; sub(/,$/, "", proto); cipher = $NF }
+		/Server Temp Key:/ { group = $4; sub(/,$/, "", group) }
+		END { print proto, cipher, group }'
+}
+
+# cert_der_bytes PORT: DER size of the leaf certificate served on PORT
+cert_der_bytes() {
+	openssl s_client -connect "127.0.0.1:$1" -servername localhost \
+		</dev/null 2>/dev/null | openssl x509 -outform DER 2>/dev/null | wc -c
+}
