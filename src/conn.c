@@ -554,6 +554,12 @@ client_read(struct nacre_conn *c)
 		if (n > 0) {
 			c->c2u.tail += (uint32_t)n;
 			progress = true;
+			/* nothing buffered in OpenSSL: the socket is most
+			 * likely drained too, so wait for epoll (level-
+			 * triggered, so nothing is missed) rather than
+			 * spend a read() to hear EAGAIN */
+			if (!SSL_has_pending(c->ssl))
+				c->ssl_rd = W_READ;
 			continue;
 		}
 		switch (SSL_get_error(c->ssl, n)) {
@@ -617,10 +623,15 @@ upstream_read(struct nacre_conn *c)
 
 		if (!buf_alloc(c, &c->u2c))
 			return false;
-		n = recv(c->ufd, c->u2c.data + c->u2c.tail, buf_room(c, &c->u2c), 0);
+		size_t want = buf_room(c, &c->u2c);
+		n = recv(c->ufd, c->u2c.data + c->u2c.tail, want, 0);
 		if (n > 0) {
 			c->u2c.tail += (uint32_t)n;
 			progress = true;
+			/* a short read drained the socket: epoll will say
+			 * when there is more (or EOF) */
+			if ((size_t)n < want)
+				c->u_rd_wait = true;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
