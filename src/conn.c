@@ -605,7 +605,10 @@ upstream_write(struct nacre_conn *c)
 		return true;
 	}
 	if (c->c_eof && buf_len(&c->c2u) == 0 && !c->u_wr_shut) {
-		shutdown(c->ufd, SHUT_WR);
+		/* when the other way is over too, close() follows at once
+		 * and sends the FIN itself */
+		if (!(c->u_eof && c->c_wr_shut))
+			shutdown(c->ufd, SHUT_WR);
 		c->u_wr_shut = true;
 		progress = true;
 	}
@@ -678,7 +681,8 @@ client_write(struct nacre_conn *c)
 	    c->ssl_sd == W_NONE) {
 		int r = SSL_shutdown(c->ssl);
 		if (r >= 0) {
-			shutdown(c->cfd, SHUT_WR);
+			if (!(c->c_eof && c->u_wr_shut)) /* else close() follows */
+				shutdown(c->cfd, SHUT_WR);
 			c->c_wr_shut = true;
 			progress = true;
 		} else {
@@ -766,8 +770,7 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 	c->state = proxy_protocol ? ST_PROXY : ST_HANDSHAKE;
 	memcpy(&c->peer, peer, peerlen);
 	c->peerlen = peerlen;
-	set_nodelay(fd, peer);
-	SSL_set_fd(c->ssl, fd);
+	SSL_set_fd(c->ssl, fd); /* TCP_NODELAY comes from the listener */
 	SSL_set_accept_state(c->ssl);
 	event_assign(&c->crev, w->base, fd, EV_READ | EV_PERSIST, client_cb, c);
 	event_assign(&c->cwev, w->base, fd, EV_WRITE | EV_PERSIST, client_cb, c);

@@ -75,7 +75,8 @@ listeners_reconcile(struct daemon *d, const struct nacre_config *cfg,
 			}
 		}
 		if (!ls[i])
-			ls[i] = nacre_listener_open(&cfg->listen[i].addr, err, errlen);
+			ls[i] = nacre_listener_open(&cfg->listen[i].addr,
+						    d->nworkers, err, errlen);
 		if (!ls[i]) {
 			for (size_t k = 0; k < i; k++)
 				nacre_listener_unref(ls[k]);
@@ -408,6 +409,7 @@ run(const char *path, bool debug)
 	if (debug)
 		cfg->log_level = NACRE_LOG_DEBUG;
 	nacre_log_set_level(cfg->log_level);
+	d.nworkers = cfg->workers; /* listeners open one socket per worker */
 	d.attest = nacre_provider_open(cfg, err, sizeof(err));
 	if (!d.attest) {
 		log_err("%s", err);
@@ -431,7 +433,6 @@ run(const char *path, bool debug)
 	}
 	d.done_rd = p[0];
 	d.done_wr = p[1];
-	d.nworkers = cfg->workers;
 	d.workers = nacre_workers_start(d.nworkers, d.gen, d.done_wr);
 	if (!d.workers)
 		return 1;

@@ -28,16 +28,22 @@ struct nacre_gen {
 	size_t nlisteners;
 };
 
-/* listener.c: one bound socket, shared by all workers' event loops. It is
- * closed when the main thread and every accepting worker let go of it. */
+/* listener.c: a listening address. TCP gets one SO_REUSEPORT socket per
+ * worker (the kernel spreads connections; no thundering herd); vsock has
+ * no SO_REUSEPORT, so its one socket is shared by every worker's loop.
+ * The sockets close when the main thread and every accepting worker let
+ * go of the listener. */
 struct nacre_listener {
 	atomic_int refs;
-	int fd;
+	int *fds;
+	unsigned nfds;
 	struct nacre_addr addr;
 };
 
 struct nacre_listener *nacre_listener_open(const struct nacre_addr *a,
-					   char *err, size_t errlen);
+					   unsigned nworkers, char *err,
+					   size_t errlen);
+int nacre_listener_fd(const struct nacre_listener *l, unsigned worker);
 void nacre_listener_ref(struct nacre_listener *l);
 void nacre_listener_unref(struct nacre_listener *l);
 

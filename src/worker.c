@@ -58,7 +58,8 @@ accept_register(struct nacre_worker *w, struct nacre_gen *g)
 	for (size_t i = 0; i < n; i++) {
 		nacre_listener_ref(g->listeners[i]);
 		w->accepting[i] = g->listeners[i];
-		event_assign(&w->accept_evs[i], w->base, g->listeners[i]->fd,
+		event_assign(&w->accept_evs[i], w->base,
+			     nacre_listener_fd(g->listeners[i], w->idx),
 			     EV_READ | EV_PERSIST, accept_cb, w);
 	}
 	w->naccept = n;
@@ -121,7 +122,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 	bool pp = false;
 
 	for (size_t i = 0; i < w->gen->nlisteners; i++)
-		if (w->gen->listeners[i]->fd == lfd)
+		if (nacre_listener_fd(w->gen->listeners[i], w->idx) == lfd)
 			pp = w->gen->listener_pp[i];
 
 	for (int n = 0; n < ACCEPT_BATCH; n++) {
