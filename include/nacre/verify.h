@@ -99,6 +99,14 @@ struct nacre_result {
 /* Verifies cert against p, fills r; returns r->status. */
 int nacre_verify_cert(X509 *cert, const struct nacre_policy *p,
 		      struct nacre_result *r);
+/* Verifies a bare attestation document (CBOR COSE_Sign1) against p: the
+ * same checks as nacre_verify_cert, the binding against spki (DER
+ * SubjectPublicKeyInfo) when given; with spki NULL the binding is not
+ * checked and the success message says so. The decoded facts are filled
+ * whenever the document decodes, whatever the verdict. Returns r->status. */
+int nacre_verify_document(const uint8_t *doc, size_t len, const uint8_t *spki,
+			  size_t spki_len, const struct nacre_policy *p,
+			  struct nacre_result *r);
 /* "ok", "no-evidence", ..., "pcr-mismatch"; "unknown" for other values */
 const char *nacre_verify_status_name(enum nacre_verify_status s);
 

@@ -21,7 +21,6 @@
 #include "libnacre.h"
 
 #define INPUT_MAX (1024 * 1024)
-#define FUTURE_SLACK_MS (5 * 60 * 1000ULL)
 
 static const char help[] =
 	"usage: nacre inspect FILE|- [policy options] [--json]\n"
@@ -235,150 +234,6 @@ classify(const char *path, uint8_t *buf, size_t n, struct input *in)
 
 /* ---- verification of a bare document ---- */
 
-static int set(struct nacre_result *r, enum nacre_verify_status st,
-	       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-set(struct nacre_result *r, enum nacre_verify_status st, const char *fmt, ...)
-{
-	va_list ap;
-
-	r->status = st;
-	va_start(ap, fmt);
-	vsnprintf(r->message, sizeof(r->message), fmt, ap);
-	va_end(ap);
-	return (int)st;
-}
-
-static void
-fill_facts(const struct nacre_nitro_doc *d, struct nacre_result *r)
-{
-	static const uint8_t zero[48];
-	struct nacre_claims cl;
-	char err[NACRE_ERRLEN];
-	uint8_t h[32];
-
-	snprintf(r->evidence_type, sizeof(r->evidence_type), "%s",
-		 NACRE_MEDIA_TYPE_NITRO);
-	snprintf(r->module_id, sizeof(r->module_id), "%s",
-		 d->module_id ? d->module_id : "");
-	r->timestamp_ms = d->timestamp_ms;
-	for (unsigned i = 0; i < 16; i++) {
-		if (!(d->pcr_mask & (1u << i)) || d->pcr_len[i] != 48)
-			continue;
-		r->pcr_mask |= 1u << i;
-		memcpy(r->pcr[i], d->pcr[i], 48);
-	}
-	r->debug = (r->pcr_mask & 7) == 7;
-	for (unsigned i = 0; i < 3 && r->debug; i++)
-		r->debug = memcmp(r->pcr[i], zero, 48) == 0;
-	if (d->ncabundle && EVP_Digest(d->cabundle[0], d->cabundle_len[0], h,
-				       NULL, EVP_sha256(), NULL) == 1)
-		cli_hex(h, sizeof(h), r->root_sha256_hex);
-	if (d->has_user_data &&
-	    nacre_claims_decode(d->user_data, d->user_data_len, &cl, err,
-				sizeof(err)) == 0) {
-		r->has_config_sha256 = cl.has_config;
-		if (cl.has_config)
-			memcpy(r->config_sha256, cl.config_sha256, 32);
-		nacre_claims_free(&cl);
-	}
-}
-
-static int
-doc_signed(const struct nacre_nitro_doc *d, const struct nacre_policy *p,
-	   struct nacre_result *r)
-{
-	char err[NACRE_ERRLEN];
-	X509 *root = d->ncabundle ? nacre_policy_root_for(p, d->cabundle[0],
-							  d->cabundle_len[0])
-				  : NULL;
-	EVP_PKEY *leaf;
-	int rc;
-
-	if (!root)
-		return set(r, NACRE_E_UNTRUSTED_ROOT, "The document chains to "
-			   "a root with SHA-256 %s, which this policy does not "
-			   "trust (--root-aws, --root PEM or --root "
-			   "sha256:HEX).", r->root_sha256_hex);
-	leaf = nacre_nitro_doc_verify_chain(d, root,
-					    (time_t)(d->timestamp_ms / 1000),
-					    err, sizeof(err));
-	X509_free(root);
-	if (!leaf)
-		return set(r, NACRE_E_CHAIN, "The document's certificate chain "
-			   "does not verify at the document's time: %s.", err);
-	rc = nacre_nitro_doc_verify_sig(d, leaf, err, sizeof(err));
-	EVP_PKEY_free(leaf);
-	if (rc < 0)
-		return set(r, NACRE_E_SIGNATURE, "The document's signature does "
-			   "not verify: %s.", err);
-	return NACRE_OK;
-}
-
-static int
-doc_pcrs(const struct nacre_policy *p, struct nacre_result *r)
-{
-	for (unsigned i = 0; i < 16; i++) {
-		const uint8_t (*want)[48];
-		size_t n = nacre_policy_pcr_values(p, i, &want);
-		char got[97];
-		bool ok = false;
-
-		for (size_t k = 0; k < n && (r->pcr_mask & (1u << i)); k++)
-			ok = ok || memcmp(want[k], r->pcr[i], 48) == 0;
-		if (n == 0 || ok)
-			continue;
-		if (!(r->pcr_mask & (1u << i)))
-			return set(r, NACRE_E_PCR, "The document has no PCR%u; "
-				   "the policy expects one.", i);
-		cli_hex(r->pcr[i], 48, got);
-		return set(r, NACRE_E_PCR, "PCR%u is %s, not one of the %zu "
-			   "value(s) the policy expects.", i, got, n);
-	}
-	return NACRE_OK;
-}
-
-static int
-doc_policy(const struct nacre_policy *p, struct nacre_result *r)
-{
-	uint64_t now = cli_now_ms(nacre_policy_now(p)), ts = r->timestamp_ms;
-	uint64_t max = nacre_policy_max_age_ms(p);
-	size_t nallowed;
-	int st;
-
-	if (ts > now && ts - now > FUTURE_SLACK_MS)
-		return set(r, NACRE_E_FROM_FUTURE, "The document is dated %.1f "
-			   "s in the future (more than the 5m allowed for "
-			   "clock skew).", (double)(ts - now) / 1000.0);
-	if (ts < now && now - ts > max)
-		return set(r, NACRE_E_TOO_OLD, "The document is too old: "
-			   "%.1f s, more than the policy's max_age of %" PRIu64
-			   " s.", (double)(now - ts) / 1000.0, max / 1000);
-	if (r->debug && !nacre_policy_allows_debug(p))
-		return set(r, NACRE_E_DEBUG, "The enclave runs in debug mode "
-			   "(PCR0, PCR1 and PCR2 are all zero); --allow-debug "
-			   "accepts it.");
-	if ((st = doc_pcrs(p, r)) != NACRE_OK)
-		return st;
-	if (!nacre_policy_module_allowed(p, r->module_id, &nallowed))
-		return set(r, NACRE_E_MODULE, "The module id %s is not among "
-			   "the policy's %zu module ids.", r->module_id,
-			   nallowed);
-	return set(r, NACRE_OK, "The document is genuine and satisfies the "
-		   "policy (a bare document binds no certificate, so the key "
-		   "binding was not checked).");
-}
-
-static int
-verify_bare(const struct nacre_nitro_doc *d, const struct nacre_policy *p,
-	    struct nacre_result *r)
-{
-	int st = doc_signed(d, p, r);
-
-	return st != NACRE_OK ? st : doc_policy(p, r);
-}
-
 /* ---- output ---- */
 
 static void
@@ -561,6 +416,7 @@ struct opts {
 	const char *path;
 	bool json;
 	struct cli_policy pol;
+	const struct nacre_policy *shown; /* for the facts when no policy */
 };
 
 static int
@@ -629,9 +485,10 @@ static int
 run(const struct opts *o, struct input *in, const struct nacre_policy *p)
 {
 	struct nacre_nitro_doc *d = NULL;
-	struct nacre_result facts, r;
+	struct nacre_result facts, r = { 0 };
 	char err[NACRE_ERRLEN];
 	uint64_t now = cli_now_ms(o->pol.has_at ? o->pol.at : 0);
+	const struct nacre_policy *shown = o->shown;
 
 	if (in->cert && in->ev_status != NACRE_EV_OK)
 		return no_document(o, in, p);
@@ -643,8 +500,9 @@ run(const struct opts *o, struct input *in, const struct nacre_policy *p)
 	if (nacre_nitro_doc_decode(in->doc, in->doc_len, &d, err,
 				   sizeof(err)) < 0) {
 		memset(&r, 0, sizeof(r));
-		set(&r, NACRE_E_DOC_MALFORMED, "The attestation document is "
-		    "malformed: %s.", err);
+		r.status = NACRE_E_DOC_MALFORMED;
+		snprintf(r.message, sizeof(r.message), "The attestation "
+			 "document is malformed: %.400s.", err);
 		if (!p) {
 			fprintf(stderr, "nacre inspect: %s (%s): %s\n", o->path,
 				in->form, r.message);
@@ -656,8 +514,9 @@ run(const struct opts *o, struct input *in, const struct nacre_policy *p)
 		printf(o->json ? "}\n" : "");
 		return CLI_FAIL;
 	}
-	memset(&facts, 0, sizeof(facts));
-	fill_facts(d, &facts);
+	/* the library fills the decoded facts whatever its verdict */
+	nacre_verify_document(in->doc, in->doc_len, NULL, 0, p ? p : shown,
+			      &facts);
 	if (o->json) {
 		printf("{\"input\": \"%s\"", in->form);
 		cert_json(in->cert);
@@ -666,11 +525,10 @@ run(const struct opts *o, struct input *in, const struct nacre_policy *p)
 		doc_text(in, d, &facts, now);
 	}
 	if (p) {
-		r = facts;
 		if (in->cert)
 			nacre_verify_cert(in->cert, p, &r);
 		else
-			verify_bare(d, p, &r);
+			r = facts;
 		verdict(&r, o->json);
 	}
 	printf(o->json ? "}\n" : "");
@@ -697,7 +555,15 @@ cli_inspect(int argc, char **argv)
 		nacre_policy_free(p);
 		return CLI_USAGE;
 	}
-	rc = run(&o, &in, p);
+	struct nacre_policy *shown = nacre_policy_new();
+	if (!shown) {
+		fprintf(stderr, "nacre inspect: out of memory\n");
+		rc = CLI_USAGE;
+	} else {
+		o.shown = shown;
+		rc = run(&o, &in, p);
+	}
+	nacre_policy_free(shown);
 	X509_free(in.cert);
 	free(in.doc);
 	free(in.media_type);

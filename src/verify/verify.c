@@ -233,27 +233,19 @@ check_signed(const struct nacre_nitro_doc *d, X509 *root,
 	return NACRE_OK;
 }
 
+/* spki NULL: a bare document, no certificate to bind (said on success) */
 static int
-check_binding(const struct nacre_nitro_doc *d, X509 *cert,
-	      struct nacre_result *r)
+check_binding(const struct nacre_nitro_doc *d, const uint8_t *spki,
+	      size_t spki_len, struct nacre_result *r)
 {
-	uint8_t *spki = NULL;
-	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
-	bool same;
-
-	if (n <= 0)
-		return set(r, NACRE_E_INTERNAL, "Cannot encode the "
-			   "certificate's public key.");
-	if (!d->has_public_key) {
-		OPENSSL_free(spki);
+	if (!spki)
+		return NACRE_OK;
+	if (!d->has_public_key)
 		return set(r, NACRE_E_BINDING, "The document binds no public "
 			   "key (public_key is null), so it does not vouch for "
 			   "this certificate's key; reject this server.");
-	}
-	same = d->public_key_len == (size_t)n &&
-	       memcmp(d->public_key, spki, (size_t)n) == 0;
-	OPENSSL_free(spki);
-	if (!same)
+	if (d->public_key_len != spki_len ||
+	    memcmp(d->public_key, spki, spki_len) != 0)
 		return set(r, NACRE_E_BINDING, "The document binds a different "
 			   "key than this certificate's; the evidence was "
 			   "copied from another certificate, reject this "
@@ -343,8 +335,9 @@ check_policy(const struct nacre_policy *p, struct nacre_result *r)
 }
 
 static int
-verify_doc(X509 *cert, const uint8_t *buf, size_t len,
-	   const struct nacre_policy *p, struct nacre_result *r)
+verify_doc(const uint8_t *buf, size_t len, const uint8_t *spki,
+	   size_t spki_len, const struct nacre_policy *p,
+	   struct nacre_result *r)
 {
 	struct nacre_nitro_doc *d = NULL;
 	char err[NACRE_ERRLEN];
@@ -357,10 +350,32 @@ verify_doc(X509 *cert, const uint8_t *buf, size_t len,
 	fill_facts(d, r);
 	if ((st = check_root(d, p, r, &root)) == NACRE_OK &&
 	    (st = check_signed(d, root, r)) == NACRE_OK &&
-	    (st = check_binding(d, cert, r)) == NACRE_OK)
+	    (st = check_binding(d, spki, spki_len, r)) == NACRE_OK)
 		st = check_policy(p, r);
 	X509_free(root);
 	nacre_nitro_doc_free(d);
+	return st;
+}
+
+int
+nacre_verify_document(const uint8_t *doc, size_t len, const uint8_t *spki,
+		      size_t spki_len, const struct nacre_policy *p,
+		      struct nacre_result *r)
+{
+	int st;
+
+	memset(r, 0, sizeof(*r));
+	if (!doc || !p)
+		return set(r, NACRE_E_INTERNAL, "No document or no policy was "
+			   "given to the verifier.");
+	snprintf(r->evidence_type, sizeof(r->evidence_type), "%s",
+		 NACRE_MEDIA_TYPE_NITRO);
+	st = verify_doc(doc, len, spki, spki_len, p, r);
+	if (st == NACRE_OK)
+		snprintf(r->message, sizeof(r->message), "The document from "
+			 "enclave %s is genuine and satisfies the policy%s.",
+			 r->module_id, spki ? ", and binds the given key" :
+			 " (no key was given, so its binding was not checked)");
 	return st;
 }
 
@@ -385,8 +400,14 @@ nacre_verify_cert(X509 *cert, const struct nacre_policy *p,
 		st = set(r, NACRE_E_UNSUPPORTED, "The certificate's evidence is "
 			 "of type %s; this verifier reads %s only.", mt,
 			 NACRE_MEDIA_TYPE_NITRO);
-	else
-		st = verify_doc(cert, doc, len, p, r);
+	else {
+		uint8_t *spki = NULL;
+		int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
+		st = n <= 0 ? set(r, NACRE_E_INTERNAL, "Cannot encode the "
+				  "certificate's public key.")
+			    : verify_doc(doc, len, spki, (size_t)n, p, r);
+		OPENSSL_free(spki);
+	}
 	free(mt);
 	free(doc);
 	if (st == NACRE_OK)

@@ -64,7 +64,7 @@ expect "inspect counts the zero PCRs" 0 "zero pcrs:     12"
 
 # ---- too old ----
 run inspect "$BETA" --root-aws --at $((BETA_T + 7200)) --max-age 1h
-expect "two hours later under max_age 1h the document is too old (exit 1)" 1 "too old"
+expect "two hours later under max_age 1h the document is too old (exit 1)" 1 "older than the policy's max_age"
 expect "... with status too-old" 1 "too-old"
 run inspect "$AWS" --root-aws --at $((AWS_T - 3600)) --max-age 1h
 expect "an hour before its timestamp the document is from the future" 1 "from-future"

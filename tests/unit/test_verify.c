@@ -438,6 +438,47 @@ test_status_names(void)
 	      "NULL certificate is an internal error, not a crash");
 }
 
+/* nacre_verify_document: the same checks on a bare document */
+static void
+test_document(struct nacre_attest *a, EVP_PKEY *k)
+{
+	struct nacre_policy *p = sim_policy(nacre_attest_sim_root_sha256_hex(a));
+	EVP_PKEY *other = EVP_EC_gen("P-256");
+	uint8_t *spki, *ospki, *doc = NULL;
+	size_t spki_len, ospki_len, doc_len = 0;
+	struct nacre_result r;
+
+	spki = spki_der(k, &spki_len);
+	ospki = other ? spki_der(other, &ospki_len) : NULL;
+	CHECK(p && spki && ospki &&
+	      nacre_attest_get(a, spki, spki_len, NULL, 0, NULL, 0, &doc,
+			       &doc_len, err, sizeof(err)) == 0,
+	      "document: a bare sim document is made");
+	if (doc && p) {
+		CHECK(nacre_verify_document(doc, doc_len, NULL, 0, p, &r) ==
+		      NACRE_OK, "document: verifies without a key to bind");
+		CHECK_HAS(r.message, "binding was not checked",
+			  "document: says the binding was not checked");
+		CHECK(nacre_verify_document(doc, doc_len, spki, spki_len, p,
+					    &r) == NACRE_OK,
+		      "document: verifies bound to its key");
+		CHECK(nacre_verify_document(doc, doc_len, ospki, ospki_len, p,
+					    &r) == NACRE_E_BINDING,
+		      "document: another key fails the binding");
+		doc[doc_len - 1] ^= 1;
+		CHECK(nacre_verify_document(doc, doc_len, NULL, 0, p, &r) ==
+		      NACRE_E_SIGNATURE && r.module_id[0],
+		      "document: a flipped signature bit fails, facts still filled");
+		CHECK(nacre_verify_document(doc, 3, NULL, 0, p, &r) ==
+		      NACRE_E_DOC_MALFORMED, "document: truncated is malformed");
+	}
+	free(doc);
+	OPENSSL_free(spki);
+	OPENSSL_free(ospki);
+	EVP_PKEY_free(other);
+	nacre_policy_free(p);
+}
+
 int
 main(void)
 {
@@ -464,6 +505,7 @@ main(void)
 		test_debug(nacre_attest_sim_root_sha256_hex(a), k);
 		test_binding(a, k);
 		test_forgery(a, k);
+		test_document(a, k);
 	}
 	test_aws(k);
 	test_status_names();
