@@ -77,20 +77,13 @@ sim_now_ms(const struct nacre_sim *s)
 }
 
 static void
-hex(const uint8_t *p, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
-static void
 random_hex(char *out, size_t nhex)
 {
 	uint8_t b[32];
 
 	if (RAND_bytes(b, (int)sizeof(b)) != 1)
 		memset(b, 0, sizeof(b)); /* names only; never a secret */
-	hex(b, (nhex + 1) / 2, out);
+	nacre_hex_encode(b, (nhex + 1) / 2, out);
 	out[nhex] = '\0';
 }
 
@@ -550,10 +543,10 @@ nacre_sim_new(const char *root_pem_path, const uint8_t pcrs[16][48],
 	    set_der(s, 0, s->root) < 0)
 		goto fail;
 	SHA256(s->der[0], s->der_len[0], md);
-	hex(md, 32, s->root_hex);
+	nacre_hex_encode(md, 32, s->root_hex);
 	/* the "instance" follows the root; each open is a new "enclave" */
 	memcpy(s->instance, "i-sim", 5);
-	hex(md, 7, s->instance + 5);
+	nacre_hex_encode(md, 7, s->instance + 5);
 	random_hex(enc, 16);
 	snprintf(s->module_id, sizeof(s->module_id), "%s-enc%s", s->instance,
 		 enc);

@@ -4,7 +4,6 @@
  * errors of the form "FILE:LINE: what is wrong; what to write instead".
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libconfig.h>
@@ -828,22 +827,6 @@ dup_path(struct pctx *p, const config_setting_t *s, const char *key,
 }
 
 static int
-hex_decode(const char *hex, uint8_t *out, size_t n)
-{
-	if (strlen(hex) != n * 2)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		if (!isxdigit((unsigned char)hex[2 * i]) ||
-		    !isxdigit((unsigned char)hex[2 * i + 1]) ||
-		    sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
-}
-
-static int
 parse_sim_pcrs(struct pctx *p, const config_setting_t *g,
 	       struct nacre_config *c)
 {
@@ -861,7 +844,7 @@ parse_sim_pcrs(struct pctx *p, const config_setting_t *g,
 		snprintf(key, sizeof(key), "attestation.sim.pcrs.%s", name);
 		if (get_string(p, s, key, "\"<96 hex digits>\"", &v) != 0)
 			return -1;
-		if (hex_decode(v, c->attestation.sim_pcrs[idx], 48) != 0)
+		if (nacre_hex_decode(v, c->attestation.sim_pcrs[idx], 48) != 0)
 			return fail_line(p, line_of(s), "%s must be 96 hex "
 					 "digits (48 bytes, SHA-384)", key);
 	}

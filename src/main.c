@@ -99,8 +99,7 @@ log_generation(const struct nacre_gen *g)
 
 	if (!x || !X509_digest(x, EVP_sha256(), md, &mdlen))
 		return;
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	nacre_hex_encode(md, sizeof(md), hex);
 	log_info("generation %llu: certificate sha256:%s",
 		 (unsigned long long)g->id, hex);
 }

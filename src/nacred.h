@@ -46,6 +46,12 @@ struct config_t;
 int nacre_libconfig_read(struct config_t *cfg, const char *text, char *msg,
 			 size_t msglen, unsigned *line);
 
+/* ---- verify/hex.c ---- */
+/* 2n lower-case digits and a NUL into out */
+void nacre_hex_encode(const uint8_t *p, size_t n, char *out);
+/* exactly 2n hex digits (either case) into out; 0, or -1 otherwise */
+int nacre_hex_decode(const char *s, uint8_t *out, size_t n);
+
 /* ---- config.c ---- */
 enum nacre_key_type { NACRE_KEY_EC_P256, NACRE_KEY_EC_P384 };
 enum nacre_pp_mode { NACRE_PP_NONE, NACRE_PP_V2 };

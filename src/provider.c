@@ -65,8 +65,7 @@ nacre_provider_open(const struct nacre_config *cfg, char *err, size_t errlen)
 				  (const uint8_t (*)[48])pcrs, err, errlen);
 	if (!a)
 		return NULL;
-	for (int i = 0; i < 48; i++)
-		snprintf(hex + 2 * i, 3, "%02x", pcrs[0][i]);
+	nacre_hex_encode(pcrs[0], 48, hex);
 	log_warn("attestation provider \"sim\": evidence is SIMULATED, signed by "
 		 "the local root %s", cfg->attestation.sim_root);
 	log_info("sim root sha256:%s (pin it in client policies)",

@@ -61,7 +61,6 @@ struct nacre_policy *cli_policy_build(const struct cli_policy *cp);
 /* the policy options' lines for --help */
 extern const char cli_policy_help[];
 
-void cli_hex(const uint8_t *p, size_t n, char *out); /* out: 2n + 1 */
 /* "2022-10-13T08:58:02.136Z" */
 void cli_iso_ms(uint64_t ms, char *out, size_t len);
 /* a JSON string literal, escaped */

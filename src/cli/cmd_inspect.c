@@ -254,7 +254,7 @@ sha256_hex(const uint8_t *p, size_t n, char out[65])
 	uint8_t h[32];
 
 	if (EVP_Digest(p, n, h, NULL, EVP_sha256(), NULL) == 1)
-		cli_hex(h, 32, out);
+		nacre_hex_encode(h, 32, out);
 	else
 		snprintf(out, 65, "?");
 }
@@ -272,7 +272,7 @@ user_data_text(const struct nacre_nitro_doc *d, FILE *f, bool json)
 	}
 	if (nacre_claims_decode(d->user_data, d->user_data_len, &cl, err,
 				sizeof(err)) < 0) {
-		cli_hex(d->user_data, d->user_data_len, h);
+		nacre_hex_encode(d->user_data, d->user_data_len, h);
 		if (json)
 			fprintf(f, "{\"hex\": \"%s\"}", h);
 		else
@@ -282,11 +282,11 @@ user_data_text(const struct nacre_nitro_doc *d, FILE *f, bool json)
 	fprintf(f, json ? "{\"claims\": {\"v\": %" PRIu64 : "nacre claims v%"
 		PRIu64, cl.version);
 	if (cl.has_config) {
-		cli_hex(cl.config_sha256, 32, h);
+		nacre_hex_encode(cl.config_sha256, 32, h);
 		fprintf(f, json ? ", \"cfg\": \"%s\"" : ", config sha256 %s", h);
 	}
 	if (cl.has_acme) {
-		cli_hex(cl.acme_jwk_thumbprint, 32, h);
+		nacre_hex_encode(cl.acme_jwk_thumbprint, 32, h);
 		fprintf(f, json ? ", \"acme-jkt\": \"%s\", \"acme-url\": " :
 			", acme-jkt %s, acme-url ", h);
 		if (json)
@@ -307,7 +307,7 @@ opt_hex(FILE *f, bool has, const uint8_t *p, size_t n, bool json)
 		fputs("null", f);
 		return;
 	}
-	cli_hex(p, n, h);
+	nacre_hex_encode(p, n, h);
 	fprintf(f, json ? "\"%s\"" : "%s", h);
 }
 

@@ -68,22 +68,6 @@ cli_match(struct cli_args *a, const char *name, bool takes_value,
 }
 
 static int
-unhex48(const char *s, uint8_t out[48])
-{
-	if (strlen(s) != 96)
-		return -1;
-	for (size_t i = 0; i < 48; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1 ||
-		    !strchr("0123456789abcdefABCDEF", s[2 * i]) ||
-		    !strchr("0123456789abcdefABCDEF", s[2 * i + 1]))
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
-}
-
-static int
 parse_pcr(struct cli_policy *cp, const char *cmd, const char *v)
 {
 	char *end;
@@ -99,7 +83,7 @@ parse_pcr(struct cli_policy *cp, const char *cmd, const char *v)
 			"%d)\n", cmd, CLI_MAX_PCRS);
 		return -1;
 	}
-	if (unhex48(end + 1, cp->pcr_value[cp->npcrs]) < 0) {
+	if (nacre_hex_decode(end + 1, cp->pcr_value[cp->npcrs], 48) < 0) {
 		fprintf(stderr, "nacre %s: --pcr %s: the value of PCR%lu must "
 			"be 96 hex digits (SHA-384)\n", cmd, v, idx);
 		return -1;
@@ -238,18 +222,6 @@ oom:
 }
 
 void
-cli_hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-void
 cli_iso_ms(uint64_t ms, char *out, size_t len)
 {
 	time_t t = (time_t)(ms / 1000);
@@ -319,12 +291,12 @@ cli_result_text(FILE *f, const struct nacre_result *r, uint64_t now_ms)
 			nzero++;
 			continue;
 		}
-		cli_hex(r->pcr[i], 48, h);
+		nacre_hex_encode(r->pcr[i], 48, h);
 		fprintf(f, "  pcr%-2u %s\n", i, h);
 	}
 	fprintf(f, "  zero pcrs:     %u\n", nzero);
 	if (r->has_config_sha256) {
-		cli_hex(r->config_sha256, 32, h);
+		nacre_hex_encode(r->config_sha256, 32, h);
 		fprintf(f, "  config sha256: %s\n", h);
 	}
 }
@@ -348,13 +320,13 @@ cli_result_json(FILE *f, const struct nacre_result *r, uint64_t now_ms)
 	for (unsigned i = 0; i < 16; i++) {
 		if (!(r->pcr_mask & (1u << i)))
 			continue;
-		cli_hex(r->pcr[i], 48, h);
+		nacre_hex_encode(r->pcr[i], 48, h);
 		fprintf(f, "%s\"%u\": \"%s\"", first ? "" : ", ", i, h);
 		first = false;
 	}
 	fputs("}, \"config_sha256\": ", f);
 	if (r->has_config_sha256) {
-		cli_hex(r->config_sha256, 32, h);
+		nacre_hex_encode(r->config_sha256, 32, h);
 		fprintf(f, "\"%s\"}", h);
 	} else {
 		fputs("null}", f);

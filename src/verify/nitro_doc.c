@@ -685,8 +685,7 @@ sha256_hex(const uint8_t *p, size_t n, char out[65])
 	uint8_t md[32];
 
 	SHA256(p, n, md);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	nacre_hex_encode(md, sizeof(md), out);
 }
 
 static void

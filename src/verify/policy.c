@@ -4,7 +4,6 @@
  * read from a libconfig file. Strict like nacred.conf: unknown keys and
  * bad values are errors "NAME:LINE: what is wrong; what to write".
  */
-#include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
 #include <stdarg.h>
@@ -127,33 +126,6 @@ make_explicit(struct nacre_policy *p)
 	p->roots_explicit = true;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* exactly 2*n hex digits into out; -1 otherwise */
-static int
-unhex(const char *s, uint8_t *out, size_t n)
-{
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval((unsigned char)s[2 * i]);
-		int lo = hexval((unsigned char)s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 /* ---- the programmatic API ---- */
 
 struct nacre_policy *
@@ -270,7 +242,7 @@ nacre_policy_add_root_sha256(struct nacre_policy *p, const char *hex,
 {
 	uint8_t h[32], (*n)[32];
 
-	if (!hex || unhex(hex, h, sizeof(h)) < 0) {
+	if (!hex || nacre_hex_decode(hex, h, sizeof(h)) < 0) {
 		nacre_seterr(err, errlen, "a root's SHA-256 must be 64 hex "
 			     "digits, got \"%s\"", hex ? hex : "(null)");
 		return -1;
@@ -592,7 +564,7 @@ parse_pcr_list(struct pctx *c, struct nacre_policy *p,
 		if (!v)
 			return fail(c, s, "pcrs.pcr%u[%d] must be a string of "
 				    "96 hex digits", index, i);
-		if (unhex(v, val, sizeof(val)) < 0)
+		if (nacre_hex_decode(v, val, sizeof(val)) < 0)
 			return fail(c, s, "pcrs.pcr%u[%d] must be 96 hex "
 				    "digits (48 bytes, SHA-384), got %zu "
 				    "characters \"%.16s%s\"", index, i,

@@ -66,26 +66,14 @@ set(struct nacre_result *r, enum nacre_verify_status st, const char *fmt, ...)
 	return (int)st;
 }
 
-static void
-hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* "3f1a2b3c…04a1": first 4 and last 2 bytes, enough to tell values apart */
 static void
 short_hex(const uint8_t *v, char out[24])
 {
 	char a[9], b[5];
 
-	hex(v, 4, a);
-	hex(v + 46, 2, b);
+	nacre_hex_encode(v, 4, a);
+	nacre_hex_encode(v + 46, 2, b);
 	snprintf(out, 24, "%s\u2026%s", a, b);
 }
 
@@ -176,7 +164,7 @@ fill_facts(const struct nacre_nitro_doc *d, struct nacre_result *r)
 		r->debug = memcmp(r->pcr[i], zero, 48) == 0;
 	if (d->ncabundle && EVP_Digest(d->cabundle[0], d->cabundle_len[0], h,
 				       NULL, EVP_sha256(), NULL) == 1)
-		hex(h, sizeof(h), r->root_sha256_hex);
+		nacre_hex_encode(h, sizeof(h), r->root_sha256_hex);
 	/* user_data of other software is not a claims map: no fact then */
 	if (d->has_user_data &&
 	    nacre_claims_decode(d->user_data, d->user_data_len, &cl, err,
