@@ -51,7 +51,6 @@ struct nacre_conn {
 	uint64_t timeout_ms;
 
 	/* PROXY v2 header from the listener's peer */
-	bool pp_in;
 	uint16_t pp_len;
 	unsigned char *pp_buf;
 	struct sockaddr_storage peer, local;
@@ -766,7 +765,6 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 	c->cfd = fd;
 	c->ufd = -1;
 	c->cap = (uint32_t)g->cfg->limits.buffer;
-	c->pp_in = proxy_protocol;
 	c->state = proxy_protocol ? ST_PROXY : ST_HANDSHAKE;
 	memcpy(&c->peer, peer, peerlen);
 	c->peerlen = peerlen;
@@ -787,9 +785,6 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 		nacre_log(NACRE_LOG_DEBUG, c->id, "accepted from %s", addr);
 	}
 	timer_arm(c, g->cfg->limits.handshake_timeout_ms);
-	if (proxy_protocol) {
-		ev_set(c, EV_CR, &c->crev, true);
-		return;
-	}
-	ev_set(c, EV_CR, &c->crev, true); /* the ClientHello comes first */
+	/* the client speaks first: PROXY header or ClientHello */
+	ev_set(c, EV_CR, &c->crev, true);
 }
