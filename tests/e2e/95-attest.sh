@@ -8,11 +8,6 @@
 CERTCHECK=${CERTCHECK:-build/tools/certcheck}
 PYV="/usr/bin/python3 tests/py/nitro_verify.py"
 
-# cert_of PORT FILE: the leaf certificate a handshake to PORT presents, PEM
-cert_of() {
-	echo | timeout 10 openssl s_client -connect "127.0.0.1:$1" -servername localhost \
-		2>/dev/null | openssl x509 >"$2" 2>/dev/null
-}
 fpr() { openssl x509 -in "$1" -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2; }
 
 upstream att_app "unix:$T/att.sock"
@@ -53,25 +48,7 @@ if nacred att "$T/att.conf" "$P_AT"; then
 
 	# a certificate whose extension was taken from another key's certificate
 	# fails the binding in both implementations
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
-		-subj /CN=other -days 1 -out "$T/other.pem" >/dev/null 2>&1
-	/usr/bin/python3 - "$T/att1.pem" "$T/other.pem" "$T/forged.pem" <<'PY'
-import sys
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-import datetime
-att = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
-ext = att.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.3.6.1.5.5.7.1.35"))
-key = ec.generate_private_key(ec.SECP256R1())
-now = datetime.datetime.utcnow()
-b = (x509.CertificateBuilder().subject_name(att.subject).issuer_name(att.subject)
-     .public_key(key.public_key()).serial_number(x509.random_serial_number())
-     .not_valid_before(now - datetime.timedelta(minutes=5))
-     .not_valid_after(now + datetime.timedelta(hours=1))
-     .add_extension(ext.value, critical=False))
-open(sys.argv[3], "wb").write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
-PY
+	forge_cert "$T/att1.pem" "$T/forged.pem"
 	out=$("$CERTCHECK" "$T/forged.pem" "$ROOT" 2>&1)
 	check_has "our parser: evidence moved to another key's certificate fails the binding" "$out" "binding=fail"
 	$PYV --cert "$T/forged.pem" --root "$ROOT" >/dev/null 2>&1

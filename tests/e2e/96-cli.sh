@@ -73,26 +73,8 @@ EOF2
 
 	# a certificate that carries another key's evidence (binding broken),
 	# served by openssl s_server with its own key
-	echo | timeout 10 openssl s_client -connect "127.0.0.1:$P_CLI" -servername localhost \
-		2>/dev/null | openssl x509 >"$T/cli-att.pem" 2>/dev/null
-	/usr/bin/python3 - "$T/cli-att.pem" "$T/cli-forged.pem" "$T/cli-forged.key" <<'PY'
-import sys, datetime
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-att = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
-ext = att.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.3.6.1.5.5.7.1.35"))
-key = ec.generate_private_key(ec.SECP256R1())
-now = datetime.datetime.utcnow()
-b = (x509.CertificateBuilder().subject_name(att.subject).issuer_name(att.subject)
-     .public_key(key.public_key()).serial_number(x509.random_serial_number())
-     .not_valid_before(now - datetime.timedelta(minutes=5))
-     .not_valid_after(now + datetime.timedelta(hours=1))
-     .add_extension(ext.value, critical=False))
-open(sys.argv[2], "wb").write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
-open(sys.argv[3], "wb").write(key.private_bytes(serialization.Encoding.PEM,
-    serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-PY
+	cert_of "$P_CLI" "$T/cli-att.pem"
+	forge_cert "$T/cli-att.pem" "$T/cli-forged.pem" "$T/cli-forged.key"
 	# the served certificate, offline: full verification, claims decoded
 	cli_run inspect "$T/cli-att.pem" $SIMPOL
 	cli_expect "nacre inspect of the served certificate (PEM) verifies offline" 0 "verification: ok"

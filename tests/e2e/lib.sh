@@ -292,4 +292,38 @@ tlsclient() { "$TLSCLIENT" "$@"; }
 
 pattern_sha() { "$UPSTREAM" --pattern "$1" | sha256sum | cut -d' ' -f1; }
 
+# ---- attestation fixtures ----
+
+# cert_of PORT FILE: the leaf certificate a handshake to PORT presents, PEM
+cert_of() {
+	echo | timeout 10 openssl s_client -connect "127.0.0.1:$1" -servername localhost \
+		2>/dev/null | openssl x509 >"$2" 2>/dev/null
+}
+
+# forge_cert ATTESTED.pem OUT.pem [OUT.key]: a self-signed certificate for
+# a new key that carries ATTESTED's id-pe-cmw extension unchanged (the
+# evidence binds the other key: the binding must fail); OUT.key gets its
+# key when asked (test material only, removed with $T)
+forge_cert() {
+	/usr/bin/python3 - "$1" "$2" "${3:-}" <<'PY'
+import sys, datetime
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+att = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
+ext = att.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.3.6.1.5.5.7.1.35"))
+key = ec.generate_private_key(ec.SECP256R1())
+now = datetime.datetime.utcnow()
+b = (x509.CertificateBuilder().subject_name(att.subject).issuer_name(att.subject)
+     .public_key(key.public_key()).serial_number(x509.random_serial_number())
+     .not_valid_before(now - datetime.timedelta(minutes=5))
+     .not_valid_after(now + datetime.timedelta(hours=1))
+     .add_extension(ext.value, critical=False))
+open(sys.argv[2], "wb").write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+if sys.argv[3]:
+    open(sys.argv[3], "wb").write(key.private_bytes(serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+PY
+}
+
 topic() { echo "# --- $1"; }
