@@ -5,7 +5,7 @@
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/nacre-bench.XXXXXX") || exit 1
 BGS=""        # names of every background process started
-NEXT_PORT=""  # see port()
+. tests/wait.sh # wait_for, port, port_listening
 TCK=$(getconf CLK_TCK)
 
 T0=$(date +%s)
@@ -54,34 +54,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# wait_for FILE PATTERN SECONDS: grep -E PATTERN in FILE until found
-wait_for() {
-	_i=0
-	_max=$(awk -v s="$3" 'BEGIN { printf "%d", s * 20 }')
-	while [ $_i -lt "$_max" ]; do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-		_i=$((_i + 1))
-	done
-	return 1
-}
-
 # ---- ports ----
-port_listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-
-# port VAR: a free TCP port below the ephemeral range (not in $(...): the
-# counter must survive)
-port() {
-	if [ -z "$NEXT_PORT" ]; then
-		NEXT_PORT=$((20000 + ($$ * 37) % 11000))
-	fi
-	while port_listening "$NEXT_PORT"; do
-		NEXT_PORT=$((NEXT_PORT + 1))
-	done
-	eval "$1=$NEXT_PORT"
-	NEXT_PORT=$((NEXT_PORT + 1))
-}
-
 # wait_listen NAME PORT SECONDS: until PORT listens (fails if NAME died)
 wait_listen() {
 	_i=0

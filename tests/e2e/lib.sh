@@ -10,7 +10,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/nacre-e2e.XXXXXX") || exit 1
 PASS=0
 FAIL=0
 BGS=""        # names of every background process started
-NEXT_PORT=""  # see port()
+. tests/wait.sh # wait_for, port, port_listening
 
 # ---- checks ----
 
@@ -127,35 +127,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# wait_for FILE PATTERN SECONDS: grep -E PATTERN in FILE until found
-wait_for() {
-	_i=0
-	_max=$(awk -v s="$3" 'BEGIN { printf "%d", s * 20 }')
-	while [ $_i -lt "$_max" ]; do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-		_i=$((_i + 1))
-	done
-	return 1
-}
-
-# ---- ports ----
-# port VAR: sets VAR to a free TCP port. A per-run base in 20000-31999 (below
-# the ephemeral range, so clients' own ports never collide), then the next
-# port nobody listens on. Not in $(...): the counter must survive.
-port() {
-	if [ -z "$NEXT_PORT" ]; then
-		NEXT_PORT=$((20000 + ($$ * 37 + $(date +%N | sed 's/^0*//;s/^$/0/')) % 11000))
-	fi
-	while port_listening "$NEXT_PORT"; do
-		NEXT_PORT=$((NEXT_PORT + 1))
-	done
-	eval "$1=$NEXT_PORT"
-	NEXT_PORT=$((NEXT_PORT + 1))
-}
-
-port_listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 # ---- upstream app ----
 
