@@ -6,6 +6,7 @@
  * releases its record buffers: SSL_MODE_RELEASE_BUFFERS).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -45,6 +46,8 @@ struct nacre_conn {
 	bool c_eof, u_eof;         /* read sides finished */
 	bool u_wr_shut, c_wr_shut; /* write sides finished (FIN / close_notify) */
 	bool dead;                 /* a hard error: close after this pump */
+	bool tcp;                  /* the client is on TCP (MSG_MORE works) */
+	bool hold_ticket;          /* client writes carry MSG_MORE: see hold_end */
 
 	/* timeouts: a deadline is checked lazily when the timer fires */
 	struct timeval last_io;
@@ -365,7 +368,21 @@ proxy_read(struct nacre_conn *c)
 static void
 handshake_step(struct nacre_conn *c)
 {
-	int r = SSL_do_handshake(c->ssl);
+	/* Once the client's Finished is read, OpenSSL 3.0 writes the session
+	 * ticket on the next SSL_read: hold it (MSG_MORE) for the first
+	 * response or the FIN to carry. The server waits for that Finished
+	 * in TLS_ST_EARLY_DATA (TLS 1.3, with or without early data). */
+	OSSL_HANDSHAKE_STATE st = SSL_get_state(c->ssl);
+	bool more = c->tcp && (st == TLS_ST_EARLY_DATA || st == TLS_ST_SW_FINISHED);
+	int r;
+
+	if (more)
+		nacre_sockbio_more(SSL_get_wbio(c->ssl), true);
+	r = SSL_do_handshake(c->ssl);
+	if (more && r == 1)
+		c->hold_ticket = true; /* until the first SSL_read is done */
+	else if (more)
+		nacre_sockbio_more(SSL_get_wbio(c->ssl), false);
 
 	if (r == 1) {
 		const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
@@ -529,6 +546,16 @@ upstream_connect(struct nacre_conn *c)
 		upstream_fail(c, err);
 		return;
 	}
+	/* On loopback the TCP handshake has usually finished inside
+	 * connect(): one poll() then saves a trip through the event loop
+	 * (epoll_ctl add, epoll_wait, getsockopt, epoll_ctl del). */
+	{
+		struct pollfd p = { .fd = c->ufd, .events = POLLOUT };
+		if (poll(&p, 1, 0) == 1 && p.revents == POLLOUT) {
+			upstream_ready(c);
+			return;
+		}
+	}
 	event_assign(&c->uwev, c->w->base, c->ufd, EV_WRITE | EV_PERSIST,
 		     upstream_cb, c);
 	ev_set(c, EV_UW, &c->uwev, true);
@@ -536,6 +563,18 @@ upstream_connect(struct nacre_conn *c)
 }
 
 /* ---- the splice ---- */
+
+/* The ticket is written (and held) by the first SSL_read after the
+ * handshake; from then on writes go out as they come. Called after that
+ * read and before any other client write. */
+static void
+hold_end(struct nacre_conn *c)
+{
+	if (c->hold_ticket) {
+		c->hold_ticket = false;
+		nacre_sockbio_more(SSL_get_wbio(c->ssl), false);
+	}
+}
 
 /* client TLS -> c2u buffer */
 static bool
@@ -550,6 +589,7 @@ client_read(struct nacre_conn *c)
 			return false;
 		n = SSL_read(c->ssl, c->c2u.data + c->c2u.tail,
 			     (int)buf_room(c, &c->c2u));
+		hold_end(c);
 		if (n > 0) {
 			c->c2u.tail += (uint32_t)n;
 			progress = true;
@@ -659,6 +699,8 @@ client_write(struct nacre_conn *c)
 {
 	bool progress = false;
 
+	hold_end(c);
+
 	while (buf_len(&c->u2c) > 0 && c->ssl_wr == W_NONE && !c->c_wr_shut) {
 		int n = SSL_write(c->ssl, c->u2c.data + c->u2c.head,
 				  (int)buf_len(&c->u2c));
@@ -678,7 +720,14 @@ client_write(struct nacre_conn *c)
 	}
 	if (c->u_eof && buf_len(&c->u2c) == 0 && !c->c_wr_shut &&
 	    c->ssl_sd == W_NONE) {
-		int r = SSL_shutdown(c->ssl);
+		int r;
+
+		/* close_notify and the FIN in one segment (TCP) */
+		if (c->tcp)
+			nacre_sockbio_more(SSL_get_wbio(c->ssl), true);
+		r = SSL_shutdown(c->ssl);
+		if (c->tcp)
+			nacre_sockbio_more(SSL_get_wbio(c->ssl), false);
 		if (r >= 0) {
 			if (!(c->c_eof && c->u_wr_shut)) /* else close() follows */
 				shutdown(c->cfd, SHUT_WR);
@@ -751,13 +800,17 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 	struct nacre_gen *g = w->gen;
 	struct nacre_conn *c = calloc(1, sizeof(*c));
 	char addr[160];
+	BIO *bio = NULL;
 
-	if (!c || !(c->ssl = SSL_new(g->ssl_ctx))) {
+	if (!c || !(c->ssl = SSL_new(g->ssl_ctx)) || !(bio = nacre_sockbio_new(fd))) {
 		log_err("out of memory accepting a connection");
+		if (c)
+			SSL_free(c->ssl);
 		free(c);
 		close(fd);
 		return;
 	}
+	SSL_set_bio(c->ssl, bio, bio); /* TCP_NODELAY comes from the listener */
 	c->w = w;
 	c->gen = g;
 	nacre_gen_ref(g);
@@ -768,7 +821,7 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 	c->state = proxy_protocol ? ST_PROXY : ST_HANDSHAKE;
 	memcpy(&c->peer, peer, peerlen);
 	c->peerlen = peerlen;
-	SSL_set_fd(c->ssl, fd); /* TCP_NODELAY comes from the listener */
+	c->tcp = peer->sa_family == AF_INET || peer->sa_family == AF_INET6;
 	SSL_set_accept_state(c->ssl);
 	event_assign(&c->crev, w->base, fd, EV_READ | EV_PERSIST, client_cb, c);
 	event_assign(&c->cwev, w->base, fd, EV_WRITE | EV_PERSIST, client_cb, c);

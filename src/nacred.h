@@ -75,6 +75,7 @@ struct nacre_config {
 	struct {
 		enum nacre_key_type key;
 		int min_version;      /* TLS1_2_VERSION or TLS1_3_VERSION */
+		unsigned session_tickets; /* per full handshake; 0: none */
 		unsigned char *alpn;  /* ALPN wire format (len-prefixed list) */
 		size_t alpn_len;
 		char **names;         /* SANs; names[0] is the subject CN */
@@ -190,6 +191,16 @@ struct nacre_attest;
 struct ssl_ctx_st *nacre_tls_ctx_new(const struct nacre_config *cfg,
 				     struct nacre_attest *a, char *err,
 				     size_t errlen);
+
+/* ---- sockbio.c: the BIO under a client connection's SSL ---- */
+struct bio_st;
+/* A BIO on FD (not closed with it) that gives OpenSSL's handshake buffer
+ * room for a whole flight and writes with MSG_NOSIGNAL. NULL when out of
+ * memory. */
+struct bio_st *nacre_sockbio_new(int fd);
+/* While MORE is set, writes carry MSG_MORE (TCP only): the kernel holds
+ * them until a write without it, a FIN or a full segment. */
+void nacre_sockbio_more(struct bio_st *b, bool more);
 
 /* ---- provider.c ---- */
 struct nacre_attest *nacre_provider_open(const struct nacre_config *cfg,
