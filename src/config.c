@@ -471,7 +471,7 @@ parse_upstream(struct pctx *p, const config_setting_t *root,
 /* ---- tls ---- */
 
 static const char *const tls_keys[] = { "key", "min_version", "alpn", "names",
-					NULL };
+					"session_tickets", NULL };
 
 /* A string list: libconfig array [ "a", "b" ] or list ( "a", "b" ). */
 static int
@@ -686,6 +686,12 @@ parse_tls(struct pctx *p, const config_setting_t *root, struct nacre_config *c)
 	if ((s = config_setting_get_member(g, "alpn")) &&
 	    parse_alpn(p, s, c) != 0)
 		return -1;
+	if ((s = config_setting_get_member(g, "session_tickets"))) {
+		long long n;
+		if (get_int(p, s, "tls.session_tickets", 0, 8, &n) != 0)
+			return -1;
+		c->tls.session_tickets = (unsigned)n;
+	}
 	if ((s = config_setting_get_member(g, "names")))
 		return parse_names(p, s, c);
 	return set_default_names(p, c);

@@ -241,13 +241,19 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
 			      SSL_MODE_ENABLE_PARTIAL_WRITE |
 			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 			      SSL_MODE_NO_AUTO_CHAIN);
-	/* Stateless tickets only: no session cache shared (and locked)
-	 * between worker threads; one TLS 1.3 ticket per handshake. */
+	/* No session cache shared (and locked) between worker threads:
+	 * resumption, when enabled, is by stateless tickets only, sealed
+	 * with keys this SSL_CTX made in memory, so they die with its
+	 * generation (a rotation or reload means a full handshake). Off by
+	 * default (tls.session_tickets = 0, in TLS 1.2 too): every
+	 * connection then checks the attestation in its own handshake. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, cfg->tls.session_tickets);
+	if (cfg->tls.session_tickets == 0)
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	/* read whole records (and what follows) in one read(), not header
 	 * then body: half the read() calls per handshake and request */
 	SSL_CTX_set_read_ahead(ctx, 1);
-	SSL_CTX_set_num_tickets(ctx, 1);
 	if (!SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") ||
 	    !SSL_CTX_set_cipher_list(ctx,
 		"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"

@@ -166,6 +166,7 @@ conf_defaults() {
 	C_BUFFER=64k
 	C_WORKERS=2
 	C_LEVEL=debug
+	C_TLS_EXTRA=""
 }
 conf_defaults
 
@@ -173,7 +174,7 @@ conf() {
 	cat >"$1" <<EOF
 listen = ( { address = "$C_LISTEN"; proxy_protocol = $C_LISTEN_PP; } );
 upstream = { address = "$C_UP"; proxy_protocol = "$C_UP_PP"; };
-tls = { key = "ec-p256"; min_version = "$C_MIN"; alpn = [ $C_ALPN ]; names = [ $C_NAMES ]; };
+tls = { key = "ec-p256"; min_version = "$C_MIN"; alpn = [ $C_ALPN ]; names = [ $C_NAMES ];$C_TLS_EXTRA };
 limits = { max_connections = $C_MAXCONN; handshake_timeout = "$C_HS"; idle_timeout = "$C_IDLE"; connect_timeout = "$C_CONNECT"; drain_timeout = "$C_DRAIN"; buffer = "$C_BUFFER"; };
 workers = $C_WORKERS;
 log = { level = "$C_LEVEL"; };

@@ -85,6 +85,7 @@ test_defaults(void)
 	      "upstream proxy_protocol defaults to none");
 	CHECK(c->tls.key == NACRE_KEY_EC_P256, "key defaults to ec-p256");
 	CHECK(c->tls.min_version == TLS1_2_VERSION, "min_version defaults to 1.2");
+	CHECK(c->tls.session_tickets == 0, "no session tickets by default");
 	CHECK(c->tls.alpn == NULL && c->tls.alpn_len == 0, "no ALPN by default");
 	CHECK(c->tls.nnames == 1, "one name by default");
 	CHECK_STR(c->tls.nnames ? c->tls.names[0] : NULL, "localhost",
@@ -119,7 +120,7 @@ static const char full[] =
 	"           { address = \"vsock:any:8443\"; proxy_protocol = true; },\n"
 	"           { address = \"tcp:[::1]:9443\"; } );\n"
 	"upstream = { address = \"vsock:3:8080\"; proxy_protocol = \"v2\"; };\n"
-	"tls = { key = \"ec-p384\"; min_version = \"TLSv1.3\";\n"
+	"tls = { key = \"ec-p384\"; min_version = \"TLSv1.3\"; session_tickets = 2;\n"
 	"        alpn = [ \"h2\", \"http/1.1\" ];\n"
 	"        names = [ \"app.example.com\", \"*.example.com\", \"10.0.0.1\",\n"
 	"                  \"::1\" ]; };\n"
@@ -149,6 +150,7 @@ test_full(void)
 	      c->upstream.proxy_protocol == NACRE_PP_V2, "upstream vsock v2");
 	CHECK(c->tls.key == NACRE_KEY_EC_P384, "key ec-p384");
 	CHECK(c->tls.min_version == TLS1_3_VERSION, "min_version 1.3");
+	CHECK(c->tls.session_tickets == 2, "session_tickets 2");
 	CHECK(c->tls.alpn_len == 12 &&
 	      memcmp(c->tls.alpn, "\x02h2\x08http/1.1", 12) == 0,
 	      "ALPN in wire format");
@@ -425,6 +427,12 @@ test_tls_errors(void)
 	    "\"TLSv1.2\" or \"TLSv1.3\"");
 	bad("tls min_version type", BASE "tls = { min_version = 1.3; };\n",
 	    "test.conf:3: tls.min_version must be a string");
+	bad("tls session_tickets range", BASE "tls = { session_tickets = 9; };\n",
+	    "test.conf:3: tls.session_tickets = 9 is out of range; use 0 to 8");
+	bad("tls session_tickets negative", BASE "tls = { session_tickets = -1; };\n",
+	    "test.conf:3: tls.session_tickets = -1 is out of range; use 0 to 8");
+	bad("tls session_tickets type", BASE "tls = { session_tickets = \"1\"; };\n",
+	    "test.conf:3: tls.session_tickets must be an integer from 0 to 8");
 	bad("alpn not list", BASE "tls = { alpn = \"h2\"; };\n",
 	    "test.conf:3: tls.alpn must be a list of strings like "
 	    "[ \"h2\", \"http/1.1\" ]");
