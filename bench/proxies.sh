@@ -3,11 +3,13 @@
 # TLS 1.3 suites in OpenSSL's default order with the server's preference,
 # X25519, an ECDSA P-256 certificate, logging off (warn level for nacred,
 # which logs nothing per connection at that level), the upstream on
-# loopback TCP. Differences that remain (see bench/README.md): nacred sends
-# one stateless TLS 1.3 ticket per handshake and keeps no session cache;
-# hitch and HAProxy send OpenSSL's default of two tickets, and HAProxy keeps
-# its shared session cache. wrk never resumes (it does not even import
-# SSL_set_session), so every handshake is a full one.
+# loopback TCP. Differences that remain (see bench/README.md): each runs
+# with its own default for session tickets: nacred sends none (and keeps no
+# session cache), hitch and HAProxy send OpenSSL's default of two, and
+# HAProxy keeps its shared session cache. A second nacred (nacred_t1)
+# sends one ticket, for the handshake figure with tickets on. Full
+# handshakes are driven by bench/hsload, which never resumes; wrk (used
+# for the rest) would resume with the last ticket on every reconnection.
 
 SUITES="TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
 MAXCONN=9000  # idle test: N connections, 2 fds each (client + upstream)
@@ -23,12 +25,12 @@ test_cert() {
 	cat "$T/test.crt" "$T/test.key" >"$T/test.pem"
 }
 
-# nacred_conf FILE PORT LEVEL ROTATE
+# nacred_conf FILE PORT LEVEL ROTATE [TICKETS]
 nacred_conf() {
 	cat >"$1" <<EOF
 listen = ( { address = "tcp:127.0.0.1:$2"; proxy_protocol = false; } );
 upstream = { address = "tcp:127.0.0.1:$UP_PORT"; proxy_protocol = "none"; };
-tls = { key = "ec-p256"; min_version = "TLSv1.3"; names = [ "localhost" ]; };
+tls = { key = "ec-p256"; min_version = "TLSv1.3"; names = [ "localhost" ]; session_tickets = ${5:-0}; };
 limits = { max_connections = $MAXCONN; handshake_timeout = "30s"; idle_timeout = "5m"; connect_timeout = "5s"; drain_timeout = "0s"; buffer = "64k"; };
 workers = 2;
 log = { level = "$3"; };
@@ -84,6 +86,9 @@ start_proxy() {
 	nacred)
 		nacred_conf "$T/nacred.conf" "$2" warn 1h
 		bg nacred "$NACRED" -c "$T/nacred.conf" ;;
+	nacred_t1) # the same with one session ticket per handshake
+		nacred_conf "$T/nacred_t1.conf" "$2" warn 1h 1
+		bg nacred_t1 "$NACRED" -c "$T/nacred_t1.conf" ;;
 	hitch)
 		hitch_conf "$T/hitch.conf" "$2"
 		bg hitch hitch --config="$T/hitch.conf" ;;

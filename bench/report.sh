@@ -28,8 +28,8 @@ proxy_json() { # NAME
 {
 	echo "{"
 	for p in nacred hitch haproxy; do proxy_json "$p"; done
-	printf '  "nacred_only": {"rotation_ms": %s, "rotations": %s, "cert_bytes": %s, "plain_cert_bytes": %s},\n' \
-		"$(num nacred_only.rotation_ms)" "$(num nacred_only.rotations)" \
+	printf '  "nacred_only": {"handshake_us_session_tickets_1": %s, "rotation_ms": %s, "rotations": %s, "cert_bytes": %s, "plain_cert_bytes": %s},\n' \
+		"$(num nacred_only.handshake_us_tickets)" "$(num nacred_only.rotation_ms)" "$(num nacred_only.rotations)" \
 		"$(num nacred_only.cert_bytes)" "$(num nacred_only.plain_cert_bytes)"
 	printf '  "direct": {"p50_ms": %s, "p99_ms": %s, "p50_ms_after": %s, "p99_ms_after": %s},\n' \
 		"$(num direct.p50_abs_ms)" "$(num direct.p99_abs_ms)" \
@@ -72,6 +72,8 @@ conc_ok=MISS
 	echo "| figure | nacred | hitch | HAProxy | nacred/hitch | nacred/HAProxy | target | result |"
 	echo "|---|---:|---:|---:|---:|---:|---|---|"
 	row "CPU per full handshake (µs)" handshake_us "≤ 0.8x hitch" "$(verdict "$hs" 0.8)"
+	t1=$(get nacred_only.handshake_us_tickets)
+	echo "| ... nacred with session_tickets = 1 (µs) | $t1 | | | $(ratio "$t1" "$(get hitch.handshake_us)") | $(ratio "$t1" "$(get haproxy.handshake_us)") | | |"
 	row "CPU per keep-alive request (µs)" keepalive_us "≤ 0.8x hitch" "$(verdict "$ka" 0.8)"
 	row "CPU per GiB in 1 MiB responses (s)" bulk_s_per_gib "≤ 0.9x hitch" "$(verdict "$bulk" 0.9)"
 	row "RSS per idle TLS connection (KiB)" idle_kib_per_conn "≤ 12 KiB" "$(verdict "$(get nacred.idle_kib_per_conn)" 12)"
@@ -84,7 +86,7 @@ conc_ok=MISS
 	echo "nacred alone: one rotation (key + evidence + certificate) costs $(get nacred_only.rotation_ms) ms of CPU ($(get nacred_only.rotations) rotations); its certificate is $(get nacred_only.cert_bytes) bytes (DER) against $(get nacred_only.plain_cert_bytes) for a plain self-signed P-256 one ($(ratio "$(get nacred_only.cert_bytes)" "$(get nacred_only.plain_cert_bytes)")x)."
 	echo
 	echo "Latency over keep-alive at a fixed, moderate rate ($(get meta.lat_rate)); direct to the upstream p50 $(get direct.p50_abs_ms) ms, p99 $(get direct.p99_abs_ms) ms$( [ -n "$(get direct2.p50_abs_ms)" ] && echo " (again at the end: $(get direct2.p50_abs_ms) / $(get direct2.p99_abs_ms) ms)"); through nacred $(get nacred.p50_abs_ms) / $(get nacred.p99_abs_ms), hitch $(get hitch.p50_abs_ms) / $(get hitch.p99_abs_ms), HAProxy $(get haproxy.p50_abs_ms) / $(get haproxy.p99_abs_ms) ms."
-	echo "Full handshakes per second reached (2 noisy cores shared with wrk and the upstream): nacred $(get nacred.handshake_rps), hitch $(get hitch.handshake_rps), HAProxy $(get haproxy.handshake_rps). wrk errors over all CPU runs: nacred $(get nacred.wrk_errors), hitch $(get hitch.wrk_errors), HAProxy $(get haproxy.wrk_errors). Negotiated: nacred $(get nacred.tls), hitch $(get hitch.tls), HAProxy $(get haproxy.tls). Run time $(get meta.seconds) s."
+	echo "Full handshakes per second reached (2 noisy cores shared with bench/hsload and the upstream; no handshake resumed): nacred $(get nacred.handshake_rps), hitch $(get hitch.handshake_rps), HAProxy $(get haproxy.handshake_rps). Errors over all CPU runs: nacred $(get nacred.wrk_errors), hitch $(get hitch.wrk_errors), HAProxy $(get haproxy.wrk_errors). Negotiated: nacred $(get nacred.tls), hitch $(get hitch.tls), HAProxy $(get haproxy.tls). Run time $(get meta.seconds) s."
 	echo
 	echo "Every round (µs per handshake / µs per keep-alive request / s per GiB): nacred $(get nacred.rounds); hitch $(get hitch.rounds); HAProxy $(get haproxy.rounds). The table shows the medians."
 } >"$D/latest.md"

@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.." || exit 1
 NACRED=${NACRED:-build/nacred}
 UPSTREAM=${UPSTREAM:-build/tools/upstream}
 TLSCLIENT=${TLSCLIENT:-build/tools/tlsclient}
+HSLOAD=${HSLOAD:-build/bench/hsload}
 OUT=${BENCH_OUT:-bench/results}
 PROXIES="nacred hitch haproxy"
 IDLE_N=${IDLE_N:-5000}
@@ -27,7 +28,7 @@ BULK_CONNS=4
 LAT_CONNS=4     # latency: 4 connections, 10 ms pause after each response
 LAT_DELAY_MS=10 # (about 400 requests/s: a moderate, fixed rate)
 
-for b in "$NACRED" "$UPSTREAM" "$TLSCLIENT"; do
+for b in "$NACRED" "$UPSTREAM" "$TLSCLIENT" "$HSLOAD"; do
 	[ -x "$b" ] || die "$b is missing: run make all tools first"
 done
 for c in hitch haproxy wrk gnuplot openssl ss; do
@@ -57,10 +58,28 @@ cpu_run() {
 
 url() { echo "https://127.0.0.1:$(eval echo \$PORT_$1)$2"; }
 
+# hs_run NAME: full handshakes (bench/hsload: a new SSL object and no
+# session per connection; wrk would resume) against NAME's port while its
+# CPU is counted; appends "cpu_s requests errors" to $T/NAME.hs
+hs_run() {
+	_c0=$(cpu_ticks "$1")
+	"$HSLOAD" 127.0.0.1 "$(eval echo \$PORT_$1)" $CONNS "$DUR" >"$T/hs.out" 2>&1
+	_c1=$(cpu_ticks "$1")
+	read -r _w _r _w _e _w _res _rest <"$T/hs.out" 2>/dev/null
+	[ "${_r:-0}" -gt 0 ] 2>/dev/null ||
+		die "hsload got no responses from $1: $(tr '\n' '|' <"$T/hs.out")"
+	[ "$_res" = 0 ] || die "hsload: $_res of $_r handshakes with $1 were resumed"
+	echo "$(cpu_s "$_c0" "$_c1") $_r $_e" >>"$T/$1.hs"
+}
+
 cpu_round() {
 	for p in $PROXIES; do
 		say "  $p: full handshakes"
-		cpu_run "$p" hs -c$CONNS -H 'Connection: close' "$(url "$p" /)"
+		hs_run "$p"
+		if [ "$p" = nacred ]; then
+			say "  nacred with session_tickets = 1: full handshakes"
+			hs_run nacred_t1
+		fi
 		say "  $p: keep-alive requests"
 		cpu_run "$p" ka -c$CONNS "$(url "$p" /)"
 		say "  $p: 1 MiB responses"
@@ -81,6 +100,8 @@ cpu_figures() {
 		put "$p.keepalive_us" "$(median "$T/$p.ka" '$1 * 1e6 / $2' .2f)"
 		put "$p.bulk_s_per_gib" "$(median "$T/$p.bulk" '$1 * 1024 / $2' .3f)"
 		put "$p.handshake_rps" "$(median "$T/$p.hs" "\$2 / $DUR" .0f)"
+		[ "$p" != nacred ] ||
+			put nacred_only.handshake_us_tickets "$(median "$T/nacred_t1.hs" '$1 * 1e6 / $2' .1f)"
 		# every round, for the spread: "µs/handshake µs/request s/GiB" each
 		put "$p.rounds" "$(paste -d' ' "$T/$p.hs" "$T/$p.ka" "$T/$p.bulk" |
 			awk '{ printf "%s%.1f/%.2f/%.3f", (NR > 1 ? " " : ""),
@@ -213,6 +234,8 @@ for p in $PROXIES; do
 	[ "$params" = "TLSv1.3 TLS_AES_256_GCM_SHA384 X25519" ] ||
 		die "$p negotiates $params, not TLSv1.3 TLS_AES_256_GCM_SHA384 X25519"
 done
+port PORT_nacred_t1
+start_proxy nacred_t1 "$PORT_nacred_t1"
 put nacred_only.cert_bytes "$(cert_der_bytes "$PORT_nacred")"
 put nacred_only.plain_cert_bytes "$(openssl x509 -in "$T/test.crt" -outform DER | wc -c)"
 
@@ -234,7 +257,7 @@ say "nacred alone: a second instance rotates every second meanwhile"
 rotation_start
 latency_all
 rotation_end
-for p in $PROXIES upstream; do bg_stop "$p"; done
+for p in $PROXIES nacred_t1 upstream; do bg_stop "$p"; done
 
 put meta.quick "${QUICK:-0}"
 put meta.seconds "$(($(date +%s) - START))"
