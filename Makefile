@@ -129,7 +129,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(DAEMON_SRC)
 	  -Iinclude -Isrc -Isrc/verify $(PKG_CFLAGS) -o $@ $< $(DAEMON_SRC) $(LDLIBS)
 
 asan: $(BA)/nacred $(UNIT_ABIN) $(if $(CLI_SRC),$(BA)/nacre)
-tools: $(TOOL_BIN) $(B)/bench/hsload
+tools: $(TOOL_BIN) $(B)/bench/hsload $(B)/bench/sslfloor
 fuzz-bins: $(FUZZ_BIN)
 
 check-bins: all $(UNIT_BIN) asan tools fuzz-bins
@@ -155,7 +155,8 @@ bench:
 	@$(MAKE) --no-print-directory all tools
 	@QUICK=$(QUICK) sh bench/run.sh
 
-$(B)/bench/hsload: bench/hsload.c
+# benchmark helpers: libssl only
+$(B)/bench/%: bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lssl -lcrypto
 
