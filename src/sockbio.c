@@ -18,7 +18,7 @@
  * carries it) and around close_notify (the FIN follows at once). Each
  * saves a TCP segment, and the client a wake-up.
  *
- * The BIO's data is (fd << 1 | more).
+ * The BIO's data is (fd << 1 | more), or -1 without an fd.
  */
 #include <errno.h>
 #include <limits.h>
@@ -41,19 +41,26 @@ static pthread_once_t method_once = PTHREAD_ONCE_INIT;
 static int
 fd_of(BIO *b)
 {
-	return (int)((intptr_t)BIO_get_data(b) >> 1);
+	intptr_t v = (intptr_t)BIO_get_data(b);
+
+	return v < 0 ? -1 : (int)(v >> 1);
 }
 
 static bool
 more_of(BIO *b)
 {
-	return ((intptr_t)BIO_get_data(b) & 1) != 0;
+	intptr_t v = (intptr_t)BIO_get_data(b);
+
+	return v >= 0 && (v & 1);
 }
 
+/* no fd: -1 */
 static void
 set_data(BIO *b, int fd, bool more)
 {
-	BIO_set_data(b, (void *)(((intptr_t)fd << 1) | (more ? 1 : 0)));
+	intptr_t v = fd < 0 ? -1 : ((intptr_t)fd << 1) | (more ? 1 : 0);
+
+	BIO_set_data(b, (void *)v);
 }
 
 static bool
