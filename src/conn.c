@@ -46,7 +46,6 @@ struct nacre_conn {
 	bool c_eof, u_eof;         /* read sides finished */
 	bool u_wr_shut, c_wr_shut; /* write sides finished (FIN / close_notify) */
 	bool dead;                 /* a hard error: close after this pump */
-	bool tcp;                  /* the client is on TCP (MSG_MORE works) */
 	bool hold_ticket;          /* client writes carry MSG_MORE: see hold_end */
 
 	/* timeouts: a deadline is checked lazily when the timer fires */
@@ -373,7 +372,7 @@ handshake_step(struct nacre_conn *c)
 	 * response or the FIN to carry. The server waits for that Finished
 	 * in TLS_ST_EARLY_DATA (TLS 1.3, with or without early data). */
 	OSSL_HANDSHAKE_STATE st = SSL_get_state(c->ssl);
-	bool more = c->tcp && (st == TLS_ST_EARLY_DATA || st == TLS_ST_SW_FINISHED);
+	bool more = st == TLS_ST_EARLY_DATA || st == TLS_ST_SW_FINISHED;
 	int r;
 
 	if (more)
@@ -723,11 +722,9 @@ client_write(struct nacre_conn *c)
 		int r;
 
 		/* close_notify and the FIN in one segment (TCP) */
-		if (c->tcp)
-			nacre_sockbio_more(SSL_get_wbio(c->ssl), true);
+		nacre_sockbio_more(SSL_get_wbio(c->ssl), true);
 		r = SSL_shutdown(c->ssl);
-		if (c->tcp)
-			nacre_sockbio_more(SSL_get_wbio(c->ssl), false);
+		nacre_sockbio_more(SSL_get_wbio(c->ssl), false);
 		if (r >= 0) {
 			if (!(c->c_eof && c->u_wr_shut)) /* else close() follows */
 				shutdown(c->cfd, SHUT_WR);
@@ -802,7 +799,9 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 	char addr[160];
 	BIO *bio = NULL;
 
-	if (!c || !(c->ssl = SSL_new(g->ssl_ctx)) || !(bio = nacre_sockbio_new(fd))) {
+	if (!c || !(c->ssl = SSL_new(g->ssl_ctx)) ||
+	    !(bio = nacre_sockbio_new(fd, peer->sa_family == AF_INET ||
+						  peer->sa_family == AF_INET6))) {
 		log_err("out of memory accepting a connection");
 		if (c)
 			SSL_free(c->ssl);
@@ -821,7 +820,6 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 	c->state = proxy_protocol ? ST_PROXY : ST_HANDSHAKE;
 	memcpy(&c->peer, peer, peerlen);
 	c->peerlen = peerlen;
-	c->tcp = peer->sa_family == AF_INET || peer->sa_family == AF_INET6;
 	SSL_set_accept_state(c->ssl);
 	event_assign(&c->crev, w->base, fd, EV_READ | EV_PERSIST, client_cb, c);
 	event_assign(&c->cwev, w->base, fd, EV_WRITE | EV_PERSIST, client_cb, c);

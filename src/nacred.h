@@ -195,11 +195,12 @@ struct ssl_ctx_st *nacre_tls_ctx_new(const struct nacre_config *cfg,
 /* ---- sockbio.c: the BIO under a client connection's SSL ---- */
 struct bio_st;
 /* A BIO on FD (not closed with it) that gives OpenSSL's handshake buffer
- * room for a whole flight and writes with MSG_NOSIGNAL. NULL when out of
- * memory. */
-struct bio_st *nacre_sockbio_new(int fd);
-/* While MORE is set, writes carry MSG_MORE (TCP only): the kernel holds
- * them until a write without it, a FIN or a full segment. */
+ * room for a whole flight and writes with MSG_NOSIGNAL; TCP: FD is a TCP
+ * socket. NULL when out of memory. */
+struct bio_st *nacre_sockbio_new(int fd, bool tcp);
+/* While MORE is set, writes carry MSG_MORE (on TCP; a no-op otherwise):
+ * the kernel holds them until a write without it, a FIN or a full
+ * segment. */
 void nacre_sockbio_more(struct bio_st *b, bool more);
 
 /* ---- provider.c ---- */

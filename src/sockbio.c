@@ -11,14 +11,15 @@
  * send(MSG_NOSIGNAL), so a peer gone away is an EPIPE error here, never
  * a signal.
  *
- * "More" (TCP only): while set, writes carry MSG_MORE, so the kernel
+ * "More" (TCP sockets only; a no-op on others): while set, writes carry
+ * MSG_MORE, so the kernel
  * holds them until a write without it, a FIN or a full segment. The
  * connection sets it where it knows a write follows soon: around the
  * handshake step that sends the session ticket (the first response
  * carries it) and around close_notify (the FIN follows at once). Each
  * saves a TCP segment, and the client a wake-up.
  *
- * The BIO's data is (fd << 1 | more), or -1 without an fd.
+ * The BIO's data is (fd << 2 | tcp << 1 | more), or -1 without an fd.
  */
 #include <errno.h>
 #include <limits.h>
@@ -43,7 +44,15 @@ fd_of(BIO *b)
 {
 	intptr_t v = (intptr_t)BIO_get_data(b);
 
-	return v < 0 ? -1 : (int)(v >> 1);
+	return v < 0 ? -1 : (int)(v >> 2);
+}
+
+static bool
+tcp_of(BIO *b)
+{
+	intptr_t v = (intptr_t)BIO_get_data(b);
+
+	return v >= 0 && (v & 2);
 }
 
 static bool
@@ -54,11 +63,12 @@ more_of(BIO *b)
 	return v >= 0 && (v & 1);
 }
 
-/* no fd: -1 */
+/* no fd: -1; MORE only on TCP */
 static void
-set_data(BIO *b, int fd, bool more)
+set_data(BIO *b, int fd, bool tcp, bool more)
 {
-	intptr_t v = fd < 0 ? -1 : ((intptr_t)fd << 1) | (more ? 1 : 0);
+	intptr_t v = fd < 0 ? -1
+			    : ((intptr_t)fd << 2) | (tcp ? 2 : 0) | (tcp && more ? 1 : 0);
 
 	BIO_set_data(b, (void *)v);
 }
@@ -109,7 +119,7 @@ sock_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
 	switch (cmd) {
 	case BIO_C_SET_FD:
-		set_data(b, *(int *)ptr, false);
+		set_data(b, *(int *)ptr, false, false);
 		BIO_set_shutdown(b, (int)num);
 		BIO_set_init(b, 1);
 		return 1;
@@ -142,7 +152,7 @@ sock_ctrl(BIO *b, int cmd, long num, void *ptr)
 static int
 sock_create(BIO *b)
 {
-	set_data(b, -1, false);
+	set_data(b, -1, false, false);
 	return 1;
 }
 
@@ -174,9 +184,10 @@ method_init(void)
 	BIO_meth_free(m);
 }
 
-/* A BIO on FD that does not close it. NULL when out of memory. */
+/* A BIO on FD that does not close it; TCP: FD is a TCP socket (MSG_MORE
+ * applies). NULL when out of memory. */
 BIO *
-nacre_sockbio_new(int fd)
+nacre_sockbio_new(int fd, bool tcp)
 {
 	BIO *b;
 
@@ -184,14 +195,15 @@ nacre_sockbio_new(int fd)
 	if (!method || !(b = BIO_new(method)))
 		return NULL;
 	BIO_set_fd(b, fd, BIO_NOCLOSE);
+	set_data(b, fd, tcp, false);
 	return b;
 }
 
-/* Writes on B carry MSG_MORE while MORE is set (B: nacre_sockbio_new,
- * on a TCP socket). Clearing it does not push what is held: the next
+/* Writes on B carry MSG_MORE while MORE is set (B: nacre_sockbio_new; a
+ * no-op unless on TCP). Clearing it does not push what is held: the next
  * write, FIN or close does. */
 void
 nacre_sockbio_more(BIO *b, bool more)
 {
-	set_data(b, fd_of(b), more);
+	set_data(b, fd_of(b), tcp_of(b), more);
 }
