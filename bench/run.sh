@@ -42,18 +42,26 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
 # ---- the runs ----
 
+# cpu_during NAME CMD...: runs CMD (output in $T/run.out) while NAME's
+# CPU is counted; prints that CPU time in seconds
+cpu_during() {
+	_n=$1
+	shift
+	_c0=$(cpu_ticks "$_n")
+	"$@" >"$T/run.out" 2>&1
+	cpu_s "$_c0" "$(cpu_ticks "$_n")"
+}
+
 # cpu_run NAME KEY WRK-ARGS...: wrk against NAME's port while
 # NAME's CPU is counted; appends "cpu_s requests errors" to $T/NAME.KEY
 cpu_run() {
-	_n=$1 _k=$2
+	_name=$1 _k=$2
 	shift 2
-	_c0=$(cpu_ticks "$_n")
-	wrk -t1 -d"${DUR}s" "$@" >"$T/wrk.out" 2>&1
-	_c1=$(cpu_ticks "$_n")
-	_r=$(wrk_requests "$T/wrk.out")
+	_cpu=$(cpu_during "$_name" wrk -t1 -d"${DUR}s" "$@")
+	_r=$(wrk_requests "$T/run.out")
 	[ -n "$_r" ] && [ "$_r" -gt 0 ] ||
-		die "wrk got no responses from $_n: $(tr '\n' '|' <"$T/wrk.out")"
-	echo "$(cpu_s "$_c0" "$_c1") $_r $(wrk_errors "$T/wrk.out")" >>"$T/$_n.$_k"
+		die "wrk got no responses from $_name: $(tr '\n' '|' <"$T/run.out")"
+	echo "$_cpu $_r $(wrk_errors "$T/run.out")" >>"$T/$_name.$_k"
 }
 
 url() { echo "https://127.0.0.1:$(eval echo \$PORT_$1)$2"; }
@@ -62,14 +70,12 @@ url() { echo "https://127.0.0.1:$(eval echo \$PORT_$1)$2"; }
 # session per connection; wrk would resume) against NAME's port while its
 # CPU is counted; appends "cpu_s requests errors" to $T/NAME.hs
 hs_run() {
-	_c0=$(cpu_ticks "$1")
-	"$HSLOAD" 127.0.0.1 "$(eval echo \$PORT_$1)" $CONNS "$DUR" >"$T/hs.out" 2>&1
-	_c1=$(cpu_ticks "$1")
-	read -r _w _r _w _e _w _res _rest <"$T/hs.out" 2>/dev/null
+	_cpu=$(cpu_during "$1" "$HSLOAD" 127.0.0.1 "$(eval echo \$PORT_$1)" $CONNS "$DUR")
+	read -r _w _r _w _e _w _res _rest <"$T/run.out" 2>/dev/null
 	[ "${_r:-0}" -gt 0 ] 2>/dev/null ||
-		die "hsload got no responses from $1: $(tr '\n' '|' <"$T/hs.out")"
+		die "hsload got no responses from $1: $(tr '\n' '|' <"$T/run.out")"
 	[ "$_res" = 0 ] || die "hsload: $_res of $_r handshakes with $1 were resumed"
-	echo "$(cpu_s "$_c0" "$_c1") $_r $_e" >>"$T/$1.hs"
+	echo "$_cpu $_r $_e" >>"$T/$1.hs"
 }
 
 cpu_round() {
