@@ -34,7 +34,8 @@ struct nacre_conn {
 	uint64_t id;
 	enum conn_state state;
 	int cfd, ufd;
-	SSL *ssl;
+	SSL *ssl;              /* until the splice starts, or all along */
+	struct nacre_rec *rec; /* the splice's TLS 1.3 records, when taken */
 	struct event crev, cwev, urev, uwev, timer;
 	unsigned ev_on; /* bit per event above that is added */
 	uint32_t cap;
@@ -47,6 +48,9 @@ struct nacre_conn {
 	bool u_wr_shut, c_wr_shut; /* write sides finished (FIN / close_notify) */
 	bool dead;                 /* a hard error: close after this pump */
 	bool hold_ticket;          /* client writes carry MSG_MORE: see hold_end */
+	bool close_sealed;         /* rec: close_notify sealed, FIN after it */
+	bool c_tcp;                /* the client socket is TCP (MSG_MORE) */
+	bool c_drained;            /* rec: the last read() found nothing more */
 
 	/* timeouts: a deadline is checked lazily when the timer fires */
 	struct timeval last_io;
@@ -192,6 +196,7 @@ conn_free(struct nacre_conn *c)
 		close(c->ufd);
 	}
 	SSL_free(c->ssl);
+	nacre_rec_free(c->rec);
 	close(c->cfd);
 	free(c->c2u.data);
 	free(c->u2c.data);
@@ -452,6 +457,44 @@ proxy_header_out(struct nacre_conn *c, unsigned char *out, size_t cap)
 	return n > 0 ? (size_t)n : 0;
 }
 
+/* The splice starts: a TLS 1.3 connection's records go to record.c and
+ * its SSL object (most of an idle connection's memory) is freed. Not
+ * taken: TLS 1.2, session tickets on (OpenSSL writes them after the
+ * handshake); those stay with OpenSSL, which then reads ahead itself.
+ * false: the connection is gone. */
+static bool
+take_records(struct nacre_conn *c)
+{
+	const char *why = "session tickets are on";
+	BIO *bio = SSL_get_rbio(c->ssl);
+
+	if (c->gen->cfg->tls.session_tickets == 0 &&
+	    (c->rec = nacre_rec_from_ssl(c->ssl, &why)) != NULL) {
+		/* what the BIO read past the Finished (fits: see sockbio.c) */
+		while (BIO_pending(bio) > 0) {
+			size_t room;
+			unsigned char *dst = nacre_rec_rspace(c->rec, &room);
+			size_t n = dst ? nacre_sockbio_take(bio, dst, room) : 0;
+			if (!n) {
+				nacre_conn_abort(c, "out of memory");
+				return false;
+			}
+			nacre_rec_rdone(c->rec, n);
+		}
+		c->c_drained = nacre_sockbio_drained(bio);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		c->hold_ticket = false;
+		c->ssl_rd = c->ssl_wr = c->ssl_sd = W_NONE;
+		nacre_log(NACRE_LOG_DEBUG, c->id, "TLS records: nacre (SSL freed)");
+		return true;
+	}
+	nacre_log(NACRE_LOG_DEBUG, c->id, "TLS records stay with OpenSSL: %s", why);
+	nacre_sockbio_read_ahead(bio, false);
+	SSL_set_read_ahead(c->ssl, 1);
+	return true;
+}
+
 static void
 upstream_ready(struct nacre_conn *c)
 {
@@ -463,6 +506,9 @@ upstream_ready(struct nacre_conn *c)
 	event_assign(&c->uwev, c->w->base, c->ufd, EV_WRITE | EV_PERSIST,
 		     upstream_cb, c);
 	c->ev_on &= ~(unsigned)(EV_UR | EV_UW);
+	/* the app answers what it is sent (or, if it speaks first, epoll
+	 * says so): no recv() to hear EAGAIN before the first request */
+	c->u_rd_wait = true;
 	if (cfg->upstream.proxy_protocol == NACRE_PP_V2) {
 		size_t n;
 		if (!buf_alloc(c, &c->c2u)) {
@@ -476,6 +522,8 @@ upstream_ready(struct nacre_conn *c)
 		}
 		c->c2u.tail = (uint32_t)n;
 	}
+	if (!take_records(c))
+		return;
 	timer_arm(c, cfg->limits.idle_timeout_ms);
 	conn_pump(c);
 }
@@ -569,10 +617,97 @@ upstream_connect(struct nacre_conn *c)
 static void
 hold_end(struct nacre_conn *c)
 {
-	if (c->hold_ticket) {
+	if (c->hold_ticket && c->ssl) {
 		c->hold_ticket = false;
 		nacre_sockbio_more(SSL_get_wbio(c->ssl), false);
 	}
+}
+
+/* A fatal record error: our alert (if any) goes out if the socket takes
+ * it now; the connection ends either way. */
+static void
+rec_fail(struct nacre_conn *c, const char *what)
+{
+	size_t len;
+	const uint8_t *p = nacre_rec_pending(c->rec, &len);
+
+	nacre_log(NACRE_LOG_DEBUG, c->id, "%s: %s", what, nacre_rec_error(c->rec));
+	if (p)
+		(void)send(c->cfd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	c->dead = true;
+}
+
+/* client records -> c2u buffer (record.c) */
+static bool
+client_read_rec(struct nacre_conn *c)
+{
+	bool progress = false, drained = c->c_drained;
+
+	c->c_drained = false;
+	while (!c->c_eof && c->ssl_rd == W_NONE && buf_room(c, &c->c2u) > 0) {
+		size_t got, room;
+		uint8_t *dst;
+		ssize_t n;
+		int st;
+
+		if (!buf_alloc(c, &c->c2u))
+			return false;
+		st = nacre_rec_read(c->rec, c->c2u.data + c->c2u.tail,
+				    buf_room(c, &c->c2u), &got);
+		if (st == NACRE_REC_DATA) {
+			c->c2u.tail += (uint32_t)got;
+			progress = true;
+			continue;
+		}
+		if (st == NACRE_REC_EOF) {
+			c->c_eof = true;
+			progress = true;
+			break;
+		}
+		if (st == NACRE_REC_ERR) {
+			rec_fail(c, "client read");
+			return true;
+		}
+		/* a short read() drained the socket: wait for epoll (level-
+		 * triggered) rather than spend a read() to hear EAGAIN */
+		if (drained) {
+			c->ssl_rd = W_READ;
+			break;
+		}
+		if (!(dst = nacre_rec_rspace(c->rec, &room))) {
+			nacre_log(NACRE_LOG_WARN, c->id, "client read: out of memory");
+			c->dead = true;
+			return true;
+		}
+		n = read(c->cfd, dst, room);
+		if (n > 0) {
+			nacre_rec_rdone(c->rec, (size_t)n);
+			drained = (size_t)n < room;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			c->ssl_rd = W_READ;
+			nacre_rec_rtrim(c->rec); /* an idle connection holds none */
+			break;
+		}
+		if (n < 0 || nacre_rec_buffered(c->rec) > 0) {
+			/* a reset, or a FIN in the middle of a record */
+			nacre_log(NACRE_LOG_DEBUG, c->id, "client read: %s",
+				  n < 0 ? strerror(errno) : "EOF inside a record");
+			c->dead = true;
+			return true;
+		}
+		/* EOF without close_notify: as OpenSSL here
+		 * (SSL_OP_IGNORE_UNEXPECTED_EOF), the end of the stream */
+		c->c_eof = true;
+		progress = true;
+		break;
+	}
+	if (c->c2u.data && buf_len(&c->c2u) == 0)
+		buf_consumed(&c->c2u, 0);
+	return progress;
 }
 
 /* client TLS -> c2u buffer */
@@ -580,6 +715,9 @@ static bool
 client_read(struct nacre_conn *c)
 {
 	bool progress = false;
+
+	if (c->rec)
+		return client_read_rec(c);
 
 	while (!c->c_eof && c->ssl_rd == W_NONE && buf_room(c, &c->c2u) > 0) {
 		int n;
@@ -596,7 +734,8 @@ client_read(struct nacre_conn *c)
 			 * likely drained too, so wait for epoll (level-
 			 * triggered, so nothing is missed) rather than
 			 * spend a read() to hear EAGAIN */
-			if (!SSL_has_pending(c->ssl))
+			if (!SSL_has_pending(c->ssl) &&
+			    BIO_pending(SSL_get_rbio(c->ssl)) == 0)
 				c->ssl_rd = W_READ;
 			continue;
 		}
@@ -692,12 +831,73 @@ upstream_read(struct nacre_conn *c)
 	return progress;
 }
 
+/* u2c buffer -> client records (record.c) -> socket; after the
+ * upstream's EOF, close_notify + FIN */
+static bool
+client_write_rec(struct nacre_conn *c)
+{
+	bool progress = false;
+
+	while (!c->c_wr_shut && c->ssl_wr == W_NONE) {
+		size_t len;
+		const uint8_t *p = nacre_rec_pending(c->rec, &len);
+		ssize_t n;
+
+		if (!p) {
+			if (buf_len(&c->u2c) > 0) {
+				n = nacre_rec_seal(c->rec, c->u2c.data + c->u2c.head,
+						   buf_len(&c->u2c));
+				if (n < 0) {
+					rec_fail(c, "client write");
+					return true;
+				}
+				buf_consumed(&c->u2c, (uint32_t)n);
+				progress = true;
+				continue;
+			}
+			if (!c->u_eof || c->close_sealed)
+				break;
+			if (nacre_rec_close_notify(c->rec) != 0) {
+				rec_fail(c, "client close_notify");
+				return true;
+			}
+			c->close_sealed = true;
+			continue;
+		}
+		/* with close_notify in it, the FIN follows: one segment (TCP) */
+		n = send(c->cfd, p, len, MSG_NOSIGNAL |
+			 (c->close_sealed && c->c_tcp ? MSG_MORE : 0));
+		if (n > 0) {
+			nacre_rec_sent(c->rec, (size_t)n);
+			progress = true;
+			if (c->close_sealed && !nacre_rec_pending(c->rec, &len)) {
+				if (!(c->c_eof && c->u_wr_shut)) /* else close() follows */
+					shutdown(c->cfd, SHUT_WR);
+				c->c_wr_shut = true;
+			}
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			c->ssl_wr = W_WRITE;
+			break;
+		}
+		nacre_log(NACRE_LOG_DEBUG, c->id, "client write: %s", strerror(errno));
+		c->dead = true;
+		return true;
+	}
+	return progress;
+}
+
 /* u2c buffer -> client TLS; after the upstream's EOF, close_notify + FIN */
 static bool
 client_write(struct nacre_conn *c)
 {
 	bool progress = false;
 
+	if (c->rec)
+		return client_write_rec(c);
 	hold_end(c);
 
 	while (buf_len(&c->u2c) > 0 && c->ssl_wr == W_NONE && !c->c_wr_shut) {
@@ -747,6 +947,10 @@ client_write(struct nacre_conn *c)
 static bool
 waits_on(const struct nacre_conn *c, enum wait w)
 {
+	if (c->rec) /* reads wait for W_READ only, writes for W_WRITE only */
+		return (w == W_READ && c->ssl_rd == w && !c->c_eof &&
+			buf_room(c, &c->c2u) > 0) ||
+		       (w == W_WRITE && c->ssl_wr == w && !c->c_wr_shut);
 	return (c->ssl_rd == w && !c->c_eof && buf_room(c, &c->c2u) > 0) ||
 	       (c->ssl_wr == w && buf_len(&c->u2c) > 0) ||
 	       (c->ssl_sd == w && !c->c_wr_shut);
@@ -799,9 +1003,10 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 	char addr[160];
 	BIO *bio = NULL;
 
+	bool tcp = peer->sa_family == AF_INET || peer->sa_family == AF_INET6;
+
 	if (!c || !(c->ssl = SSL_new(g->ssl_ctx)) ||
-	    !(bio = nacre_sockbio_new(fd, peer->sa_family == AF_INET ||
-						  peer->sa_family == AF_INET6))) {
+	    !(bio = nacre_sockbio_new(fd, tcp))) {
 		log_err("out of memory accepting a connection");
 		if (c)
 			SSL_free(c->ssl);
@@ -815,6 +1020,7 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 	nacre_gen_ref(g);
 	c->id = atomic_fetch_add_explicit(&nacre_next_conn_id, 1, memory_order_relaxed);
 	c->cfd = fd;
+	c->c_tcp = tcp;
 	c->ufd = -1;
 	c->cap = (uint32_t)g->cfg->limits.buffer;
 	c->state = proxy_protocol ? ST_PROXY : ST_HANDSHAKE;

@@ -202,6 +202,55 @@ struct bio_st *nacre_sockbio_new(int fd, bool tcp);
  * the kernel holds them until a write without it, a FIN or a full
  * segment. */
 void nacre_sockbio_more(struct bio_st *b, bool more);
+/* Reading ahead into the BIO's own buffer (on from the start; OpenSSL's
+ * own read-ahead should then be off). Off: what is buffered is handed out
+ * first, then reads go straight through. BIO_pending() counts it. */
+void nacre_sockbio_read_ahead(struct bio_st *b, bool on);
+/* moves up to CAP buffered bytes into OUT; returns how many */
+size_t nacre_sockbio_take(struct bio_st *b, unsigned char *out, size_t cap);
+/* the last read() found the socket drained (a short read or EAGAIN) */
+bool nacre_sockbio_drained(struct bio_st *b);
+
+/* ---- record.c: TLS 1.3 records after the handshake, without an SSL ---- */
+struct ssl_st;
+struct nacre_rec;
+enum { NACRE_REC_DATA, NACRE_REC_WANT, NACRE_REC_EOF, NACRE_REC_ERR };
+/* On CTX: keep each handshake's application traffic secrets (key-log
+ * callback, into the SSL's ex_data; never logged) for nacre_rec_from_ssl.
+ * 0, or -1. */
+int nacre_rec_capture(struct ssl_ctx_st *ctx);
+/* The record layer of a finished TLS 1.3 handshake, after which the SSL
+ * can be freed; NULL and *why when this one cannot be taken over (not
+ * TLS 1.3, a suite other than AES-GCM / ChaCha20-Poly1305, bytes OpenSSL
+ * has read but not handed out, no secrets captured). */
+struct nacre_rec *nacre_rec_from_ssl(struct ssl_st *ssl, const char **why);
+/* From secrets: SUITE is the TLS 1.3 suite id (0x1301-0x1303); RD opens,
+ * WR seals, each SECRET_LEN bytes (the suite's hash length). */
+struct nacre_rec *nacre_rec_new(uint16_t suite, const uint8_t *rd_secret,
+				const uint8_t *wr_secret, size_t secret_len,
+				const char **why);
+void nacre_rec_free(struct nacre_rec *r);
+/* reading: read() the socket into rspace (NULL: out of memory), report
+ * with rdone, take plaintext with nacre_rec_read: NACRE_REC_DATA (*got
+ * bytes into out), _WANT (read more), _EOF (close_notify), _ERR (fatal;
+ * nacre_rec_error says why, and an alert may be pending to send). */
+uint8_t *nacre_rec_rspace(struct nacre_rec *r, size_t *room);
+void nacre_rec_rdone(struct nacre_rec *r, size_t n);
+int nacre_rec_read(struct nacre_rec *r, uint8_t *out, size_t cap, size_t *got);
+size_t nacre_rec_buffered(const struct nacre_rec *r); /* unopened bytes */
+void nacre_rec_rtrim(struct nacre_rec *r); /* frees the read buffer if empty */
+/* writing: seal takes what fits in one batch (0 while a batch is still
+ * pending; -1 on error), pending shows what to send, sent reports it */
+ssize_t nacre_rec_seal(struct nacre_rec *r, const uint8_t *p, size_t n);
+int nacre_rec_close_notify(struct nacre_rec *r);
+const uint8_t *nacre_rec_pending(const struct nacre_rec *r, size_t *len);
+void nacre_rec_sent(struct nacre_rec *r, size_t n);
+const char *nacre_rec_error(const struct nacre_rec *r);
+/* tests and fuzzing: one record of any inner type with PAD zero bytes of
+ * padding; our own KeyUpdate after RECORDS records under one key */
+int nacre_rec_seal_raw(struct nacre_rec *r, uint8_t type, const uint8_t *p,
+		       size_t n, size_t pad);
+void nacre_rec_set_rekey_after(struct nacre_rec *r, uint64_t records);
 
 /* ---- provider.c ---- */
 struct nacre_attest *nacre_provider_open(const struct nacre_config *cfg,

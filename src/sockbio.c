@@ -19,11 +19,19 @@
  * carries it) and around close_notify (the FIN follows at once). Each
  * saves a TCP segment, and the client a wake-up.
  *
- * The BIO's data is (fd << 2 | tcp << 1 | more), or -1 without an fd.
+ * Read-ahead, on from the start: OpenSSL is asked to read exactly (a
+ * record header, then its body) and this BIO reads what the socket has,
+ * up to one whole record's worth, into a buffer of its own. Same read()s
+ * as OpenSSL's own read-ahead, but what follows the client's Finished
+ * (often the first request) is ours to hand over, with
+ * nacre_sockbio_take, when record.c takes the connection's records. For
+ * a connection that stays with OpenSSL the connection turns this off and
+ * OpenSSL's read-ahead on. The buffer is freed whenever it empties.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -35,42 +43,27 @@
 
 /* room for a flight with a large certificate; only while handshaking */
 #define FLIGHT_BUFFER 16384
+/* read-ahead: a ClientHello, a client's last flight and what follows it;
+ * no more than record.c's buffer (one record of 5 + 2^14 + 256), so all
+ * that is left over when it takes over fits there */
+#define READ_BUFFER 16645
 
 static BIO_METHOD *method;
 static pthread_once_t method_once = PTHREAD_ONCE_INIT;
 
-static int
-fd_of(BIO *b)
+struct sock {
+	int fd;                /* -1: none */
+	bool tcp, more;
+	bool read_ahead;       /* fill rbuf with what the socket has */
+	bool drained;          /* the last read() came back short or empty */
+	unsigned char *rbuf;   /* read ahead, not yet handed out */
+	uint32_t roff, rlen;
+};
+
+static struct sock *
+sock_of(BIO *b)
 {
-	intptr_t v = (intptr_t)BIO_get_data(b);
-
-	return v < 0 ? -1 : (int)(v >> 2);
-}
-
-static bool
-tcp_of(BIO *b)
-{
-	intptr_t v = (intptr_t)BIO_get_data(b);
-
-	return v >= 0 && (v & 2);
-}
-
-static bool
-more_of(BIO *b)
-{
-	intptr_t v = (intptr_t)BIO_get_data(b);
-
-	return v >= 0 && (v & 1);
-}
-
-/* no fd: -1; MORE only on TCP */
-static void
-set_data(BIO *b, int fd, bool tcp, bool more)
-{
-	intptr_t v = fd < 0 ? -1
-			    : ((intptr_t)fd << 2) | (tcp ? 2 : 0) | (tcp && more ? 1 : 0);
-
-	BIO_set_data(b, (void *)v);
+	return BIO_get_data(b);
 }
 
 static bool
@@ -82,23 +75,58 @@ retryable(int err)
 static int
 sock_write(BIO *b, const char *buf, int len)
 {
+	struct sock *k = sock_of(b);
 	ssize_t n;
 
 	BIO_clear_retry_flags(b);
-	n = send(fd_of(b), buf, (size_t)len,
-		 MSG_NOSIGNAL | (more_of(b) ? MSG_MORE : 0));
+	n = send(k->fd, buf, (size_t)len,
+		 MSG_NOSIGNAL | (k->tcp && k->more ? MSG_MORE : 0));
 	if (n < 0 && retryable(errno))
 		BIO_set_retry_write(b);
 	return (int)n;
 }
 
+static void
+rbuf_free(struct sock *k)
+{
+	free(k->rbuf);
+	k->rbuf = NULL;
+	k->roff = k->rlen = 0;
+}
+
+/* What was read ahead first; then, reading ahead, one read() of up to
+ * READ_BUFFER bytes; otherwise straight into the caller's buffer. */
 static int
 sock_read(BIO *b, char *buf, int len)
 {
+	struct sock *k = sock_of(b);
 	ssize_t n;
 
 	BIO_clear_retry_flags(b);
-	n = read(fd_of(b), buf, (size_t)len);
+	if (k->rlen > k->roff) {
+		uint32_t have = k->rlen - k->roff;
+		uint32_t give = (uint32_t)len < have ? (uint32_t)len : have;
+		memcpy(buf, k->rbuf + k->roff, give);
+		k->roff += give;
+		if (k->roff == k->rlen)
+			rbuf_free(k);
+		return (int)give;
+	}
+	if (k->read_ahead && len < READ_BUFFER) {
+		if (!k->rbuf && !(k->rbuf = malloc(READ_BUFFER)))
+			return -1;
+		n = read(k->fd, k->rbuf, READ_BUFFER);
+		k->drained = n < READ_BUFFER;
+		if (n > 0) {
+			k->roff = 0;
+			k->rlen = (uint32_t)n;
+			return sock_read(b, buf, len);
+		}
+		rbuf_free(k);
+	} else {
+		n = read(k->fd, buf, (size_t)len);
+		k->drained = n < len;
+	}
 	if (n < 0 && retryable(errno))
 		BIO_set_retry_read(b);
 	else if (n == 0)
@@ -119,7 +147,7 @@ sock_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
 	switch (cmd) {
 	case BIO_C_SET_FD:
-		set_data(b, *(int *)ptr, false, false);
+		sock_of(b)->fd = *(int *)ptr;
 		BIO_set_shutdown(b, (int)num);
 		BIO_set_init(b, 1);
 		return 1;
@@ -127,8 +155,10 @@ sock_ctrl(BIO *b, int cmd, long num, void *ptr)
 		if (!BIO_get_init(b))
 			return -1;
 		if (ptr)
-			*(int *)ptr = fd_of(b);
-		return fd_of(b);
+			*(int *)ptr = sock_of(b)->fd;
+		return sock_of(b)->fd;
+	case BIO_CTRL_PENDING:
+		return (long)(sock_of(b)->rlen - sock_of(b)->roff);
 	case BIO_CTRL_GET_CLOSE:
 		return BIO_get_shutdown(b);
 	case BIO_CTRL_SET_CLOSE:
@@ -152,18 +182,28 @@ sock_ctrl(BIO *b, int cmd, long num, void *ptr)
 static int
 sock_create(BIO *b)
 {
-	set_data(b, -1, false, false);
+	struct sock *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return 0;
+	k->fd = -1;
+	BIO_set_data(b, k);
 	return 1;
 }
 
 static int
 sock_destroy(BIO *b)
 {
-	int fd = fd_of(b);
+	struct sock *k = sock_of(b);
 
-	if (BIO_get_shutdown(b) && BIO_get_init(b) && fd >= 0)
-		close(fd);
+	if (!k)
+		return 1;
+	if (BIO_get_shutdown(b) && BIO_get_init(b) && k->fd >= 0)
+		close(k->fd);
 	BIO_set_init(b, 0);
+	rbuf_free(k);
+	free(k);
+	BIO_set_data(b, NULL);
 	return 1;
 }
 
@@ -195,7 +235,8 @@ nacre_sockbio_new(int fd, bool tcp)
 	if (!method || !(b = BIO_new(method)))
 		return NULL;
 	BIO_set_fd(b, fd, BIO_NOCLOSE);
-	set_data(b, fd, tcp, false);
+	sock_of(b)->tcp = tcp;
+	sock_of(b)->read_ahead = true;
 	return b;
 }
 
@@ -205,5 +246,34 @@ nacre_sockbio_new(int fd, bool tcp)
 void
 nacre_sockbio_more(BIO *b, bool more)
 {
-	set_data(b, fd_of(b), tcp_of(b), more);
+	sock_of(b)->more = more;
+}
+
+void
+nacre_sockbio_read_ahead(BIO *b, bool on)
+{
+	sock_of(b)->read_ahead = on;
+}
+
+bool
+nacre_sockbio_drained(BIO *b)
+{
+	return sock_of(b)->drained;
+}
+
+size_t
+nacre_sockbio_take(BIO *b, unsigned char *out, size_t cap)
+{
+	struct sock *k = sock_of(b);
+	size_t n = k->rlen - k->roff;
+
+	if (n > cap)
+		n = cap;
+	if (n) {
+		memcpy(out, k->rbuf + k->roff, n);
+		k->roff += (uint32_t)n;
+		if (k->roff == k->rlen)
+			rbuf_free(k);
+	}
+	return n;
 }

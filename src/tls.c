@@ -249,11 +249,21 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
 	 * connection then checks the attestation in its own handshake. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, cfg->tls.session_tickets);
-	if (cfg->tls.session_tickets == 0)
+	if (cfg->tls.session_tickets == 0) {
 		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-	/* read whole records (and what follows) in one read(), not header
-	 * then body: half the read() calls per handshake and request */
-	SSL_CTX_set_read_ahead(ctx, 1);
+		/* without tickets, a TLS 1.3 connection's records leave
+		 * OpenSSL once the handshake is done (record.c): keep its
+		 * traffic secrets */
+		if (nacre_rec_capture(ctx) != 0) {
+			set_err(err, errlen, "cannot set up the record layer");
+			goto fail;
+		}
+	}
+	/* OpenSSL reads exactly (header, then body); during the handshake
+	 * the socket BIO reads ahead for it, so what follows the client's
+	 * Finished is not held inside OpenSSL (sockbio.c). A connection
+	 * whose records stay with OpenSSL turns OpenSSL's read-ahead on. */
+	SSL_CTX_set_read_ahead(ctx, 0);
 	if (!SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") ||
 	    !SSL_CTX_set_cipher_list(ctx,
 		"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"

@@ -1,0 +1,269 @@
+/*
+ * fuzz_record.c: record.c's reading side (the server's) on what a client
+ * could send after the handshake. Byte 0: bits 0-1 the suite, bit 2 the
+ * mode, bits 3-7 how the stream is cut into read()s.
+ *   mode 0: the rest is the raw byte stream from the client (headers,
+ *           lengths, ciphertext: almost all of it fails authentication);
+ *   mode 1: the rest is a script of records a client record layer seals
+ *           with the matching keys, [type, length, padding, content...]
+ *           each, so the inner content (alerts, handshake messages,
+ *           padding, KeyUpdate split over records) is what gets fuzzed.
+ * Checks: no read past a buffer (ASan), never more plaintext than asked
+ * for, an error or close_notify stays final, and in mode 1, when nothing
+ * failed, the plaintext read is exactly the application data sealed.
+ * Seeds (tests/fuzz/corpus/fuzz_record/) come from this file built with
+ * -DFUZZ_RECORD_SEEDS=DIR and run once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nacred.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define REQUIRE(c) do { if (!(c)) abort(); } while (0)
+
+static const uint16_t suite_ids[3] = { 0x1301, 0x1302, 0x1303 };
+static const uint8_t client_secret[48] = "client application traffic secret, 48 bytes..";
+static const uint8_t server_secret[48] = "server application traffic secret, 48 bytes..";
+
+static size_t
+secret_len(uint16_t suite)
+{
+	return suite == 0x1302 ? 48 : 32;
+}
+
+/* the server's side: opens with the client's secret */
+static struct nacre_rec *
+server(uint16_t suite)
+{
+	const char *why = NULL;
+	struct nacre_rec *r = nacre_rec_new(suite, client_secret, server_secret,
+					    secret_len(suite), &why);
+	REQUIRE(r);
+	return r;
+}
+
+static struct nacre_rec *
+client(uint16_t suite)
+{
+	const char *why = NULL;
+	struct nacre_rec *r = nacre_rec_new(suite, server_secret, client_secret,
+					    secret_len(suite), &why);
+	REQUIRE(r);
+	return r;
+}
+
+/* feed STREAM to R in read()s of CHUNK bytes; plaintext into out */
+static int
+feed(struct nacre_rec *r, const uint8_t *stream, size_t n, size_t chunk,
+     uint8_t *out, size_t cap, size_t *outlen)
+{
+	size_t off = 0;
+	int st = NACRE_REC_WANT, last = NACRE_REC_WANT;
+
+	*outlen = 0;
+	for (;;) {
+		size_t got = 0, take = *outlen < cap ? (cap - *outlen < 100 ? cap - *outlen : 100) : 0;
+		if (take == 0)
+			return last;
+		st = nacre_rec_read(r, out + *outlen, take, &got);
+		if (st == NACRE_REC_DATA) {
+			REQUIRE(got > 0 && got <= take);
+			*outlen += got;
+			continue;
+		}
+		REQUIRE(got == 0);
+		last = st;
+		if (st == NACRE_REC_ERR) {
+			REQUIRE(nacre_rec_read(r, out, 1, &got) == NACRE_REC_ERR);
+			REQUIRE(nacre_rec_seal(r, (const uint8_t *)"x", 1) < 0);
+			return st;
+		}
+		if (st == NACRE_REC_EOF) {
+			REQUIRE(nacre_rec_read(r, out, 1, &got) == NACRE_REC_EOF);
+			return st;
+		}
+		if (off == n)
+			return st;
+		size_t room, k;
+		uint8_t *dst = nacre_rec_rspace(r, &room);
+		REQUIRE(dst && room > 0);
+		k = n - off < chunk ? n - off : chunk;
+		if (k > room)
+			k = room;
+		memcpy(dst, stream + off, k);
+		nacre_rec_rdone(r, k);
+		off += k;
+	}
+}
+
+/* what the server seals afterwards must be whole records */
+static void
+seal_after(struct nacre_rec *r)
+{
+	size_t len;
+	const uint8_t *p;
+
+	if (nacre_rec_seal(r, (const uint8_t *)"after", 5) < 0)
+		return;
+	p = nacre_rec_pending(r, &len);
+	REQUIRE(p && len >= 5 + 5 + 1 + 16);
+	nacre_rec_sent(r, len);
+	REQUIRE(nacre_rec_pending(r, &len) == NULL);
+}
+
+static uint8_t out[1 << 17];
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint16_t suite;
+	size_t chunk, outlen;
+	struct nacre_rec *s;
+	int st;
+
+	if (size < 1)
+		return 0;
+	suite = suite_ids[(data[0] & 3) % 3];
+	chunk = ((size_t)(data[0] >> 3) + 1) * 37;
+	s = server(suite);
+	if (!(data[0] & 4)) {
+		st = feed(s, data + 1, size - 1, chunk, out, sizeof(out), &outlen);
+		if (st != NACRE_REC_ERR)
+			seal_after(s);
+		nacre_rec_free(s);
+		return 0;
+	}
+
+	/* mode 1: a script of records sealed by a client record layer */
+	struct nacre_rec *c = client(suite);
+	uint8_t *stream = NULL, *want = NULL;
+	size_t slen = 0, wlen = 0, i = 1;
+	bool closed = false;
+
+	while (i + 3 <= size) {
+		uint8_t type = data[i], len = data[i + 1], pad = data[i + 2];
+		const uint8_t *content = data + i + 3;
+		size_t have = size - i - 3 < len ? size - i - 3 : len;
+		size_t plen;
+		const uint8_t *p;
+
+		i += 3 + have;
+		if (nacre_rec_seal_raw(c, type, content, have, pad) != 0)
+			break;
+		p = nacre_rec_pending(c, &plen);
+		REQUIRE(p);
+		stream = realloc(stream, slen + plen);
+		REQUIRE(stream);
+		memcpy(stream + slen, p, plen);
+		slen += plen;
+		nacre_rec_sent(c, plen);
+		/* type 0: the content's last non-zero byte is the type, as
+		 * the server will read it (RFC 8446 5.4) */
+		if (type == 0) {
+			while (have > 0 && content[have - 1] == 0)
+				have--;
+			if (have > 0)
+				type = content[--have];
+		}
+		if (type == 23 && !closed) {
+			want = realloc(want, wlen + have + 1);
+			REQUIRE(want);
+			memcpy(want + wlen, content, have);
+			wlen += have;
+		}
+		if (type == 21 && have == 2 && content[1] == 0)
+			closed = true;
+	}
+	st = feed(s, stream, slen, chunk, out, sizeof(out), &outlen);
+	if (st != NACRE_REC_ERR) {
+		/* every record was accepted: the data is what was sealed */
+		REQUIRE(outlen == wlen || outlen == sizeof(out));
+		REQUIRE(outlen == 0 || memcmp(out, want, outlen) == 0);
+		seal_after(s);
+	}
+	free(stream);
+	free(want);
+	nacre_rec_free(c);
+	nacre_rec_free(s);
+	return 0;
+}
+
+#ifdef FUZZ_RECORD_SEEDS
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static void
+put(const char *name, const uint8_t *b, size_t n)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", STR(FUZZ_RECORD_SEEDS), name);
+	f = fopen(path, "wb");
+	REQUIRE(f && fwrite(b, 1, n, f) == n && fclose(f) == 0);
+}
+
+/* mode 0 seeds: real ciphertext from a client record layer */
+static void
+raw_seed(const char *name, uint8_t sel, const uint8_t (*recs)[3], size_t nrecs,
+	 const uint8_t *content)
+{
+	struct nacre_rec *c = client(suite_ids[sel & 3]);
+	uint8_t buf[70000];
+	size_t n = 1;
+
+	buf[0] = sel;
+	for (size_t k = 0; k < nrecs; k++) {
+		size_t len;
+		const uint8_t *p;
+		REQUIRE(nacre_rec_seal_raw(c, recs[k][0], content, recs[k][1], recs[k][2]) == 0);
+		p = nacre_rec_pending(c, &len);
+		memcpy(buf + n, p, len);
+		n += len;
+		nacre_rec_sent(c, len);
+	}
+	put(name, buf, n);
+	nacre_rec_free(c);
+}
+
+int
+main(void)
+{
+	static const uint8_t data3[][3] = { { 23, 18, 0 }, { 23, 0, 0 }, { 23, 5, 40 } };
+	static const uint8_t ku[][3] = { { 22, 5, 0 } };
+	static const uint8_t close_[][3] = { { 23, 3, 0 }, { 21, 2, 0 } };
+	static const uint8_t get[] = "GET / HTTP/1.1\r\n\r\n";
+	static const uint8_t kureq[] = { 24, 0, 0, 1, 1 };
+	static const uint8_t cn[] = { 1, 0 };
+
+	raw_seed("raw_aes128_data", 0x00, data3, 3, get);
+	raw_seed("raw_aes256_data", 0x09, data3, 3, get);
+	raw_seed("raw_chacha_data", 0x12, data3, 3, get);
+	raw_seed("raw_keyupdate", 0x00, ku, 1, kureq);
+	raw_seed("raw_close", 0x01, close_, 2, cn);
+	{
+		static const uint8_t s[] = { 0x04, 23, 4, 0, 'G', 'E', 'T', ' ',
+			22, 3, 0, 24, 0, 0, 22, 2, 0, 1, 1, 23, 2, 10, 'o', 'k' };
+		put("script_split_keyupdate", s, sizeof(s));
+	}
+	{
+		static const uint8_t s[] = { 0x05, 23, 0, 0, 21, 2, 0, 1, 90,
+			23, 3, 200, 'a', 'b', 'c', 21, 2, 0, 1, 0, 23, 1, 0, 'z' };
+		put("script_alerts_padding", s, sizeof(s));
+	}
+	{
+		static const uint8_t s[] = { 0x06, 22, 5, 0, 4, 0, 0, 1, 0,
+			0, 0, 9, 25, 1, 0, 'x', 21, 3, 0, 1, 0, 0 };
+		put("script_refused", s, sizeof(s));
+	}
+	{
+		static const uint8_t s[] = { 0x0c, 22, 6, 0, 24, 0, 0, 1, 0, 'x',
+			22, 5, 0, 24, 0, 0, 1, 2, 22, 0, 0 };
+		put("script_keyupdate_bad", s, sizeof(s));
+	}
+	return 0;
+}
+#endif
