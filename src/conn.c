@@ -208,7 +208,7 @@ conn_free(struct nacre_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	nacre_gen_unref(c->gen);
-	free(c);
+	nacre_pool_free(c);
 	w->nconns--;
 	atomic_fetch_sub_explicit(&nacre_nconns, 1, memory_order_relaxed);
 	nacre_worker_conn_closed(w);
@@ -999,7 +999,7 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 		 const struct sockaddr *peer, socklen_t peerlen)
 {
 	struct nacre_gen *g = w->gen;
-	struct nacre_conn *c = calloc(1, sizeof(*c));
+	struct nacre_conn *c = nacre_pool_alloc(sizeof(*c)); /* pool.c */
 	char addr[160];
 	BIO *bio = NULL;
 
@@ -1010,7 +1010,7 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 		log_err("out of memory accepting a connection");
 		if (c)
 			SSL_free(c->ssl);
-		free(c);
+		nacre_pool_free(c);
 		close(fd);
 		return;
 	}

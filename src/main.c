@@ -484,6 +484,9 @@ main(int argc, char **argv)
 	bool check = false, debug = false;
 	int ch;
 
+	/* first, before OpenSSL allocates: idle connections' memory (pool.c);
+	 * on failure plain malloc serves, with more memory per connection */
+	(void)nacre_pool_init();
 	while ((ch = getopt(argc, argv, "c:tdVh")) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;

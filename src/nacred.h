@@ -211,6 +211,16 @@ size_t nacre_sockbio_take(struct bio_st *b, unsigned char *out, size_t cap);
 /* the last read() found the socket drained (a short read or EAGAIN) */
 bool nacre_sockbio_drained(struct bio_st *b);
 
+/* ---- pool.c: what idle connections keep, packed together ---- */
+/* At start, before OpenSSL allocates anything: reserve the region and
+ * route OpenSSL's allocator through it. 0, or -1 (then malloc is used). */
+int nacre_pool_init(void);
+void *nacre_pool_alloc(size_t n); /* zeroed; malloc when the pool is off */
+void nacre_pool_free(void *p);
+bool nacre_pool_owns(const void *p);
+/* this thread's OpenSSL allocations come from the pool while ON */
+void nacre_pool_crypto(bool on);
+
 /* ---- record.c: TLS 1.3 records after the handshake, without an SSL ---- */
 struct ssl_st;
 struct nacre_rec;

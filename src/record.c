@@ -216,6 +216,7 @@ nacre_rec_new(uint16_t suite, const uint8_t *rd_secret,
 {
 	struct nacre_rec *r;
 	unsigned si;
+	bool ok;
 
 	pthread_once(&fetch_once, fetch_all);
 	for (si = 0; si < NSUITES && suites[si].id != suite; si++)
@@ -232,7 +233,8 @@ nacre_rec_new(uint16_t suite, const uint8_t *rd_secret,
 		*why = "traffic secret of the wrong length";
 		return NULL;
 	}
-	if (!(r = calloc(1, sizeof(*r)))) {
+	/* kept as long as the connection: from the pool (pool.c) */
+	if (!(r = nacre_pool_alloc(sizeof(*r)))) {
 		*why = "out of memory";
 		return NULL;
 	}
@@ -241,8 +243,11 @@ nacre_rec_new(uint16_t suite, const uint8_t *rd_secret,
 	r->rekey_after = REKEY_RECORDS;
 	memcpy(r->rd.secret, rd_secret, secret_len);
 	memcpy(r->wr.secret, wr_secret, secret_len);
-	if (!(r->rd.ctx = EVP_CIPHER_CTX_new()) || !(r->wr.ctx = EVP_CIPHER_CTX_new()) ||
-	    dir_key(r, &r->rd, 0) != 0 || dir_key(r, &r->wr, 1) != 0) {
+	nacre_pool_crypto(true);
+	ok = (r->rd.ctx = EVP_CIPHER_CTX_new()) && (r->wr.ctx = EVP_CIPHER_CTX_new()) &&
+	     dir_key(r, &r->rd, 0) == 0 && dir_key(r, &r->wr, 1) == 0;
+	nacre_pool_crypto(false);
+	if (!ok) {
 		*why = "cannot set up the record keys";
 		nacre_rec_free(r);
 		return NULL;
@@ -262,7 +267,7 @@ nacre_rec_free(struct nacre_rec *r)
 	free(r->in);
 	free(r->out);
 	OPENSSL_cleanse(r, sizeof(*r));
-	free(r);
+	nacre_pool_free(r);
 }
 
 void

@@ -1,0 +1,124 @@
+/*
+ * test_pool.c: pool.c, initialised first as nacred does: slots are zeroed
+ * and reused by size, large requests go to malloc, a double free aborts,
+ * and OpenSSL's (while asked) and libevent's allocations land in the pool
+ * and work there.
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/evp.h>
+
+#include "nacred.h"
+#include "tap.h"
+
+static bool
+zeroed(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* AES-256-GCM over a fixed message; the ciphertext and tag into out */
+static bool
+gcm(EVP_CIPHER_CTX *c, unsigned char out[48])
+{
+	static const unsigned char key[32] = "0123456789abcdef0123456789abcde";
+	static const unsigned char iv[12] = "nonce-nonce";
+	int l;
+
+	return EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv) == 1 &&
+	       EVP_EncryptUpdate(c, out, &l, (const unsigned char *)"thirty-two bytes of plaintext!!", 32) == 1 &&
+	       EVP_EncryptFinal_ex(c, out + 32, &l) == 1 &&
+	       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, out + 32) == 1;
+}
+
+int
+main(void)
+{
+	unsigned char *a, *b, *big;
+	static unsigned char *many[10000];
+	unsigned char lo_hi_ok = 1;
+	pid_t pid;
+	int status = 0;
+
+	CHECK(nacre_pool_init() == 0, "pool: set up before OpenSSL and libevent allocate");
+
+	a = nacre_pool_alloc(100);
+	CHECK(a && nacre_pool_owns(a) && zeroed(a, 100), "pool: a slot, zeroed");
+	memset(a, 0xab, 100);
+	nacre_pool_free(a);
+	b = nacre_pool_alloc(100);
+	CHECK(b == a && zeroed(b, 100), "pool: a freed slot is reused, zeroed again");
+	nacre_pool_free(b);
+	big = nacre_pool_alloc(5000);
+	CHECK(big && !nacre_pool_owns(big) && zeroed(big, 5000),
+	      "pool: larger than a slot: malloc, zeroed");
+	nacre_pool_free(big);
+	nacre_pool_free(NULL);
+
+	for (size_t i = 0; i < 10000; i++)
+		many[i] = nacre_pool_alloc(3000);
+	{
+		unsigned char *lo = many[0], *hi = many[0];
+		for (size_t i = 0; i < 10000; i++) {
+			lo_hi_ok &= many[i] && nacre_pool_owns(many[i]);
+			lo = many[i] < lo ? many[i] : lo;
+			hi = many[i] > hi ? many[i] : hi;
+			memset(many[i], (int)i, 3000);
+		}
+		for (size_t i = 0; i < 10000; i++)
+			nacre_pool_free(many[i]);
+		for (size_t i = 0; i < 10000; i++) {
+			many[i] = nacre_pool_alloc(3000);
+			lo_hi_ok &= many[i] >= lo && many[i] <= hi;
+		}
+		for (size_t i = 0; i < 10000; i++)
+			nacre_pool_free(many[i]);
+	}
+	CHECK(lo_hi_ok, "pool: 10000 slots freed and taken again: no growth");
+
+	pid = fork();
+	if (pid == 0) {
+		unsigned char *p = nacre_pool_alloc(64);
+		nacre_pool_free(p);
+		nacre_pool_free(p);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+	      "pool: a double free aborts");
+
+	{
+		EVP_CIPHER_CTX *in, *out;
+		unsigned char c1[48], c2[48];
+
+		nacre_pool_crypto(true);
+		in = EVP_CIPHER_CTX_new();
+		nacre_pool_crypto(false);
+		out = EVP_CIPHER_CTX_new();
+		CHECK(in && nacre_pool_owns(in), "pool: OpenSSL allocates here when asked");
+		CHECK(out && !nacre_pool_owns(out), "pool: and from malloc otherwise");
+		nacre_pool_crypto(true);
+		CHECK(gcm(in, c1), "pool: a cipher context set up in the pool works");
+		nacre_pool_crypto(false);
+		CHECK(gcm(out, c2) && memcmp(c1, c2, 48) == 0,
+		      "pool: ... and computes what one from malloc does");
+		/* freed from outside the pool mode: found by address */
+		EVP_CIPHER_CTX_free(in);
+		EVP_CIPHER_CTX_free(out);
+	}
+	{
+		struct event_base *base = event_base_new();
+		CHECK(base && nacre_pool_owns(base), "pool: libevent allocates here");
+		event_base_free(base);
+	}
+	TAP_DONE();
+}
