@@ -23,8 +23,8 @@ enum conn_state { ST_PROXY, ST_HANDSHAKE, ST_CONNECT, ST_SPLICE };
 enum wait { W_NONE = 0, W_READ = 1, W_WRITE = 2 };
 
 struct buf {
-	unsigned char *data;
-	uint32_t head, tail;
+	unsigned char *data; /* nacre_buf_get: kept per worker when freed */
+	uint32_t head, tail, size;
 };
 
 struct nacre_conn {
@@ -151,8 +151,9 @@ buf_alloc(struct nacre_conn *c, struct buf *b)
 {
 	if (b->data)
 		return true;
-	b->data = malloc(c->cap);
+	b->data = nacre_buf_get(c->cap);
 	b->head = b->tail = 0;
+	b->size = c->cap;
 	return b->data != NULL;
 }
 
@@ -162,7 +163,7 @@ buf_consumed(struct buf *b, uint32_t n)
 	b->head += n;
 	if (b->head == b->tail) {
 		/* drained: give the memory back while the peer thinks */
-		free(b->data);
+		nacre_buf_put(b->data, b->size);
 		b->data = NULL;
 		b->head = b->tail = 0;
 	}
@@ -198,8 +199,8 @@ conn_free(struct nacre_conn *c)
 	SSL_free(c->ssl);
 	nacre_rec_free(c->rec);
 	close(c->cfd);
-	free(c->c2u.data);
-	free(c->u2c.data);
+	nacre_buf_put(c->c2u.data, c->c2u.size);
+	nacre_buf_put(c->u2c.data, c->u2c.size);
 	free(c->pp_buf);
 	if (c->prev)
 		c->prev->next = c->next;

@@ -220,6 +220,12 @@ void nacre_pool_free(void *p);
 bool nacre_pool_owns(const void *p);
 /* this thread's OpenSSL allocations come from the pool while ON */
 void nacre_pool_crypto(bool on);
+/* buffers for bytes in flight: malloc'd, the last few put back kept per
+ * thread for the next get of the same size (freed at thread exit, or now
+ * by flush) */
+void *nacre_buf_get(size_t size);
+void nacre_buf_put(void *p, size_t size);
+void nacre_buf_flush(void);
 
 /* ---- record.c: TLS 1.3 records after the handshake, without an SSL ---- */
 struct ssl_st;

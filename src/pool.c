@@ -180,6 +180,78 @@ nacre_pool_crypto(bool on)
 	crypto_here = on;
 }
 
+/* ---- in-flight buffers: a few kept per thread ----
+ * A request through a keep-alive connection takes four buffers (16 to 64
+ * KiB: read records, plaintext each way, sealed records) and gives them
+ * back when it is through, so that an idle connection holds none. The
+ * last few freed are kept per worker thread and handed out again before
+ * malloc is asked: no lock, no trip through malloc's large bins. */
+#define BUF_CACHE 8
+
+struct buf_cache {
+	size_t n;
+	struct { void *p; size_t size; } e[BUF_CACHE];
+};
+static _Thread_local struct buf_cache bufs;
+static pthread_key_t bufs_key;
+static pthread_once_t bufs_once = PTHREAD_ONCE_INIT;
+
+/* at thread exit, what the thread kept goes back to malloc */
+static void
+bufs_release(void *arg)
+{
+	struct buf_cache *c = arg;
+
+	while (c->n > 0) {
+		c->n--;
+		free(c->e[c->n].p);
+	}
+}
+
+static void
+bufs_init(void)
+{
+	(void)pthread_key_create(&bufs_key, bufs_release);
+}
+
+void *
+nacre_buf_get(size_t size)
+{
+	for (size_t i = bufs.n; i-- > 0;) {
+		if (bufs.e[i].size == size) {
+			void *p = bufs.e[i].p;
+			bufs.e[i] = bufs.e[--bufs.n];
+			return p;
+		}
+	}
+	return malloc(size);
+}
+
+void
+nacre_buf_put(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (bufs.n == BUF_CACHE) {
+		free(bufs.e[0].p); /* the oldest makes room */
+		memmove(&bufs.e[0], &bufs.e[1], sizeof(bufs.e[0]) * (BUF_CACHE - 1));
+		bufs.n--;
+	}
+	if (bufs.n == 0) {
+		pthread_once(&bufs_once, bufs_init);
+		(void)pthread_setspecific(bufs_key, &bufs);
+	}
+	bufs.e[bufs.n].p = p;
+	bufs.e[bufs.n].size = size;
+	bufs.n++;
+}
+
+void
+nacre_buf_flush(void)
+{
+	bufs_release(&bufs);
+}
+
 /* ---- OpenSSL's allocator ---- */
 
 static void *

@@ -51,6 +51,7 @@
 #define REC_OVERHEAD (HDR + 1 + TAG)  /* header, content type, tag */
 #define BATCH_RECORDS 2               /* sealed per batch, sent in one write */
 #define SLACK 64                      /* room for an alert or a KeyUpdate */
+#define OUT_CAP (BATCH_RECORDS * (REC_OVERHEAD + PLAIN_MAX) + SLACK)
 #define REKEY_RECORDS (1ULL << 23)
 
 /* TLS content types and the alerts this layer sends or knows */
@@ -264,8 +265,8 @@ nacre_rec_free(struct nacre_rec *r)
 	EVP_CIPHER_CTX_free(r->wr.ctx);
 	if (r->in)
 		OPENSSL_cleanse(r->in, RIN_CAP); /* plaintext may sit there */
-	free(r->in);
-	free(r->out);
+	nacre_buf_put(r->in, RIN_CAP);
+	nacre_buf_put(r->out, r->out_cap);
 	OPENSSL_cleanse(r, sizeof(*r));
 	nacre_pool_free(r);
 }
@@ -301,6 +302,13 @@ out_reserve(struct nacre_rec *r, size_t need)
 		r->out_head = 0;
 		if (r->out_cap - r->out_tail >= need)
 			return 0;
+	}
+	if (!r->out && need <= OUT_CAP) {
+		/* one size for every batch, so the buffer is reused */
+		if (!(r->out = nacre_buf_get(OUT_CAP)))
+			return -1;
+		r->out_cap = OUT_CAP;
+		return 0;
 	}
 	cap = (size_t)r->out_tail + need;
 	if (cap > UINT32_MAX || !(p = realloc(r->out, cap)))
@@ -445,7 +453,7 @@ nacre_rec_sent(struct nacre_rec *r, size_t n)
 {
 	r->out_head += (uint32_t)n;
 	if (r->out_head >= r->out_tail) {
-		free(r->out);
+		nacre_buf_put(r->out, r->out_cap);
 		r->out = NULL;
 		r->out_head = r->out_tail = r->out_cap = 0;
 	}
@@ -473,7 +481,7 @@ in_release(struct nacre_rec *r)
 {
 	if (r->in && r->in_off == r->in_len && r->pt_len == 0) {
 		OPENSSL_cleanse(r->in, r->in_len);
-		free(r->in);
+		nacre_buf_put(r->in, RIN_CAP);
 		r->in = NULL;
 		r->in_off = r->in_len = 0;
 	}
@@ -483,7 +491,7 @@ uint8_t *
 nacre_rec_rspace(struct nacre_rec *r, size_t *room)
 {
 	if (!r->in) {
-		if (!(r->in = malloc(RIN_CAP)))
+		if (!(r->in = nacre_buf_get(RIN_CAP)))
 			return NULL;
 		r->in_off = r->in_len = 0;
 	} else if (r->in_off == r->in_len && r->pt_len == 0) {

@@ -2,7 +2,7 @@
  * test_pool.c: pool.c, initialised first as nacred does: slots are zeroed
  * and reused by size, large requests go to malloc, a double free aborts,
  * and OpenSSL's (while asked) and libevent's allocations land in the pool
- * and work there.
+ * and work there; in-flight buffers are reused per size.
  */
 #include <signal.h>
 #include <stdint.h>
@@ -114,6 +114,26 @@ main(void)
 		/* freed from outside the pool mode: found by address */
 		EVP_CIPHER_CTX_free(in);
 		EVP_CIPHER_CTX_free(out);
+	}
+	{
+		void *x = nacre_buf_get(65536), *y, *z, *w[12];
+		nacre_buf_put(x, 65536);
+		y = nacre_buf_get(16645);
+		z = nacre_buf_get(65536);
+		CHECK(z == x && y != x, "buffers: one put back is handed out again for its size only");
+		nacre_buf_put(y, 16645);
+		nacre_buf_put(z, 65536);
+		for (int i = 0; i < 12; i++)
+			w[i] = nacre_buf_get(4096);
+		for (int i = 0; i < 12; i++)
+			nacre_buf_put(w[i], 4096); /* 8 kept, the rest freed */
+		z = nacre_buf_get(4096);
+		CHECK(z == w[11], "buffers: the last one put back comes first");
+		nacre_buf_put(z, 4096);
+		nacre_buf_flush(); /* ASan: nothing kept leaks */
+		y = nacre_buf_get(16645);
+		CHECK(y != NULL, "buffers: after a flush, malloc again");
+		free(y);
 	}
 	{
 		struct event_base *base = event_base_new();
