@@ -193,6 +193,7 @@ struct buf_cache {
 	struct { void *p; size_t size; } e[BUF_CACHE];
 };
 static _Thread_local struct buf_cache bufs;
+static _Thread_local bool bufs_registered; /* for bufs_release at exit */
 static pthread_key_t bufs_key;
 static pthread_once_t bufs_once = PTHREAD_ONCE_INIT;
 
@@ -237,9 +238,9 @@ nacre_buf_put(void *p, size_t size)
 		memmove(&bufs.e[0], &bufs.e[1], sizeof(bufs.e[0]) * (BUF_CACHE - 1));
 		bufs.n--;
 	}
-	if (bufs.n == 0) {
+	if (!bufs_registered) {
 		pthread_once(&bufs_once, bufs_init);
-		(void)pthread_setspecific(bufs_key, &bufs);
+		bufs_registered = pthread_setspecific(bufs_key, &bufs) == 0;
 	}
 	bufs.e[bufs.n].p = p;
 	bufs.e[bufs.n].size = size;
