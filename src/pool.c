@@ -253,88 +253,79 @@ nacre_buf_flush(void)
 	bufs_release(&bufs);
 }
 
-/* ---- OpenSSL's allocator ---- */
+/* ---- the allocators handed to OpenSSL and libevent ---- */
 
+/* from the pool when POOL (and it has room), else malloc */
+static void *
+alloc_in(size_t n, bool pool)
+{
+	void *p = pool ? slot_get(n) : NULL;
+
+	return p ? p : malloc(n);
+}
+
+/* realloc for pointers from either place; a slot that must grow moves
+ * to the pool when POOL, else to malloc */
+static void *
+realloc_in(void *p, size_t n, bool pool)
+{
+	void *q;
+
+	if (!p)
+		return alloc_in(n, pool);
+	if (!owns(p))
+		return realloc(p, n);
+	if (n == 0) {
+		slot_put(p);
+		return NULL;
+	}
+	if (n <= usable(p))
+		return p;
+	if (!(q = alloc_in(n, pool)))
+		return NULL;
+	memcpy(q, p, usable(p));
+	slot_put(p);
+	return q;
+}
+
+/* OpenSSL: to the pool only while this thread asked (nacre_pool_crypto) */
 static void *
 crypto_malloc(size_t n, const char *file, int line)
 {
-	void *p = crypto_here ? slot_get(n) : NULL;
-
-	return p ? p : malloc(n);
+	return alloc_in(n, crypto_here);
 }
 
 static void *
 crypto_realloc(void *p, size_t n, const char *file, int line)
 {
-	void *q;
-
-	if (!p)
-		return crypto_malloc(n, file, line);
-	if (!owns(p))
-		return realloc(p, n);
-	if (n == 0) {
-		slot_put(p);
-		return NULL;
-	}
-	if (n <= usable(p))
-		return p;
-	if (!(q = crypto_malloc(n, file, line)))
-		return NULL;
-	memcpy(q, p, usable(p));
-	slot_put(p);
-	return q;
+	return realloc_in(p, n, crypto_here);
 }
 
 static void
 crypto_free(void *p, const char *file, int line)
 {
-	if (p && owns(p))
-		slot_put(p);
-	else
-		free(p);
+	nacre_pool_free(p);
 }
 
-/* ---- libevent's allocator: its per-descriptor entries (made the first
- * time a descriptor number is watched, in the middle of handshakes) are
- * kept for good, so they come from the pool too ---- */
-
+/* libevent: always to the pool; its per-descriptor entries (made the
+ * first time a descriptor number is watched, in the middle of
+ * handshakes) are kept for good */
 static void *
 ev_malloc(size_t n)
 {
-	void *p = slot_get(n);
-
-	return p ? p : malloc(n);
+	return alloc_in(n, true);
 }
 
 static void *
 ev_realloc(void *p, size_t n)
 {
-	void *q;
-
-	if (!p)
-		return ev_malloc(n);
-	if (!owns(p))
-		return realloc(p, n);
-	if (n == 0) {
-		slot_put(p);
-		return NULL;
-	}
-	if (n <= usable(p))
-		return p;
-	if (!(q = ev_malloc(n)))
-		return NULL;
-	memcpy(q, p, usable(p));
-	slot_put(p);
-	return q;
+	return realloc_in(p, n, true);
 }
 
 static void
 ev_free(void *p)
 {
-	if (p && owns(p))
-		slot_put(p);
-	else
-		free(p);
+	nacre_pool_free(p);
 }
 
 int
