@@ -23,8 +23,8 @@ enum conn_state { ST_PROXY, ST_HANDSHAKE, ST_CONNECT, ST_SPLICE };
 enum wait { W_NONE = 0, W_READ = 1, W_WRITE = 2 };
 
 struct buf {
-	unsigned char *data; /* nacre_buf_get: kept per worker when freed */
-	uint32_t head, tail, size;
+	unsigned char *data; /* c->cap bytes (nacre_buf_get), or NULL */
+	uint32_t head, tail;
 };
 
 struct nacre_conn {
@@ -153,17 +153,16 @@ buf_alloc(struct nacre_conn *c, struct buf *b)
 		return true;
 	b->data = nacre_buf_get(c->cap);
 	b->head = b->tail = 0;
-	b->size = c->cap;
 	return b->data != NULL;
 }
 
 static void
-buf_consumed(struct buf *b, uint32_t n)
+buf_consumed(const struct nacre_conn *c, struct buf *b, uint32_t n)
 {
 	b->head += n;
 	if (b->head == b->tail) {
 		/* drained: give the memory back while the peer thinks */
-		nacre_buf_put(b->data, b->size);
+		nacre_buf_put(b->data, c->cap);
 		b->data = NULL;
 		b->head = b->tail = 0;
 	}
@@ -199,8 +198,8 @@ conn_free(struct nacre_conn *c)
 	SSL_free(c->ssl);
 	nacre_rec_free(c->rec);
 	close(c->cfd);
-	nacre_buf_put(c->c2u.data, c->c2u.size);
-	nacre_buf_put(c->u2c.data, c->u2c.size);
+	nacre_buf_put(c->c2u.data, c->cap);
+	nacre_buf_put(c->u2c.data, c->cap);
 	free(c->pp_buf);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -618,7 +617,7 @@ upstream_connect(struct nacre_conn *c)
 static void
 hold_end(struct nacre_conn *c)
 {
-	if (c->hold_ticket && c->ssl) {
+	if (c->hold_ticket) {
 		c->hold_ticket = false;
 		nacre_sockbio_more(SSL_get_wbio(c->ssl), false);
 	}
@@ -707,7 +706,7 @@ client_read_rec(struct nacre_conn *c)
 		break;
 	}
 	if (c->c2u.data && buf_len(&c->c2u) == 0)
-		buf_consumed(&c->c2u, 0);
+		buf_consumed(c, &c->c2u, 0);
 	return progress;
 }
 
@@ -754,7 +753,7 @@ client_read(struct nacre_conn *c)
 			return true;
 		}
 		if (c->c2u.data && buf_len(&c->c2u) == 0)
-			buf_consumed(&c->c2u, 0);
+			buf_consumed(c, &c->c2u, 0);
 		break;
 	}
 	return progress;
@@ -770,7 +769,7 @@ upstream_write(struct nacre_conn *c)
 		ssize_t n = send(c->ufd, c->c2u.data + c->c2u.head,
 				 buf_len(&c->c2u), MSG_NOSIGNAL);
 		if (n > 0) {
-			buf_consumed(&c->c2u, (uint32_t)n);
+			buf_consumed(c, &c->c2u, (uint32_t)n);
 			progress = true;
 			continue;
 		}
@@ -827,7 +826,7 @@ upstream_read(struct nacre_conn *c)
 			progress = true;
 		}
 		if (buf_len(&c->u2c) == 0)
-			buf_consumed(&c->u2c, 0);
+			buf_consumed(c, &c->u2c, 0);
 	}
 	return progress;
 }
@@ -852,7 +851,7 @@ client_write_rec(struct nacre_conn *c)
 					rec_fail(c, "client write");
 					return true;
 				}
-				buf_consumed(&c->u2c, (uint32_t)n);
+				buf_consumed(c, &c->u2c, (uint32_t)n);
 				progress = true;
 				continue;
 			}
@@ -905,7 +904,7 @@ client_write(struct nacre_conn *c)
 		int n = SSL_write(c->ssl, c->u2c.data + c->u2c.head,
 				  (int)buf_len(&c->u2c));
 		if (n > 0) {
-			buf_consumed(&c->u2c, (uint32_t)n);
+			buf_consumed(c, &c->u2c, (uint32_t)n);
 			progress = true;
 			continue;
 		}
