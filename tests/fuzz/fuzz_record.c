@@ -34,25 +34,29 @@ secret_len(uint16_t suite)
 	return suite == 0x1302 ? 48 : 32;
 }
 
-/* the server's side: opens with the client's secret */
+/* a record layer opening with RD and sealing with WR */
+static struct nacre_rec *
+rec(uint16_t suite, const uint8_t *rd, const uint8_t *wr)
+{
+	const char *why = NULL;
+	struct nacre_rec *r = nacre_rec_new(suite, rd, wr, secret_len(suite), &why);
+
+	REQUIRE(r);
+	return r;
+}
+
+/* the server's side opens with the client's secret; the client's, the
+ * other way round */
 static struct nacre_rec *
 server(uint16_t suite)
 {
-	const char *why = NULL;
-	struct nacre_rec *r = nacre_rec_new(suite, client_secret, server_secret,
-					    secret_len(suite), &why);
-	REQUIRE(r);
-	return r;
+	return rec(suite, client_secret, server_secret);
 }
 
 static struct nacre_rec *
 client(uint16_t suite)
 {
-	const char *why = NULL;
-	struct nacre_rec *r = nacre_rec_new(suite, server_secret, client_secret,
-					    secret_len(suite), &why);
-	REQUIRE(r);
-	return r;
+	return rec(suite, server_secret, client_secret);
 }
 
 /* feed STREAM to R in read()s of CHUNK bytes; plaintext into out */

@@ -101,32 +101,31 @@ pair_close(struct pair *p)
 	ERR_clear_error();
 }
 
-/* the server's SSL handed over to nacre_rec (and freed) */
+/* SSL *ssl handed over to nacre_rec (into *out) and freed */
 static bool
-take_server(struct pair *p)
+take(SSL **ssl, struct nacre_rec **out)
 {
 	const char *why = NULL;
 
-	p->srec = nacre_rec_from_ssl(p->s, &why);
-	if (!p->srec)
+	if (!(*out = nacre_rec_from_ssl(*ssl, &why)))
 		return false;
-	SSL_free(p->s);
-	p->s = NULL;
+	SSL_free(*ssl);
+	*ssl = NULL;
 	return true;
+}
+
+/* the server's side */
+static bool
+take_server(struct pair *p)
+{
+	return take(&p->s, &p->srec);
 }
 
 /* the client's too: records of any kind can then be sealed to the server */
 static bool
 take_client(struct pair *p)
 {
-	const char *why = NULL;
-
-	p->crec = nacre_rec_from_ssl(p->c, &why);
-	if (!p->crec)
-		return false;
-	SSL_free(p->c);
-	p->c = NULL;
-	return true;
+	return take(&p->c, &p->crec);
 }
 
 /* what the client sent, into the server's record layer, STEP bytes at a
