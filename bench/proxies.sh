@@ -7,7 +7,9 @@
 # with its own default for session tickets: nacred sends none (and keeps no
 # session cache), hitch and HAProxy send OpenSSL's default of two, and
 # HAProxy keeps its shared session cache. A second nacred (nacred_t1)
-# sends one ticket, for the handshake figure with tickets on. Full
+# sends one ticket, for the handshake figure with tickets on; a third
+# (nacred_spread) balances like hitch, one SO_REUSEPORT socket per worker,
+# for the handshake and keep-alive figures without nacred's packing. Full
 # handshakes are driven by bench/hsload, which never resumes; wrk (used
 # for the rest) would resume with the last ticket on every reconnection.
 
@@ -25,7 +27,7 @@ test_cert() {
 	cat "$T/test.crt" "$T/test.key" >"$T/test.pem"
 }
 
-# nacred_conf FILE PORT LEVEL ROTATE [TICKETS]
+# nacred_conf FILE PORT LEVEL ROTATE [TICKETS [BALANCE]]
 nacred_conf() {
 	cat >"$1" <<EOF
 listen = ( { address = "tcp:127.0.0.1:$2"; proxy_protocol = false; } );
@@ -33,6 +35,7 @@ upstream = { address = "tcp:127.0.0.1:$UP_PORT"; proxy_protocol = "none"; };
 tls = { key = "ec-p256"; min_version = "TLSv1.3"; names = [ "localhost" ]; session_tickets = ${5:-0}; };
 limits = { max_connections = $MAXCONN; handshake_timeout = "30s"; idle_timeout = "5m"; connect_timeout = "5s"; drain_timeout = "0s"; buffer = "64k"; };
 workers = 2;
+balance = "${6:-pack}";
 log = { level = "$3"; };
 attestation = { provider = "sim"; rotate = "$4"; sim = { root = "$T/sim-root.pem"; }; };
 EOF
@@ -89,6 +92,10 @@ start_proxy() {
 	nacred_t1) # the same with one session ticket per handshake
 		nacred_conf "$T/nacred_t1.conf" "$2" warn 1h 1
 		bg nacred_t1 "$NACRED" -c "$T/nacred_t1.conf" ;;
+	nacred_spread) # the same with hitch's way of balancing: the kernel
+		# deals connections out over one SO_REUSEPORT socket per worker
+		nacred_conf "$T/nacred_spread.conf" "$2" warn 1h 0 spread
+		bg nacred_spread "$NACRED" -c "$T/nacred_spread.conf" ;;
 	hitch)
 		hitch_conf "$T/hitch.conf" "$2"
 		bg hitch hitch --config="$T/hitch.conf" ;;

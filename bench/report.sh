@@ -28,8 +28,9 @@ proxy_json() { # NAME
 {
 	echo "{"
 	for p in nacred hitch haproxy; do proxy_json "$p"; done
-	printf '  "nacred_only": {"handshake_us_session_tickets_1": %s, "rotation_ms": %s, "rotations": %s, "cert_bytes": %s, "plain_cert_bytes": %s},\n' \
-		"$(num nacred_only.handshake_us_tickets)" "$(num nacred_only.rotation_ms)" "$(num nacred_only.rotations)" \
+	printf '  "nacred_only": {"handshake_us_session_tickets_1": %s, "handshake_us_balance_spread": %s, "keepalive_us_balance_spread": %s, "rotation_ms": %s, "rotations": %s, "cert_bytes": %s, "plain_cert_bytes": %s},\n' \
+		"$(num nacred_only.handshake_us_tickets)" "$(num nacred_only.handshake_us_spread)" \
+		"$(num nacred_only.keepalive_us_spread)" "$(num nacred_only.rotation_ms)" "$(num nacred_only.rotations)" \
 		"$(num nacred_only.cert_bytes)" "$(num nacred_only.plain_cert_bytes)"
 	printf '  "direct": {"p50_ms": %s, "p99_ms": %s, "p50_ms_after": %s, "p99_ms_after": %s},\n' \
 		"$(num direct.p50_abs_ms)" "$(num direct.p99_abs_ms)" \
@@ -74,7 +75,13 @@ conc_ok=MISS
 	row "CPU per full handshake (µs)" handshake_us "≤ 0.8x hitch" "$(verdict "$hs" 0.8)"
 	t1=$(get nacred_only.handshake_us_tickets)
 	echo "| ... nacred with session_tickets = 1 (µs) | $t1 | | | $(ratio "$t1" "$(get hitch.handshake_us)") | $(ratio "$t1" "$(get haproxy.handshake_us)") | | |"
+	sp=$(get nacred_only.handshake_us_spread)
+	[ -z "$sp" ] ||
+	echo "| ... nacred with balance = \"spread\" (µs) | $sp | | | $(ratio "$sp" "$(get hitch.handshake_us)") | $(ratio "$sp" "$(get haproxy.handshake_us)") | | |"
 	row "CPU per keep-alive request (µs)" keepalive_us "≤ 0.8x hitch" "$(verdict "$ka" 0.8)"
+	sp=$(get nacred_only.keepalive_us_spread)
+	[ -z "$sp" ] ||
+	echo "| ... nacred with balance = \"spread\" (µs) | $sp | | | $(ratio "$sp" "$(get hitch.keepalive_us)") | $(ratio "$sp" "$(get haproxy.keepalive_us)") | | |"
 	row "CPU per GiB in 1 MiB responses (s)" bulk_s_per_gib "≤ 0.9x hitch" "$(verdict "$bulk" 0.9)"
 	row "RSS per idle TLS connection (KiB)" idle_kib_per_conn "≤ 12 KiB" "$(verdict "$(get nacred.idle_kib_per_conn)" 12)"
 	row "p50 latency added (ms)" p50_ms "-" "-"

@@ -18,10 +18,12 @@ HSLOAD=${HSLOAD:-build/bench/hsload}
 OUT=${BENCH_OUT:-bench/results}
 PROXIES="nacred hitch haproxy"
 IDLE_N=${IDLE_N:-5000}
+# SPREAD: also measure a nacred with balance = "spread" (full runs only,
+# so that QUICK stays under a minute)
 if [ "${QUICK:-}" = 1 ]; then
-	DUR=2 ROUNDS=1 LAT_DUR=2 SETTLE=1
+	DUR=2 ROUNDS=1 LAT_DUR=2 SETTLE=1 SPREAD=0
 else
-	DUR=8 ROUNDS=3 LAT_DUR=10 SETTLE=5
+	DUR=8 ROUNDS=3 LAT_DUR=10 SETTLE=5 SPREAD=1
 fi
 CONNS=8         # wrk connections for the CPU runs
 BULK_CONNS=4
@@ -85,9 +87,17 @@ cpu_round() {
 		if [ "$p" = nacred ]; then
 			say "  nacred with session_tickets = 1: full handshakes"
 			hs_run nacred_t1
+			if [ "$SPREAD" = 1 ]; then
+				say "  nacred with balance = spread: full handshakes"
+				hs_run nacred_spread
+			fi
 		fi
 		say "  $p: keep-alive requests"
 		cpu_run "$p" ka -c$CONNS "$(url "$p" /)"
+		if [ "$p" = nacred ] && [ "$SPREAD" = 1 ]; then
+			say "  nacred with balance = spread: keep-alive requests"
+			cpu_run nacred_spread ka -c$CONNS "$(url nacred_spread /)"
+		fi
 		say "  $p: 1 MiB responses"
 		cpu_run "$p" bulk -c$BULK_CONNS "$(url "$p" /bytes/1048576)"
 	done
@@ -106,8 +116,13 @@ cpu_figures() {
 		put "$p.keepalive_us" "$(median "$T/$p.ka" '$1 * 1e6 / $2' .2f)"
 		put "$p.bulk_s_per_gib" "$(median "$T/$p.bulk" '$1 * 1024 / $2' .3f)"
 		put "$p.handshake_rps" "$(median "$T/$p.hs" "\$2 / $DUR" .0f)"
-		[ "$p" != nacred ] ||
+		if [ "$p" = nacred ]; then
 			put nacred_only.handshake_us_tickets "$(median "$T/nacred_t1.hs" '$1 * 1e6 / $2' .1f)"
+			if [ "$SPREAD" = 1 ]; then
+				put nacred_only.handshake_us_spread "$(median "$T/nacred_spread.hs" '$1 * 1e6 / $2' .1f)"
+				put nacred_only.keepalive_us_spread "$(median "$T/nacred_spread.ka" '$1 * 1e6 / $2' .2f)"
+			fi
+		fi
 		# every round, for the spread: "µs/handshake µs/request s/GiB" each
 		put "$p.rounds" "$(paste -d' ' "$T/$p.hs" "$T/$p.ka" "$T/$p.bulk" |
 			awk '{ printf "%s%.1f/%.2f/%.3f", (NR > 1 ? " " : ""),
@@ -240,8 +255,11 @@ for p in $PROXIES; do
 	[ "$params" = "TLSv1.3 TLS_AES_256_GCM_SHA384 X25519" ] ||
 		die "$p negotiates $params, not TLSv1.3 TLS_AES_256_GCM_SHA384 X25519"
 done
-port PORT_nacred_t1
-start_proxy nacred_t1 "$PORT_nacred_t1"
+for p in nacred_t1 nacred_spread; do
+	port PORT
+	eval "PORT_$p=$PORT"
+	start_proxy "$p" "$PORT"
+done
 put nacred_only.cert_bytes "$(cert_der_bytes "$PORT_nacred")"
 put nacred_only.plain_cert_bytes "$(openssl x509 -in "$T/test.crt" -outform DER | wc -c)"
 
@@ -263,7 +281,7 @@ say "nacred alone: a second instance rotates every second meanwhile"
 rotation_start
 latency_all
 rotation_end
-for p in $PROXIES nacred_t1 upstream; do bg_stop "$p"; done
+for p in $PROXIES nacred_t1 nacred_spread upstream; do bg_stop "$p"; done
 
 put meta.quick "${QUICK:-0}"
 put meta.seconds "$(($(date +%s) - START))"

@@ -778,6 +778,34 @@ parse_workers(struct pctx *p, const config_setting_t *root,
 	return 0;
 }
 
+static int
+parse_balance(struct pctx *p, const config_setting_t *root,
+	      struct nacre_config *c)
+{
+	const config_setting_t *s = config_setting_get_member(root, "balance");
+	const char *v = NULL;
+	long long busy = NACRE_PACK_BUSY_DEFAULT;
+
+	c->balance = NACRE_BALANCE_PACK;
+	if (s) {
+		if (get_string(p, s, "balance", "\"pack\"", &v) != 0)
+			return -1;
+		if (strcmp(v, "spread") == 0)
+			c->balance = NACRE_BALANCE_SPREAD;
+		else if (strcmp(v, "pack") != 0)
+			return fail_line(p, line_of(s), "balance = \"%s\" is "
+					 "unknown; use \"pack\" or \"spread\"", v);
+	}
+	s = config_setting_get_member(root, "pack_busy");
+	if (s && get_int(p, s, "pack_busy", 10, 100, &busy) != 0)
+		return -1;
+	if (s && c->balance != NACRE_BALANCE_PACK)
+		return fail_line(p, line_of(s), "pack_busy applies to "
+				 "balance = \"pack\" only");
+	c->pack_busy = (unsigned)busy;
+	return 0;
+}
+
 static const char *const log_keys[] = { "level", NULL };
 
 static int
@@ -952,8 +980,8 @@ parse_attestation(struct pctx *p, const config_setting_t *root,
  * newer nacred is refused instead of half applied.
  */
 static const char *const top_keys[] = {
-	"listen", "upstream", "tls", "limits", "workers", "log", "attestation",
-	NULL
+	"listen", "upstream", "tls", "limits", "workers", "balance",
+	"pack_busy", "log", "attestation", NULL
 };
 
 static int
@@ -966,6 +994,7 @@ parse_root(struct pctx *p, const config_setting_t *root,
 	    parse_tls(p, root, c) != 0 ||
 	    parse_limits(p, root, c) != 0 ||
 	    parse_workers(p, root, c) != 0 ||
+	    parse_balance(p, root, c) != 0 ||
 	    parse_log(p, root, c) != 0 ||
 	    parse_attestation(p, root, c) != 0)
 		return -1;

@@ -1039,7 +1039,8 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 
 	if (nacre_log_on(NACRE_LOG_DEBUG)) {
 		nacre_sockaddr_str(peer, peerlen, addr, sizeof(addr));
-		nacre_log(NACRE_LOG_DEBUG, c->id, "accepted from %s", addr);
+		nacre_log(NACRE_LOG_DEBUG, c->id, "accepted from %s by worker %u",
+			  addr, w->idx);
 	}
 	timer_arm(c, g->cfg->limits.handshake_timeout_ms);
 	/* the client speaks first: PROXY header or ClientHello */

@@ -1,7 +1,9 @@
 /*
  * listener.c: bound, listening sockets for tcp and vsock addresses. One
- * socket is shared by every worker's event loop; refcounts decide when it
- * may be closed (never while a worker still has it registered).
+ * socket shared by the workers' event loops (balance = "pack"; worker.c
+ * decides which loops watch it), or one SO_REUSEPORT socket per worker
+ * (balance = "spread", TCP only). Refcounts decide when the sockets may be
+ * closed (never while a worker still has them registered).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -49,10 +51,10 @@ open_one(const struct nacre_addr *a, bool reuseport, char *err, size_t errlen)
 }
 
 struct nacre_listener *
-nacre_listener_open(const struct nacre_addr *a, unsigned nworkers, char *err,
-		    size_t errlen)
+nacre_listener_open(const struct nacre_addr *a, unsigned nworkers, bool spread,
+		    char *err, size_t errlen)
 {
-	bool per_worker = a->kind == NACRE_ADDR_TCP && nworkers > 1;
+	bool per_worker = spread && a->kind == NACRE_ADDR_TCP && nworkers > 1;
 	unsigned n = per_worker ? nworkers : 1;
 	struct nacre_listener *l = calloc(1, sizeof(*l));
 

@@ -30,6 +30,7 @@ struct daemon {
 	size_t nlisteners;
 	struct nacre_worker *workers;
 	unsigned nworkers, workers_done;
+	enum nacre_balance balance;
 	int done_rd, done_wr;
 	bool draining;
 	struct nacre_attest *attest;       /* used by the main thread only */
@@ -76,7 +77,9 @@ listeners_reconcile(struct daemon *d, const struct nacre_config *cfg,
 		}
 		if (!ls[i])
 			ls[i] = nacre_listener_open(&cfg->listen[i].addr,
-						    d->nworkers, err, errlen);
+						    d->nworkers,
+						    d->balance == NACRE_BALANCE_SPREAD,
+						    err, errlen);
 		if (!ls[i]) {
 			for (size_t k = 0; k < i; k++)
 				nacre_listener_unref(ls[k]);
@@ -273,6 +276,9 @@ reload(struct daemon *d)
 	if (cfg->workers != d->nworkers)
 		log_warn("workers = %u takes effect at the next start (running %u)",
 			 cfg->workers, d->nworkers);
+	if (cfg->balance != d->balance)
+		log_warn("balance = \"%s\" takes effect at the next start",
+			 cfg->balance == NACRE_BALANCE_PACK ? "pack" : "spread");
 	nacre_log_set_level(cfg->log_level);
 	install_gen(d, g, ls);
 	log_listening(cfg);
@@ -385,6 +391,7 @@ workers_free(struct daemon *d)
 		nacre_gen_unref(w->gen);
 		event_del(&w->notify_ev);
 		event_del(&w->resume_ev);
+		event_del(&w->load_ev);
 		event_base_free(w->base);
 		close(w->notify_rd);
 		close(w->notify_wr);
@@ -408,7 +415,9 @@ run(const char *path, bool debug)
 	if (debug)
 		cfg->log_level = NACRE_LOG_DEBUG;
 	nacre_log_set_level(cfg->log_level);
-	d.nworkers = cfg->workers; /* listeners open one socket per worker */
+	/* both fixed for the life of the process: listeners are opened for them */
+	d.nworkers = cfg->workers;
+	d.balance = cfg->balance;
 	d.attest = nacre_provider_open(cfg, err, sizeof(err));
 	if (!d.attest) {
 		log_err("%s", err);
@@ -432,7 +441,8 @@ run(const char *path, bool debug)
 	}
 	d.done_rd = p[0];
 	d.done_wr = p[1];
-	d.workers = nacre_workers_start(d.nworkers, d.gen, d.done_wr);
+	d.workers = nacre_workers_start(d.nworkers, d.gen, d.done_wr,
+					d.balance == NACRE_BALANCE_PACK);
 	if (!d.workers)
 		return 1;
 	d.ev_hup = evsignal_new(d.base, SIGHUP, signal_cb, &d);

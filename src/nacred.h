@@ -56,6 +56,11 @@ int nacre_hex_decode(const char *s, uint8_t *out, size_t n);
 enum nacre_key_type { NACRE_KEY_EC_P256, NACRE_KEY_EC_P384 };
 enum nacre_pp_mode { NACRE_PP_NONE, NACRE_PP_V2 };
 enum nacre_provider { NACRE_ATTEST_NITRO, NACRE_ATTEST_SIM };
+/* pack: new connections go to the first worker not yet pack_busy % busy
+ * (fewer wake-ups, cores left to the application); spread: one
+ * SO_REUSEPORT socket per worker, the kernel deals connections out evenly */
+enum nacre_balance { NACRE_BALANCE_PACK, NACRE_BALANCE_SPREAD };
+#define NACRE_PACK_BUSY_DEFAULT 80
 #define NACRE_SIM_ROOT_DEFAULT "/var/lib/nacre/sim-root.pem"
 #define NACRE_NSM_DEVICE_DEFAULT "/dev/nsm"
 
@@ -98,6 +103,8 @@ struct nacre_config {
 		uint8_t sim_pcrs[16][48];  /* fixed values (pcrs_from "config") */
 	} attestation;
 	unsigned workers;             /* resolved: 0 in the file means one per core */
+	enum nacre_balance balance;   /* how new connections find a worker */
+	unsigned pack_busy;           /* "pack": % busy at which a worker spills */
 	int log_level;                /* enum nacre_log_level */
 	unsigned char digest[32];     /* SHA-256 of the file as read */
 	atomic_int refs;              /* generations sharing it (gen.c) */

@@ -28,11 +28,11 @@ struct nacre_gen {
 	size_t nlisteners;
 };
 
-/* listener.c: a listening address. TCP gets one SO_REUSEPORT socket per
- * worker (the kernel spreads connections; no thundering herd); vsock has
- * no SO_REUSEPORT, so its one socket is shared by every worker's loop.
- * The sockets close when the main thread and every accepting worker let
- * go of the listener. */
+/* listener.c: a listening address. With balance = "spread", TCP gets one
+ * SO_REUSEPORT socket per worker (the kernel spreads connections; no
+ * thundering herd); otherwise, and always for vsock (no SO_REUSEPORT),
+ * one socket that the accepting workers share. The sockets close when
+ * the main thread and every accepting worker let go of the listener. */
 struct nacre_listener {
 	atomic_int refs;
 	int *fds;
@@ -41,8 +41,8 @@ struct nacre_listener {
 };
 
 struct nacre_listener *nacre_listener_open(const struct nacre_addr *a,
-					   unsigned nworkers, char *err,
-					   size_t errlen);
+					   unsigned nworkers, bool spread,
+					   char *err, size_t errlen);
 int nacre_listener_fd(const struct nacre_listener *l, unsigned worker);
 void nacre_listener_ref(struct nacre_listener *l);
 void nacre_listener_unref(struct nacre_listener *l);
@@ -71,14 +71,21 @@ struct nacre_worker {
 	struct nacre_listener **accepting; /* refs held while registered */
 	size_t naccept;
 	bool accept_paused, draining;
+	bool accept_on;           /* the accept events are added */
 	struct event resume_ev;
+	/* balance = "pack": this worker's share of a core, measured while it
+	 * has connections; hot once it passes pack_busy %, until it falls
+	 * below 5/8 of that. Worker i accepts only while 0..i-1 are hot. */
+	struct event load_ev;
+	uint64_t load_cpu_ns, load_wall_ns;
+	atomic_bool hot;
 	uint64_t nconns;
 	struct nacre_conn *conns; /* list, for forced close at the deadline */
 	uint64_t ticks;           /* rate-limits accept error logs */
 };
 
 struct nacre_worker *nacre_workers_start(unsigned n, struct nacre_gen *g,
-					 int done_fd);
+					 int done_fd, bool pack);
 void nacre_worker_send_gen(struct nacre_worker *w, struct nacre_gen *g);
 void nacre_worker_send_drain(struct nacre_worker *w, bool force);
 void nacre_worker_conn_closed(struct nacre_worker *w);

@@ -16,11 +16,15 @@
 
 #define ACCEPT_BATCH 32
 #define ACCEPT_RETRY_MS 100
+#define LOAD_MS 50 /* balance = "pack": how often a busy worker measures */
 
 atomic_uint_fast64_t nacre_nconns;
 atomic_uint_fast64_t nacre_next_conn_id = 1;
 
 static int done_notify_fd = -1;
+static struct nacre_worker *workers; /* all of them, for packing */
+static unsigned nworkers;
+static bool packing;
 
 static void accept_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -36,6 +40,7 @@ accept_unregister(struct nacre_worker *w)
 	w->accept_evs = NULL;
 	w->accepting = NULL;
 	w->naccept = 0;
+	w->accept_on = false;
 }
 
 /* Called with w->mtx held, so the main thread cannot drop a listener
@@ -65,15 +70,35 @@ accept_register(struct nacre_worker *w, struct nacre_gen *g)
 	w->naccept = n;
 }
 
-static void
-accept_enable(struct nacre_worker *w, bool on)
+/* Packing: worker i takes new connections only while every worker before
+ * it is hot, so light load stays on worker 0 (one loop wakes per event,
+ * not two half-idle ones) and the next worker joins as each one fills. */
+static bool
+packed_out(const struct nacre_worker *w)
 {
+	if (!packing)
+		return false;
+	for (unsigned j = 0; j < w->idx; j++)
+		if (!atomic_load_explicit(&workers[j].hot, memory_order_acquire))
+			return true;
+	return false;
+}
+
+/* Adds or removes the accept events to match the worker's state. */
+static void
+accept_apply(struct nacre_worker *w)
+{
+	bool on = !w->accept_paused && !w->draining && !packed_out(w);
+
+	if (on == w->accept_on)
+		return;
 	for (size_t i = 0; i < w->naccept; i++) {
 		if (on)
 			event_add(&w->accept_evs[i], NULL);
 		else
 			event_del(&w->accept_evs[i]);
 	}
+	w->accept_on = on;
 }
 
 static void
@@ -84,7 +109,7 @@ accept_pause(struct nacre_worker *w, unsigned ms)
 	if (w->accept_paused || w->draining)
 		return;
 	w->accept_paused = true;
-	accept_enable(w, false);
+	accept_apply(w);
 	evtimer_add(&w->resume_ev, &tv);
 }
 
@@ -95,7 +120,7 @@ accept_resume(struct nacre_worker *w)
 		return;
 	w->accept_paused = false;
 	evtimer_del(&w->resume_ev);
-	accept_enable(w, true);
+	accept_apply(w);
 }
 
 static void
@@ -104,8 +129,60 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 	struct nacre_worker *w = arg;
 
 	w->accept_paused = false;
-	if (!w->draining)
-		accept_enable(w, true);
+	accept_apply(w);
+}
+
+static uint64_t
+clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void wake(struct nacre_worker *w);
+
+static void
+load_start(struct nacre_worker *w)
+{
+	struct timeval tv = { 0, LOAD_MS * 1000 };
+
+	if (!packing || nworkers < 2 || evtimer_pending(&w->load_ev, NULL))
+		return;
+	w->load_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	w->load_wall_ns = clock_ns(CLOCK_MONOTONIC);
+	evtimer_add(&w->load_ev, &tv);
+}
+
+/* Every LOAD_MS while the worker has connections: its CPU time over wall
+ * time. Crossing pack_busy (up) or 5/8 of it (down) tells the workers
+ * after it to look again at whether they accept. */
+static void
+load_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct nacre_worker *w = arg;
+	uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t wall = now - w->load_wall_ns;
+	unsigned busy = wall ? (unsigned)((cpu - w->load_cpu_ns) * 100 / wall) : 0;
+	unsigned high = w->gen->cfg->pack_busy;
+	bool hot = atomic_load_explicit(&w->hot, memory_order_relaxed);
+	bool now_hot = hot ? busy >= high * 5 / 8 : busy >= high;
+
+	w->load_cpu_ns = cpu;
+	w->load_wall_ns = now;
+	if (now_hot != hot) {
+		atomic_store_explicit(&w->hot, now_hot, memory_order_release);
+		log_debug("worker %u is %u%% busy: %s", w->idx, busy,
+			  now_hot ? "the next worker joins in accepting" :
+				    "new connections come back to it");
+		for (unsigned j = w->idx + 1; j < nworkers; j++)
+			wake(&workers[j]);
+	}
+	if (w->nconns == 0 && !now_hot)
+		return; /* idle: measuring again starts with a connection */
+	load_start(w);
 }
 
 static bool
@@ -157,6 +234,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 			return;
 		}
 		nacre_conn_start(w, fd, pp, (struct sockaddr *)&ss, sl);
+		load_start(w);
 	}
 }
 
@@ -179,8 +257,7 @@ switch_gen(struct nacre_worker *w, struct nacre_gen *g)
 	if (w->draining)
 		return;
 	accept_register(w, g);
-	if (!w->accept_paused)
-		accept_enable(w, true);
+	accept_apply(w);
 }
 
 static void
@@ -228,6 +305,8 @@ notify_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&w->mtx);
 	if (force)
 		force_close_all(w);
+	/* also the wake-up of a worker before this one turning hot or cool */
+	accept_apply(w);
 }
 
 static void
@@ -296,15 +375,17 @@ worker_init(struct nacre_worker *w, unsigned idx, struct nacre_gen *g)
 		     notify_cb, w);
 	event_add(&w->notify_ev, NULL);
 	evtimer_assign(&w->resume_ev, w->base, resume_cb, w);
+	evtimer_assign(&w->load_ev, w->base, load_cb, w);
+	atomic_init(&w->hot, false);
 	nacre_gen_ref(g);
 	w->gen = g;
 	accept_register(w, g);
-	accept_enable(w, true);
+	accept_apply(w);
 	return 0;
 }
 
 struct nacre_worker *
-nacre_workers_start(unsigned n, struct nacre_gen *g, int done_fd)
+nacre_workers_start(unsigned n, struct nacre_gen *g, int done_fd, bool pack)
 {
 	struct nacre_worker *ws = calloc(n, sizeof(*ws));
 	sigset_t all, old;
@@ -312,6 +393,9 @@ nacre_workers_start(unsigned n, struct nacre_gen *g, int done_fd)
 	if (!ws)
 		return NULL;
 	done_notify_fd = done_fd;
+	workers = ws;
+	nworkers = n;
+	packing = pack;
 	/* workers never take signals: the main thread's loop handles them */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);

@@ -6,6 +6,7 @@
 NACRED=${NACRED:-build/nacred}
 UPSTREAM=${UPSTREAM:-build/tools/upstream}
 TLSCLIENT=${TLSCLIENT:-build/tools/tlsclient}
+HSLOAD=${HSLOAD:-build/bench/hsload}
 T=$(mktemp -d "${TMPDIR:-/tmp}/nacre-e2e.XXXXXX") || exit 1
 PASS=0
 FAIL=0
@@ -167,6 +168,7 @@ conf_defaults() {
 	C_WORKERS=2
 	C_LEVEL=debug
 	C_TLS_EXTRA=""
+	C_EXTRA="" # more top-level lines
 }
 conf_defaults
 
@@ -179,6 +181,7 @@ limits = { max_connections = $C_MAXCONN; handshake_timeout = "$C_HS"; idle_timeo
 workers = $C_WORKERS;
 log = { level = "$C_LEVEL"; };
 attestation = { provider = "sim"; sim = { root = "$T/sim-root.pem"; }; };
+$C_EXTRA
 EOF
 }
 

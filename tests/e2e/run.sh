@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 
 missing=""
-for b in "$NACRED" "$UPSTREAM" "$TLSCLIENT"; do
+for b in "$NACRED" "$UPSTREAM" "$TLSCLIENT" "$HSLOAD"; do
 	[ -x "$b" ] || missing="$missing $b"
 done
 for c in curl openssl ss sha256sum awk; do

@@ -100,6 +100,9 @@ test_defaults(void)
 	      "workers default to one per core");
 	CHECK(c->workers >= 1, "workers at least 1");
 	CHECK(c->log_level == NACRE_LOG_INFO, "log level defaults to info");
+	CHECK(c->balance == NACRE_BALANCE_PACK, "balance defaults to pack");
+	CHECK(c->pack_busy == NACRE_PACK_BUSY_DEFAULT && c->pack_busy == 80,
+	      "pack_busy defaults to 80");
 	sha256(text, strlen(text), want);
 	CHECK(memcmp(c->digest, want, 32) == 0, "digest is SHA-256 of the text");
 	nacre_config_free(c);
@@ -128,6 +131,8 @@ static const char full[] =
 	"           idle_timeout = \"1h\"; connect_timeout = 2;\n"
 	"           drain_timeout = \"0s\"; buffer = \"16m\"; };\n"
 	"workers = 256;\n"
+	"balance = \"pack\";\n"
+	"pack_busy = 100;\n"
 	"log = { level = \"debug\"; };\n";
 
 static void
@@ -165,7 +170,17 @@ test_full(void)
 	CHECK(c->limits.drain_timeout_ms == 0, "drain_timeout 0 allowed");
 	CHECK(c->limits.buffer == 16u << 20, "buffer 16m");
 	CHECK(c->workers == 256, "workers 256");
+	CHECK(c->balance == NACRE_BALANCE_PACK && c->pack_busy == 100,
+	      "balance pack, pack_busy 100");
 	CHECK(c->log_level == NACRE_LOG_DEBUG, "log level debug");
+	nacre_config_free(c);
+
+	c = parse(BASE "balance = \"spread\";\n");
+	CHECK(c && c->balance == NACRE_BALANCE_SPREAD, "balance spread");
+	nacre_config_free(c);
+	c = parse(BASE "pack_busy = 10;\n");
+	CHECK(c && c->balance == NACRE_BALANCE_PACK && c->pack_busy == 10,
+	      "pack_busy 10 without balance: pack");
 	nacre_config_free(c);
 
 	c = parse(BASE "limits = { buffer = 4096; idle_timeout = \"7d\"; };\n"
@@ -287,7 +302,8 @@ test_unknown_keys(void)
 	    "\"listen\"?");
 	bad("top-level unknown", BASE "\nfrobnicate = 1;\n",
 	    "test.conf:4: unknown key \"frobnicate\" in the top level; known "
-	    "keys are: listen, upstream, tls, limits, workers, log");
+	    "keys are: listen, upstream, tls, limits, workers, balance, "
+	    "pack_busy, log");
 	bad("unknown key in attestation",
 	    BASE "attestation = { provder = \"sim\"; };\n",
 	    "test.conf:3:", "unknown key \"provder\"", "did you mean \"provider\"");
@@ -561,6 +577,20 @@ test_workers_log_errors(void)
 	    "test.conf:3: workers = -1 is out of range");
 	bad("workers string", BASE "workers = \"4\";\n",
 	    "test.conf:3: workers must be an integer from 0 to 256");
+	bad("balance value", BASE "balance = \"round-robin\";\n",
+	    "test.conf:3: balance = \"round-robin\" is unknown; use \"pack\" "
+	    "or \"spread\"");
+	bad("balance type", BASE "balance = 1;\n",
+	    "test.conf:3: balance must be a string like \"pack\"");
+	bad("pack_busy low", BASE "pack_busy = 9;\n",
+	    "test.conf:3: pack_busy = 9 is out of range; use 10 to 100");
+	bad("pack_busy high", BASE "pack_busy = 101;\n",
+	    "test.conf:3: pack_busy = 101 is out of range; use 10 to 100");
+	bad("pack_busy string", BASE "pack_busy = \"80%\";\n",
+	    "test.conf:3: pack_busy must be an integer from 10 to 100");
+	bad("pack_busy with spread",
+	    BASE "balance = \"spread\";\npack_busy = 50;\n",
+	    "test.conf:4: pack_busy applies to balance = \"pack\" only");
 	bad("log not group", BASE "log = \"info\";\n",
 	    "test.conf:3: log must be a group like log = { level = \"info\"; };");
 	bad("log level value", BASE "log = { level = \"verbose\"; };\n",
