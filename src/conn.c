@@ -382,7 +382,7 @@ handshake_step(struct nacre_conn *c)
 
 	if (more)
 		nacre_sockbio_more(SSL_get_wbio(c->ssl), true);
-	r = SSL_do_handshake(c->ssl);
+	r = nacre_secrets_handshake(c->ssl); /* SSL_do_handshake */
 	if (more && r == 1)
 		c->hold_ticket = true; /* until the first SSL_read is done */
 	else if (more)

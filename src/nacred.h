@@ -238,10 +238,17 @@ void nacre_buf_flush(void);
 struct ssl_st;
 struct nacre_rec;
 enum { NACRE_REC_DATA, NACRE_REC_WANT, NACRE_REC_EOF, NACRE_REC_ERR };
-/* On CTX: keep each handshake's application traffic secrets (key-log
- * callback, into the SSL's ex_data; never logged) for nacre_rec_from_ssl.
- * 0, or -1. */
-int nacre_rec_capture(struct ssl_ctx_st *ctx);
+#define NACRE_SECRET_MAX 48 /* SHA-384 */
+/* secrets.c: an SSL_CTX (SSL_CTX_new) whose TLS 1.3 handshakes keep their
+ * application traffic secrets (never logged) for nacre_rec_from_ssl, when
+ * driven by nacre_secrets_handshake (SSL_do_handshake; for any other SSL
+ * just that). If capture cannot be set up, a plain SSL_CTX. */
+struct ssl_method_st;
+struct ssl_ctx_st *nacre_secrets_ctx_new(const struct ssl_method_st *method);
+int nacre_secrets_handshake(struct ssl_st *ssl);
+/* the captured secrets, moved out of the SSL (false: none, or not both) */
+bool nacre_secrets_take(struct ssl_st *ssl, uint8_t *client, uint8_t *server,
+			size_t *len);
 /* The record layer of a finished TLS 1.3 handshake, after which the SSL
  * can be freed; NULL and *why when this one cannot be taken over (not
  * TLS 1.3, a suite other than AES-GCM / ChaCha20-Poly1305, bytes OpenSSL

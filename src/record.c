@@ -6,9 +6,9 @@
  * and a sequence number (RFC 8446 5.2-5.3, 7.1-7.2). OpenSSL 3.0 keeps
  * about 14 KB per connection for the same job (the SSL object alone is
  * 7.6 KB), which is most of what an idle connection costs. So the
- * connection takes the application traffic secrets (the key-log callback
- * is the one place OpenSSL 3.0 hands them out; they go nowhere but here),
- * frees its SSL object, and seals and opens records with this file.
+ * connection takes the application traffic secrets (secrets.c keeps them
+ * from OpenSSL's key schedule; they go nowhere but here), frees its SSL
+ * object, and seals and opens records with this file.
  *
  * What this layer does, and refuses:
  *   - application data in, out; records of at most 2^14 plaintext bytes;
@@ -44,7 +44,7 @@
 #define HDR 5
 #define TAG 16
 #define IVLEN 12
-#define SECRET_MAX 48
+#define SECRET_MAX NACRE_SECRET_MAX
 #define PLAIN_MAX 16384               /* 2^14 */
 #define CT_MAX (PLAIN_MAX + 256)      /* RFC 8446 5.2 */
 #define RIN_CAP (HDR + CT_MAX)        /* one whole record always fits */
@@ -665,88 +665,13 @@ nacre_rec_read(struct nacre_rec *r, uint8_t *out, size_t cap, size_t *got)
 
 /* ---- taking over from OpenSSL ---- */
 
-/* The secrets of a handshake in progress, in the SSL's ex_data until the
- * connection takes them; cleansed when the SSL is freed. */
-struct secrets {
-	uint8_t client[SECRET_MAX], server[SECRET_MAX];
-	size_t len;
-	bool have_client, have_server;
-};
-
-static int ex_index = -1;
-static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
-
-static void
-secrets_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-	     void *argp)
-{
-	if (ptr) {
-		OPENSSL_cleanse(ptr, sizeof(struct secrets));
-		free(ptr);
-	}
-}
-
-static void
-ex_init(void)
-{
-	ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, secrets_free);
-}
-
-/* "LABEL <64 hex client random> <secret hex>" */
-static void
-keylog_cb(const SSL *ssl, const char *line)
-{
-	static const char c0[] = "CLIENT_TRAFFIC_SECRET_0 ";
-	static const char s0[] = "SERVER_TRAFFIC_SECRET_0 ";
-	bool client = strncmp(line, c0, sizeof(c0) - 1) == 0;
-	struct secrets *s;
-	const char *hex;
-	size_t hl;
-
-	if (!client && strncmp(line, s0, sizeof(s0) - 1) != 0)
-		return;
-	hex = line + sizeof(c0) - 1;
-	if (strlen(hex) < 65 || hex[64] != ' ')
-		return;
-	hex += 65;
-	hl = strlen(hex);
-	if (hl != 64 && hl != 96)
-		return;
-	s = SSL_get_ex_data(ssl, ex_index);
-	if (!s) {
-		if (!(s = calloc(1, sizeof(*s))) ||
-		    !SSL_set_ex_data((SSL *)ssl, ex_index, s)) {
-			free(s);
-			return;
-		}
-	}
-	if (s->len && s->len != hl / 2)
-		return;
-	if (nacre_hex_decode(hex, client ? s->client : s->server, hl / 2) != 0)
-		return;
-	s->len = hl / 2;
-	if (client)
-		s->have_client = true;
-	else
-		s->have_server = true;
-}
-
-int
-nacre_rec_capture(SSL_CTX *ctx)
-{
-	pthread_once(&ex_once, ex_init);
-	if (ex_index < 0)
-		return -1;
-	SSL_CTX_set_keylog_callback(ctx, keylog_cb);
-	return 0;
-}
-
 struct nacre_rec *
 nacre_rec_from_ssl(SSL *ssl, const char **why)
 {
-	struct secrets *s = ex_index >= 0 ? SSL_get_ex_data(ssl, ex_index) : NULL;
 	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
+	uint8_t client[SECRET_MAX], server[SECRET_MAX];
 	struct nacre_rec *r;
+	size_t len;
 
 	if (SSL_version(ssl) != TLS1_3_VERSION) {
 		*why = "not TLS 1.3";
@@ -760,20 +685,17 @@ nacre_rec_from_ssl(SSL *ssl, const char **why)
 		*why = "OpenSSL holds unread bytes";
 		return NULL;
 	}
-	if (!s || !s->have_client || !s->have_server || !c) {
+	if (!c || !nacre_secrets_take(ssl, client, server, &len)) {
 		*why = "traffic secrets not captured";
 		return NULL;
 	}
 	if (SSL_is_server(ssl))
 		r = nacre_rec_new((uint16_t)(SSL_CIPHER_get_id(c) & 0xffff),
-				  s->client, s->server, s->len, why);
+				  client, server, len, why);
 	else
 		r = nacre_rec_new((uint16_t)(SSL_CIPHER_get_id(c) & 0xffff),
-				  s->server, s->client, s->len, why);
-	if (r) {
-		/* the SSL keeps no copy: it is about to be freed */
-		SSL_set_ex_data(ssl, ex_index, NULL);
-		secrets_free(NULL, s, NULL, 0, 0, NULL);
-	}
+				  server, client, len, why);
+	OPENSSL_cleanse(client, sizeof(client));
+	OPENSSL_cleanse(server, sizeof(server));
 	return r;
 }

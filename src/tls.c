@@ -224,7 +224,13 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
 		set_err(err, errlen, "cannot build the certificate");
 		goto fail;
 	}
-	ctx = SSL_CTX_new(TLS_server_method());
+	/* without tickets, a TLS 1.3 connection's records leave OpenSSL once
+	 * the handshake is done (record.c): a context whose handshakes keep
+	 * their traffic secrets (secrets.c). If that cannot be had, OpenSSL
+	 * keeps the records. */
+	ctx = cfg->tls.session_tickets == 0 ?
+		      nacre_secrets_ctx_new(TLS_server_method()) :
+		      SSL_CTX_new(TLS_server_method());
 	if (!ctx) {
 		set_err(err, errlen, "cannot create the TLS context");
 		goto fail;
@@ -249,16 +255,8 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
 	 * connection then checks the attestation in its own handshake. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, cfg->tls.session_tickets);
-	if (cfg->tls.session_tickets == 0) {
+	if (cfg->tls.session_tickets == 0)
 		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-		/* without tickets, a TLS 1.3 connection's records leave
-		 * OpenSSL once the handshake is done (record.c): keep its
-		 * traffic secrets */
-		if (nacre_rec_capture(ctx) != 0) {
-			set_err(err, errlen, "cannot set up the record layer");
-			goto fail;
-		}
-	}
 	/* OpenSSL reads exactly (header, then body); during the handshake
 	 * the socket BIO reads ahead for it, so what follows the client's
 	 * Finished is not held inside OpenSSL (sockbio.c). A connection

@@ -47,8 +47,11 @@ make_cert(void)
 	X509_sign(cert, key, EVP_sha256());
 }
 
+/* handshakes driven by SSL_do_handshake itself: nothing is captured */
+static bool plain_drive;
+
 /* a finished handshake; suites: the client's TLS 1.3 list; tls12: that
- * version instead; capture: the server keeps its secrets */
+ * version instead; capture: both sides keep their secrets (secrets.c) */
 static bool
 pair_open(struct pair *p, const char *suites, bool tls12, bool capture)
 {
@@ -56,8 +59,10 @@ pair_open(struct pair *p, const char *suites, bool tls12, bool capture)
 	int rs = 0, rc = 0;
 
 	memset(p, 0, sizeof(*p));
-	p->sctx = SSL_CTX_new(TLS_server_method());
-	p->cctx = SSL_CTX_new(TLS_client_method());
+	p->sctx = capture ? nacre_secrets_ctx_new(TLS_server_method()) :
+			    SSL_CTX_new(TLS_server_method());
+	p->cctx = capture ? nacre_secrets_ctx_new(TLS_client_method()) :
+			    SSL_CTX_new(TLS_client_method());
 	SSL_CTX_use_certificate(p->sctx, cert);
 	SSL_CTX_use_PrivateKey(p->sctx, key);
 	SSL_CTX_set_num_tickets(p->sctx, 0);
@@ -66,10 +71,6 @@ pair_open(struct pair *p, const char *suites, bool tls12, bool capture)
 		SSL_CTX_set_max_proto_version(p->cctx, TLS1_2_VERSION);
 	if (suites)
 		SSL_CTX_set_ciphersuites(p->cctx, suites);
-	if (capture) {
-		nacre_rec_capture(p->sctx);
-		nacre_rec_capture(p->cctx);
-	}
 	p->s = SSL_new(p->sctx);
 	p->c = SSL_new(p->cctx);
 	BIO_new_bio_pair(&a, 1 << 20, &b, 1 << 20);
@@ -81,9 +82,11 @@ pair_open(struct pair *p, const char *suites, bool tls12, bool capture)
 	SSL_set_connect_state(p->c);
 	for (int i = 0; i < 20 && (rs != 1 || rc != 1); i++) {
 		if (rc != 1)
-			rc = SSL_do_handshake(p->c);
+			rc = plain_drive ? SSL_do_handshake(p->c) :
+					   nacre_secrets_handshake(p->c);
 		if (rs != 1)
-			rs = SSL_do_handshake(p->s);
+			rs = plain_drive ? SSL_do_handshake(p->s) :
+					   nacre_secrets_handshake(p->s);
 	}
 	return rs == 1 && rc == 1;
 }
@@ -538,6 +541,20 @@ test_refusals(void)
 	CHECK(pair_open(&p, NULL, false, false), "refusal: handshake without capture");
 	CHECK(nacre_rec_from_ssl(p.s, &why) == NULL, "refusal: no secrets, no takeover");
 	CHECK_HAS(why, "not captured", "refusal: missing secrets named");
+	pair_close(&p);
+
+	plain_drive = true;
+	CHECK(pair_open(&p, NULL, false, true),
+	      "refusal: capture context, handshake not driven by nacre_secrets_handshake");
+	CHECK(nacre_rec_from_ssl(p.s, &why) == NULL &&
+	      nacre_rec_from_ssl(p.c, &why) == NULL,
+	      "refusal: secrets are kept only while nacre_secrets_handshake runs");
+	pair_close(&p);
+	plain_drive = false;
+
+	/* the same context again, driven as nacred does: taken over */
+	CHECK(pair_open(&p, NULL, false, true) && take_server(&p),
+	      "capture: the default suite, driven by nacre_secrets_handshake");
 	pair_close(&p);
 
 	CHECK(nacre_rec_new(0x1304, (const uint8_t *)"", (const uint8_t *)"", 32, &why) == NULL,
