@@ -174,11 +174,11 @@ load_cb(evutil_socket_t fd, short what, void *arg)
 	w->load_wall_ns = now;
 	if (now_hot != hot) {
 		atomic_store_explicit(&w->hot, now_hot, memory_order_release);
+		for (unsigned j = w->idx + 1; j < nworkers; j++)
+			wake(&workers[j]);
 		log_debug("worker %u is %u%% busy: %s", w->idx, busy,
 			  now_hot ? "the next worker joins in accepting" :
 				    "new connections come back to it");
-		for (unsigned j = w->idx + 1; j < nworkers; j++)
-			wake(&workers[j]);
 	}
 	if (w->nconns == 0 && !now_hot)
 		return; /* idle: measuring again starts with a connection */
