@@ -94,6 +94,24 @@ rbuf_free(struct sock *k)
 	k->roff = k->rlen = 0;
 }
 
+/* up to CAP bytes of what was read ahead into OUT; the buffer is freed
+ * once it empties */
+static size_t
+rbuf_give(struct sock *k, unsigned char *out, size_t cap)
+{
+	size_t n = k->rlen - k->roff;
+
+	if (n > cap)
+		n = cap;
+	if (n) {
+		memcpy(out, k->rbuf + k->roff, n);
+		k->roff += (uint32_t)n;
+		if (k->roff == k->rlen)
+			rbuf_free(k);
+	}
+	return n;
+}
+
 /* What was read ahead first; then, reading ahead, one read() of up to
  * READ_BUFFER bytes; otherwise straight into the caller's buffer. */
 static int
@@ -103,15 +121,8 @@ sock_read(BIO *b, char *buf, int len)
 	ssize_t n;
 
 	BIO_clear_retry_flags(b);
-	if (k->rlen > k->roff) {
-		uint32_t have = k->rlen - k->roff;
-		uint32_t give = (uint32_t)len < have ? (uint32_t)len : have;
-		memcpy(buf, k->rbuf + k->roff, give);
-		k->roff += give;
-		if (k->roff == k->rlen)
-			rbuf_free(k);
-		return (int)give;
-	}
+	if (k->rlen > k->roff)
+		return (int)rbuf_give(k, (unsigned char *)buf, (size_t)len);
 	if (k->read_ahead && len < READ_BUFFER) {
 		if (!k->rbuf && !(k->rbuf = malloc(READ_BUFFER)))
 			return -1;
@@ -264,16 +275,5 @@ nacre_sockbio_drained(BIO *b)
 size_t
 nacre_sockbio_take(BIO *b, unsigned char *out, size_t cap)
 {
-	struct sock *k = sock_of(b);
-	size_t n = k->rlen - k->roff;
-
-	if (n > cap)
-		n = cap;
-	if (n) {
-		memcpy(out, k->rbuf + k->roff, n);
-		k->roff += (uint32_t)n;
-		if (k->roff == k->rlen)
-			rbuf_free(k);
-	}
-	return n;
+	return rbuf_give(sock_of(b), out, cap);
 }
