@@ -143,6 +143,7 @@ clock_ns(clockid_t id)
 
 static void wake(struct nacre_worker *w);
 
+/* with a new connection: measuring starts, unless it is running */
 static void
 load_start(struct nacre_worker *w)
 {
@@ -152,7 +153,7 @@ load_start(struct nacre_worker *w)
 		return;
 	w->load_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	w->load_wall_ns = clock_ns(CLOCK_MONOTONIC);
-	evtimer_add(&w->load_ev, &tv);
+	evtimer_add(&w->load_ev, &tv); /* EV_PERSIST: every LOAD_MS */
 }
 
 /* Every LOAD_MS while the worker has connections: its CPU time over wall
@@ -181,8 +182,7 @@ load_cb(evutil_socket_t fd, short what, void *arg)
 				    "new connections come back to it");
 	}
 	if (w->nconns == 0 && !now_hot)
-		return; /* idle: measuring again starts with a connection */
-	load_start(w);
+		evtimer_del(&w->load_ev); /* idle: until the next connection */
 }
 
 static bool
@@ -375,7 +375,7 @@ worker_init(struct nacre_worker *w, unsigned idx, struct nacre_gen *g)
 		     notify_cb, w);
 	event_add(&w->notify_ev, NULL);
 	evtimer_assign(&w->resume_ev, w->base, resume_cb, w);
-	evtimer_assign(&w->load_ev, w->base, load_cb, w);
+	event_assign(&w->load_ev, w->base, -1, EV_PERSIST, load_cb, w);
 	atomic_init(&w->hot, false);
 	nacre_gen_ref(g);
 	w->gen = g;
