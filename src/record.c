@@ -92,7 +92,6 @@ struct dir {
 
 struct nacre_rec {
 	const struct suite *suite;
-	unsigned si;          /* index into suites[] */
 	struct dir rd, wr;
 	uint64_t rekey_after; /* records sent under one key */
 
@@ -183,7 +182,8 @@ dir_key(struct nacre_rec *r, struct dir *d, int enc)
 
 	ok = expand_label(r->suite, d->secret, "key", key, r->suite->keylen) == 0 &&
 	     expand_label(r->suite, d->secret, "iv", d->iv, IVLEN) == 0 &&
-	     EVP_CipherInit_ex(d->ctx, ciphers[r->si], NULL, key, NULL, enc) == 1;
+	     EVP_CipherInit_ex(d->ctx, ciphers[r->suite - suites], NULL, key,
+			       NULL, enc) == 1;
 	OPENSSL_cleanse(key, sizeof(key));
 	d->seq = 0;
 	return ok ? 0 : -1;
@@ -240,7 +240,6 @@ nacre_rec_new(uint16_t suite, const uint8_t *rd_secret,
 		return NULL;
 	}
 	r->suite = &suites[si];
-	r->si = si;
 	r->rekey_after = REKEY_RECORDS;
 	memcpy(r->rd.secret, rd_secret, secret_len);
 	memcpy(r->wr.secret, wr_secret, secret_len);
@@ -689,12 +688,10 @@ nacre_rec_from_ssl(SSL *ssl, const char **why)
 		*why = "traffic secrets not captured";
 		return NULL;
 	}
-	if (SSL_is_server(ssl))
-		r = nacre_rec_new((uint16_t)(SSL_CIPHER_get_id(c) & 0xffff),
-				  client, server, len, why);
-	else
-		r = nacre_rec_new((uint16_t)(SSL_CIPHER_get_id(c) & 0xffff),
-				  server, client, len, why);
+	/* a server reads what the client writes */
+	r = nacre_rec_new((uint16_t)(SSL_CIPHER_get_id(c) & 0xffff),
+			  SSL_is_server(ssl) ? client : server,
+			  SSL_is_server(ssl) ? server : client, len, why);
 	OPENSSL_cleanse(client, sizeof(client));
 	OPENSSL_cleanse(server, sizeof(server));
 	return r;
