@@ -28,7 +28,7 @@ BA = build/asan
 
 # libnacre (the verifier library, src/verify/) is linked into nacred too
 LIB_SRC    = $(wildcard src/verify/*.c)
-DAEMON_SRC = $(filter-out src/main.c,$(wildcard src/*.c)) $(LIB_SRC)
+DAEMON_SRC = $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard src/records/*.c) $(LIB_SRC)
 DAEMON_OBJ = $(DAEMON_SRC:src/%.c=$(B)/obj/%.o)
 ASAN_OBJ   = $(DAEMON_SRC:src/%.c=$(BA)/obj/%.o)
 
@@ -56,7 +56,7 @@ all: $(B)/nacred lib $(if $(CLI_SRC),$(B)/nacre)
 
 lib: $(B)/libnacre.a $(B)/libnacre.so $(B)/pkgconfig/nacre.pc
 
-$(B)/pic/%.o: src/%.c $(wildcard src/*.h src/verify/*.h include/nacre/*.h)
+$(B)/pic/%.o: src/%.c $(wildcard src/*.h src/*/*.h include/nacre/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=default -c -o $@ $<
 
@@ -85,11 +85,11 @@ $(B)/pkgconfig/nacre.pc: Makefile
 $(B)/nacre: $(CLI_OBJ) $(DAEMON_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/obj/%.o: src/%.c src/nacred.h $(wildcard src/*.h src/verify/*.h include/nacre/*.h)
+$(B)/obj/%.o: src/%.c src/nacred.h $(wildcard src/*.h src/*/*.h include/nacre/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BA)/obj/%.o: src/%.c src/nacred.h $(wildcard src/*.h src/verify/*.h include/nacre/*.h)
+$(BA)/obj/%.o: src/%.c src/nacred.h $(wildcard src/*.h src/*/*.h include/nacre/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
 

@@ -471,7 +471,7 @@ parse_upstream(struct pctx *p, const config_setting_t *root,
 /* ---- tls ---- */
 
 static const char *const tls_keys[] = { "key", "min_version", "alpn", "names",
-					"session_tickets", NULL };
+					"session_tickets", "records", NULL };
 
 /* A string list: libconfig array [ "a", "b" ] or list ( "a", "b" ). */
 static int
@@ -691,6 +691,24 @@ parse_tls(struct pctx *p, const config_setting_t *root, struct nacre_config *c)
 		if (get_int(p, s, "tls.session_tickets", 0, 8, &n) != 0)
 			return -1;
 		c->tls.session_tickets = (unsigned)n;
+	}
+	if ((s = config_setting_get_member(g, "records"))) {
+		const char *rv = NULL;
+		if (get_string(p, s, "tls.records", "\"openssl\"", &rv) != 0)
+			return -1;
+		if (strcmp(rv, "compact") == 0)
+			c->tls.records = NACRE_RECORDS_COMPACT;
+		else if (strcmp(rv, "openssl") != 0)
+			return fail_line(p, line_of(s), "tls.records = \"%s\" is "
+					 "unknown; use \"openssl\" or \"compact\"", rv);
+		/* OpenSSL writes tickets after the handshake: it must keep
+		 * the records then */
+		if (c->tls.records == NACRE_RECORDS_COMPACT &&
+		    c->tls.session_tickets > 0)
+			return fail_line(p, line_of(s), "tls.records = \"compact\" "
+					 "needs tls.session_tickets = 0 (OpenSSL "
+					 "writes the tickets after the handshake); "
+					 "use \"openssl\" with tickets");
 	}
 	if ((s = config_setting_get_member(g, "names")))
 		return parse_names(p, s, c);

@@ -3,7 +3,9 @@
  * header, TLS handshake, upstream connect, then the splice. Each direction
  * has one bounded buffer, allocated while data is in flight and freed when
  * it drains, so an idle connection holds no buffer of ours (and OpenSSL
- * releases its record buffers: SSL_MODE_RELEASE_BUFFERS).
+ * releases its record buffers: SSL_MODE_RELEASE_BUFFERS). After the
+ * handshake the client's records go through records/records.h: OpenSSL's
+ * or, with tls.records = "compact", nacre's own.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +19,7 @@
 #include <openssl/err.h>
 
 #include "runtime.h"
+#include "records/records.h"
 
 enum conn_state { ST_PROXY, ST_HANDSHAKE, ST_CONNECT, ST_SPLICE };
 /* what a blocked operation waits for */
@@ -34,8 +37,8 @@ struct nacre_conn {
 	uint64_t id;
 	enum conn_state state;
 	int cfd, ufd;
-	SSL *ssl;              /* until the splice starts, or all along */
-	struct nacre_rec *rec; /* the splice's TLS 1.3 records, when taken */
+	SSL *ssl;                 /* until the splice starts */
+	struct nacre_records *tls; /* the splice's records (records.h) */
 	struct event crev, cwev, urev, uwev, timer;
 	unsigned ev_on; /* bit per event above that is added */
 	uint32_t cap;
@@ -47,10 +50,9 @@ struct nacre_conn {
 	bool c_eof, u_eof;         /* read sides finished */
 	bool u_wr_shut, c_wr_shut; /* write sides finished (FIN / close_notify) */
 	bool dead;                 /* a hard error: close after this pump */
-	bool hold_ticket;          /* client writes carry MSG_MORE: see hold_end */
-	bool close_sealed;         /* rec: close_notify sealed, FIN after it */
+	bool hold_ticket;          /* client writes carry MSG_MORE until the
+				      first read: see records/openssl.c */
 	bool c_tcp;                /* the client socket is TCP (MSG_MORE) */
-	bool c_drained;            /* rec: the last read() found nothing more */
 
 	/* timeouts: a deadline is checked lazily when the timer fires */
 	struct timeval last_io;
@@ -161,7 +163,9 @@ buf_consumed(const struct nacre_conn *c, struct buf *b, uint32_t n)
 {
 	b->head += n;
 	if (b->head == b->tail) {
-		/* drained: give the memory back while the peer thinks */
+		/* drained: give the memory back while the peer thinks, and
+		 * no plaintext with it to the next connection */
+		OPENSSL_cleanse(b->data, b->tail);
 		nacre_buf_put(b->data, c->cap);
 		b->data = NULL;
 		b->head = b->tail = 0;
@@ -196,8 +200,12 @@ conn_free(struct nacre_conn *c)
 		close(c->ufd);
 	}
 	SSL_free(c->ssl);
-	nacre_rec_free(c->rec);
+	nacre_records_free(c->tls);
 	close(c->cfd);
+	if (c->c2u.data)
+		OPENSSL_cleanse(c->c2u.data, c->c2u.tail);
+	if (c->u2c.data)
+		OPENSSL_cleanse(c->u2c.data, c->u2c.tail);
 	nacre_buf_put(c->c2u.data, c->cap);
 	nacre_buf_put(c->u2c.data, c->cap);
 	free(c->pp_buf);
@@ -457,41 +465,39 @@ proxy_header_out(struct nacre_conn *c, unsigned char *out, size_t cap)
 	return n > 0 ? (size_t)n : 0;
 }
 
-/* The splice starts: a TLS 1.3 connection's records go to record.c and
- * its SSL object (most of an idle connection's memory) is freed. Not
- * taken: TLS 1.2, session tickets on (OpenSSL writes them after the
- * handshake); those stay with OpenSSL, which then reads ahead itself.
- * false: the connection is gone. */
+/* The splice starts: the records go to OpenSSL's layer or, with records =
+ * "compact" and TLS 1.3, to nacre's own, which frees the SSL (most of an
+ * idle connection's memory). false: the connection is gone. */
 static bool
-take_records(struct nacre_conn *c)
+start_records(struct nacre_conn *c)
 {
-	const char *why = "session tickets are on";
-	BIO *bio = SSL_get_rbio(c->ssl);
+	const char *why = NULL;
+	bool lost = false;
 
-	if (c->gen->cfg->tls.session_tickets == 0 &&
-	    (c->rec = nacre_rec_from_ssl(c->ssl, &why)) != NULL) {
-		/* what the BIO read past the Finished (fits: see sockbio.c) */
-		while (BIO_pending(bio) > 0) {
-			size_t room;
-			unsigned char *dst = nacre_rec_rspace(c->rec, &room);
-			size_t n = dst ? nacre_sockbio_take(bio, dst, room) : 0;
-			if (!n) {
-				nacre_conn_abort(c, "out of memory");
-				return false;
-			}
-			nacre_rec_rdone(c->rec, n);
+	if (c->gen->cfg->tls.records == NACRE_RECORDS_COMPACT) {
+		c->tls = nacre_records_compact(c->ssl, c->cfd, c->c_tcp, &why, &lost);
+		if (c->tls) {
+			SSL_free(c->ssl);
+			c->ssl = NULL;
+			c->hold_ticket = false;
+			nacre_log(NACRE_LOG_DEBUG, c->id,
+				  "TLS records: compact (SSL freed)");
+			return true;
 		}
-		c->c_drained = nacre_sockbio_drained(bio);
-		SSL_free(c->ssl);
-		c->ssl = NULL;
-		c->hold_ticket = false;
-		c->ssl_rd = c->ssl_wr = c->ssl_sd = W_NONE;
-		nacre_log(NACRE_LOG_DEBUG, c->id, "TLS records: nacre (SSL freed)");
-		return true;
+		if (lost) {
+			nacre_conn_abort(c, why);
+			return false;
+		}
 	}
-	nacre_log(NACRE_LOG_DEBUG, c->id, "TLS records stay with OpenSSL: %s", why);
-	nacre_sockbio_read_ahead(bio, false);
-	SSL_set_read_ahead(c->ssl, 1);
+	if (!(c->tls = nacre_records_openssl(c->ssl, c->hold_ticket))) {
+		nacre_conn_abort(c, "out of memory");
+		return false;
+	}
+	c->ssl = NULL; /* the records own it now */
+	if (why)
+		nacre_log(NACRE_LOG_DEBUG, c->id, "TLS records: openssl (%s)", why);
+	else
+		nacre_log(NACRE_LOG_DEBUG, c->id, "TLS records: openssl");
 	return true;
 }
 
@@ -522,7 +528,7 @@ upstream_ready(struct nacre_conn *c)
 		}
 		c->c2u.tail = (uint32_t)n;
 	}
-	if (!take_records(c))
+	if (!start_records(c))
 		return;
 	timer_arm(c, cfg->limits.idle_timeout_ms);
 	conn_pump(c);
@@ -611,151 +617,46 @@ upstream_connect(struct nacre_conn *c)
 
 /* ---- the splice ---- */
 
-/* The ticket is written (and held) by the first SSL_read after the
- * handshake; from then on writes go out as they come. Called after that
- * read and before any other client write. */
 static void
-hold_end(struct nacre_conn *c)
+set_wait(enum wait *w, int st)
 {
-	if (c->hold_ticket) {
-		c->hold_ticket = false;
-		nacre_sockbio_more(SSL_get_wbio(c->ssl), false);
-	}
+	*w = st == NACRE_IO_WANT_WRITE ? W_WRITE : W_READ;
 }
 
-/* A fatal record error: our alert (if any) goes out if the socket takes
- * it now; the connection ends either way. */
-static void
-rec_fail(struct nacre_conn *c, const char *what)
-{
-	size_t len;
-	const uint8_t *p = nacre_rec_pending(c->rec, &len);
-
-	nacre_log(NACRE_LOG_DEBUG, c->id, "%s: %s", what, nacre_rec_error(c->rec));
-	if (p)
-		(void)send(c->cfd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	c->dead = true;
-}
-
-/* client records -> c2u buffer (record.c) */
-static bool
-client_read_rec(struct nacre_conn *c)
-{
-	bool progress = false, drained = c->c_drained;
-
-	c->c_drained = false;
-	while (!c->c_eof && c->ssl_rd == W_NONE && buf_room(c, &c->c2u) > 0) {
-		size_t got, room;
-		uint8_t *dst;
-		ssize_t n;
-		int st;
-
-		if (!buf_alloc(c, &c->c2u))
-			return false;
-		st = nacre_rec_read(c->rec, c->c2u.data + c->c2u.tail,
-				    buf_room(c, &c->c2u), &got);
-		if (st == NACRE_REC_DATA) {
-			c->c2u.tail += (uint32_t)got;
-			progress = true;
-			continue;
-		}
-		if (st == NACRE_REC_EOF) {
-			c->c_eof = true;
-			progress = true;
-			break;
-		}
-		if (st == NACRE_REC_ERR) {
-			rec_fail(c, "client read");
-			return true;
-		}
-		/* a short read() drained the socket: wait for epoll (level-
-		 * triggered) rather than spend a read() to hear EAGAIN */
-		if (drained) {
-			c->ssl_rd = W_READ;
-			break;
-		}
-		if (!(dst = nacre_rec_rspace(c->rec, &room))) {
-			nacre_log(NACRE_LOG_WARN, c->id, "client read: out of memory");
-			c->dead = true;
-			return true;
-		}
-		n = read(c->cfd, dst, room);
-		if (n > 0) {
-			nacre_rec_rdone(c->rec, (size_t)n);
-			drained = (size_t)n < room;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			c->ssl_rd = W_READ;
-			nacre_rec_rtrim(c->rec); /* an idle connection holds none */
-			break;
-		}
-		if (n < 0 || nacre_rec_buffered(c->rec) > 0) {
-			/* a reset, or a FIN in the middle of a record */
-			nacre_log(NACRE_LOG_DEBUG, c->id, "client read: %s",
-				  n < 0 ? strerror(errno) : "EOF inside a record");
-			c->dead = true;
-			return true;
-		}
-		/* EOF without close_notify: as OpenSSL here
-		 * (SSL_OP_IGNORE_UNEXPECTED_EOF), the end of the stream */
-		c->c_eof = true;
-		progress = true;
-		break;
-	}
-	if (c->c2u.data && buf_len(&c->c2u) == 0)
-		buf_consumed(c, &c->c2u, 0);
-	return progress;
-}
-
-/* client TLS -> c2u buffer */
+/* client records -> c2u buffer */
 static bool
 client_read(struct nacre_conn *c)
 {
 	bool progress = false;
 
-	if (c->rec)
-		return client_read_rec(c);
-
 	while (!c->c_eof && c->ssl_rd == W_NONE && buf_room(c, &c->c2u) > 0) {
-		int n;
+		size_t got;
+		int st;
 
 		if (!buf_alloc(c, &c->c2u))
 			return false;
-		n = SSL_read(c->ssl, c->c2u.data + c->c2u.tail,
-			     (int)buf_room(c, &c->c2u));
-		hold_end(c);
-		if (n > 0) {
-			c->c2u.tail += (uint32_t)n;
+		st = nacre_records_read(c->tls, c->c2u.data + c->c2u.tail,
+					buf_room(c, &c->c2u), &got);
+		if (st == NACRE_IO_OK) {
+			c->c2u.tail += (uint32_t)got;
 			progress = true;
-			/* nothing buffered in OpenSSL: the socket is most
-			 * likely drained too, so wait for epoll (level-
-			 * triggered, so nothing is missed) rather than
-			 * spend a read() to hear EAGAIN */
-			if (!SSL_has_pending(c->ssl) &&
-			    BIO_pending(SSL_get_rbio(c->ssl)) == 0)
-				c->ssl_rd = W_READ;
 			continue;
 		}
-		switch (SSL_get_error(c->ssl, n)) {
-		case SSL_ERROR_WANT_READ: c->ssl_rd = W_READ; break;
-		case SSL_ERROR_WANT_WRITE: c->ssl_rd = W_WRITE; break;
-		case SSL_ERROR_ZERO_RETURN:
-			/* close_notify (or EOF, IGNORE_UNEXPECTED_EOF) */
+		if (st == NACRE_IO_EOF) {
 			c->c_eof = true;
 			progress = true;
-			break;
-		default:
-			log_ssl_error(c, NACRE_LOG_DEBUG, "client read");
+		} else if (st == NACRE_IO_ERR) {
+			nacre_log(NACRE_LOG_DEBUG, c->id, "client read: %s",
+				  nacre_records_error(c->tls));
 			c->dead = true;
 			return true;
+		} else {
+			set_wait(&c->ssl_rd, st);
 		}
-		if (c->c2u.data && buf_len(&c->c2u) == 0)
-			buf_consumed(c, &c->c2u, 0);
 		break;
 	}
+	if (c->c2u.data && buf_len(&c->c2u) == 0)
+		buf_consumed(c, &c->c2u, 0);
 	return progress;
 }
 
@@ -831,115 +732,43 @@ upstream_read(struct nacre_conn *c)
 	return progress;
 }
 
-/* u2c buffer -> client records (record.c) -> socket; after the
- * upstream's EOF, close_notify + FIN */
-static bool
-client_write_rec(struct nacre_conn *c)
-{
-	bool progress = false;
-
-	while (!c->c_wr_shut && c->ssl_wr == W_NONE) {
-		size_t len;
-		const uint8_t *p = nacre_rec_pending(c->rec, &len);
-		ssize_t n;
-
-		if (!p) {
-			if (buf_len(&c->u2c) > 0) {
-				n = nacre_rec_seal(c->rec, c->u2c.data + c->u2c.head,
-						   buf_len(&c->u2c));
-				if (n < 0) {
-					rec_fail(c, "client write");
-					return true;
-				}
-				buf_consumed(c, &c->u2c, (uint32_t)n);
-				progress = true;
-				continue;
-			}
-			if (!c->u_eof || c->close_sealed)
-				break;
-			if (nacre_rec_close_notify(c->rec) != 0) {
-				rec_fail(c, "client close_notify");
-				return true;
-			}
-			c->close_sealed = true;
-			continue;
-		}
-		/* with close_notify in it, the FIN follows: one segment (TCP) */
-		n = send(c->cfd, p, len, MSG_NOSIGNAL |
-			 (c->close_sealed && c->c_tcp ? MSG_MORE : 0));
-		if (n > 0) {
-			nacre_rec_sent(c->rec, (size_t)n);
-			progress = true;
-			if (c->close_sealed && !nacre_rec_pending(c->rec, &len)) {
-				if (!(c->c_eof && c->u_wr_shut)) /* else close() follows */
-					shutdown(c->cfd, SHUT_WR);
-				c->c_wr_shut = true;
-			}
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			c->ssl_wr = W_WRITE;
-			break;
-		}
-		nacre_log(NACRE_LOG_DEBUG, c->id, "client write: %s", strerror(errno));
-		c->dead = true;
-		return true;
-	}
-	return progress;
-}
-
-/* u2c buffer -> client TLS; after the upstream's EOF, close_notify + FIN */
+/* u2c buffer -> client records; after the upstream's EOF, close_notify
+ * + FIN */
 static bool
 client_write(struct nacre_conn *c)
 {
 	bool progress = false;
 
-	if (c->rec)
-		return client_write_rec(c);
-	hold_end(c);
-
 	while (buf_len(&c->u2c) > 0 && c->ssl_wr == W_NONE && !c->c_wr_shut) {
-		int n = SSL_write(c->ssl, c->u2c.data + c->u2c.head,
-				  (int)buf_len(&c->u2c));
-		if (n > 0) {
-			buf_consumed(c, &c->u2c, (uint32_t)n);
+		size_t took;
+		int st = nacre_records_write(c->tls, c->u2c.data + c->u2c.head,
+					     buf_len(&c->u2c), &took);
+		if (st == NACRE_IO_OK) {
+			buf_consumed(c, &c->u2c, (uint32_t)took);
 			progress = true;
 			continue;
 		}
-		switch (SSL_get_error(c->ssl, n)) {
-		case SSL_ERROR_WANT_READ: c->ssl_wr = W_READ; break;
-		case SSL_ERROR_WANT_WRITE: c->ssl_wr = W_WRITE; break;
-		default:
-			log_ssl_error(c, NACRE_LOG_DEBUG, "client write");
+		if (st == NACRE_IO_ERR || st == NACRE_IO_EOF) {
+			nacre_log(NACRE_LOG_DEBUG, c->id, "client write: %s",
+				  nacre_records_error(c->tls));
 			c->dead = true;
 			return true;
 		}
+		set_wait(&c->ssl_wr, st);
 	}
 	if (c->u_eof && buf_len(&c->u2c) == 0 && !c->c_wr_shut &&
 	    c->ssl_sd == W_NONE) {
-		int r;
+		int st = nacre_records_shutdown(c->tls);
 
-		/* close_notify and the FIN in one segment (TCP) */
-		nacre_sockbio_more(SSL_get_wbio(c->ssl), true);
-		r = SSL_shutdown(c->ssl);
-		nacre_sockbio_more(SSL_get_wbio(c->ssl), false);
-		if (r >= 0) {
-			if (!(c->c_eof && c->u_wr_shut)) /* else close() follows */
-				shutdown(c->cfd, SHUT_WR);
-			c->c_wr_shut = true;
-			progress = true;
-		} else {
-			switch (SSL_get_error(c->ssl, r)) {
-			case SSL_ERROR_WANT_READ: c->ssl_sd = W_READ; break;
-			case SSL_ERROR_WANT_WRITE: c->ssl_sd = W_WRITE; break;
-			default:
-				c->c_wr_shut = true;
-				progress = true;
-				ERR_clear_error();
-			}
+		if (st == NACRE_IO_WANT_READ || st == NACRE_IO_WANT_WRITE) {
+			set_wait(&c->ssl_sd, st);
+			return progress;
 		}
+		/* sent, or it cannot be: the write side is over either way */
+		if (st == NACRE_IO_OK && !(c->c_eof && c->u_wr_shut))
+			shutdown(c->cfd, SHUT_WR); /* else close() follows */
+		c->c_wr_shut = true;
+		progress = true;
 	}
 	return progress;
 }
@@ -947,10 +776,6 @@ client_write(struct nacre_conn *c)
 static bool
 waits_on(const struct nacre_conn *c, enum wait w)
 {
-	if (c->rec) /* reads wait for W_READ only, writes for W_WRITE only */
-		return (w == W_READ && c->ssl_rd == w && !c->c_eof &&
-			buf_room(c, &c->c2u) > 0) ||
-		       (w == W_WRITE && c->ssl_wr == w && !c->c_wr_shut);
 	return (c->ssl_rd == w && !c->c_eof && buf_room(c, &c->c2u) > 0) ||
 	       (c->ssl_wr == w && buf_len(&c->u2c) > 0) ||
 	       (c->ssl_sd == w && !c->c_wr_shut);
@@ -962,11 +787,16 @@ conn_pump(struct nacre_conn *c)
 	bool progress;
 	int rounds = 0;
 
+	/* after a hard error nothing more is done: the records that failed
+	 * have sent their alert, once */
 	do {
 		progress = client_read(c);
-		progress |= upstream_write(c);
-		progress |= upstream_read(c);
-		progress |= client_write(c);
+		if (!c->dead)
+			progress |= upstream_write(c);
+		if (!c->dead)
+			progress |= upstream_read(c);
+		if (!c->dead)
+			progress |= client_write(c);
 	} while (progress && !c->dead && ++rounds < 16);
 
 	if (c->dead) {

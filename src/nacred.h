@@ -56,6 +56,9 @@ int nacre_hex_decode(const char *s, uint8_t *out, size_t n);
 enum nacre_key_type { NACRE_KEY_EC_P256, NACRE_KEY_EC_P384 };
 enum nacre_pp_mode { NACRE_PP_NONE, NACRE_PP_V2 };
 enum nacre_provider { NACRE_ATTEST_NITRO, NACRE_ATTEST_SIM };
+/* whose record layer a connection uses after its handshake: OpenSSL's
+ * (audited; the default) or nacre's own TLS 1.3 one (records/) */
+enum nacre_records_kind { NACRE_RECORDS_OPENSSL, NACRE_RECORDS_COMPACT };
 /* pack: new connections go to the first worker not yet pack_busy % busy
  * (fewer wake-ups, cores left to the application); spread: one
  * SO_REUSEPORT socket per worker, the kernel deals connections out evenly */
@@ -81,6 +84,7 @@ struct nacre_config {
 		enum nacre_key_type key;
 		int min_version;      /* TLS1_2_VERSION or TLS1_3_VERSION */
 		unsigned session_tickets; /* per full handshake; 0: none */
+		enum nacre_records_kind records;
 		unsigned char *alpn;  /* ALPN wire format (len-prefixed list) */
 		size_t alpn_len;
 		char **names;         /* SANs; names[0] is the subject CN */
@@ -234,53 +238,7 @@ void *nacre_buf_get(size_t size);
 void nacre_buf_put(void *p, size_t size);
 void nacre_buf_flush(void);
 
-/* ---- record.c: TLS 1.3 records after the handshake, without an SSL ---- */
-struct ssl_st;
-struct nacre_rec;
-enum { NACRE_REC_DATA, NACRE_REC_WANT, NACRE_REC_EOF, NACRE_REC_ERR };
-#define NACRE_SECRET_MAX 48 /* SHA-384 */
-/* secrets.c: an SSL_CTX (SSL_CTX_new) whose TLS 1.3 handshakes keep their
- * application traffic secrets (never logged) for nacre_rec_from_ssl, when
- * driven by nacre_secrets_handshake (SSL_do_handshake; for any other SSL
- * just that). If capture cannot be set up, a plain SSL_CTX. */
-struct ssl_method_st;
-struct ssl_ctx_st *nacre_secrets_ctx_new(const struct ssl_method_st *method);
-int nacre_secrets_handshake(struct ssl_st *ssl);
-/* the captured secrets, moved out of the SSL (false: none, or not both) */
-bool nacre_secrets_take(struct ssl_st *ssl, uint8_t *client, uint8_t *server,
-			size_t *len);
-/* The record layer of a finished TLS 1.3 handshake, after which the SSL
- * can be freed; NULL and *why when this one cannot be taken over (not
- * TLS 1.3, a suite other than AES-GCM / ChaCha20-Poly1305, bytes OpenSSL
- * has read but not handed out, no secrets captured). */
-struct nacre_rec *nacre_rec_from_ssl(struct ssl_st *ssl, const char **why);
-/* From secrets: SUITE is the TLS 1.3 suite id (0x1301-0x1303); RD opens,
- * WR seals, each SECRET_LEN bytes (the suite's hash length). */
-struct nacre_rec *nacre_rec_new(uint16_t suite, const uint8_t *rd_secret,
-				const uint8_t *wr_secret, size_t secret_len,
-				const char **why);
-void nacre_rec_free(struct nacre_rec *r);
-/* reading: read() the socket into rspace (NULL: out of memory), report
- * with rdone, take plaintext with nacre_rec_read: NACRE_REC_DATA (*got
- * bytes into out), _WANT (read more), _EOF (close_notify), _ERR (fatal;
- * nacre_rec_error says why, and an alert may be pending to send). */
-uint8_t *nacre_rec_rspace(struct nacre_rec *r, size_t *room);
-void nacre_rec_rdone(struct nacre_rec *r, size_t n);
-int nacre_rec_read(struct nacre_rec *r, uint8_t *out, size_t cap, size_t *got);
-size_t nacre_rec_buffered(const struct nacre_rec *r); /* unopened bytes */
-void nacre_rec_rtrim(struct nacre_rec *r); /* frees the read buffer if empty */
-/* writing: seal takes what fits in one batch (0 while a batch is still
- * pending; -1 on error), pending shows what to send, sent reports it */
-ssize_t nacre_rec_seal(struct nacre_rec *r, const uint8_t *p, size_t n);
-int nacre_rec_close_notify(struct nacre_rec *r);
-const uint8_t *nacre_rec_pending(const struct nacre_rec *r, size_t *len);
-void nacre_rec_sent(struct nacre_rec *r, size_t n);
-const char *nacre_rec_error(const struct nacre_rec *r);
-/* tests and fuzzing: one record of any inner type with PAD zero bytes of
- * padding; our own KeyUpdate after RECORDS records under one key */
-int nacre_rec_seal_raw(struct nacre_rec *r, uint8_t type, const uint8_t *p,
-		       size_t n, size_t pad);
-void nacre_rec_set_rekey_after(struct nacre_rec *r, uint64_t records);
+/* ---- records/: TLS records after the handshake: see records/records.h ---- */
 
 /* ---- provider.c ---- */
 struct nacre_attest *nacre_provider_open(const struct nacre_config *cfg,

@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "attest.h"
+#include "records/records.h"
 #include "nacred.h"
 
 #define CERT_BACKDATE_S (5 * 60)
@@ -224,11 +225,12 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
 		set_err(err, errlen, "cannot build the certificate");
 		goto fail;
 	}
-	/* without tickets, a TLS 1.3 connection's records leave OpenSSL once
-	 * the handshake is done (record.c): a context whose handshakes keep
-	 * their traffic secrets (secrets.c). If that cannot be had, OpenSSL
-	 * keeps the records. */
-	ctx = cfg->tls.session_tickets == 0 ?
+	/* records = "compact": a TLS 1.3 connection's records leave OpenSSL
+	 * once the handshake is done (records/record.c), so its handshake
+	 * keeps the traffic secrets (records/secrets.c). If that cannot be
+	 * had, OpenSSL keeps the records. By default nothing of this runs:
+	 * the key schedule and the records are OpenSSL's alone. */
+	ctx = cfg->tls.records == NACRE_RECORDS_COMPACT ?
 		      nacre_secrets_ctx_new(TLS_server_method()) :
 		      SSL_CTX_new(TLS_server_method());
 	if (!ctx) {

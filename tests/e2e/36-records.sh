@@ -1,5 +1,6 @@
-# 36-records: after a TLS 1.3 handshake nacred frees the connection's SSL
-# and seals and opens records itself (src/record.c). Real clients across
+# 36-records: with tls.records = "compact", after a TLS 1.3 handshake
+# nacred frees the connection's SSL and seals and opens records itself
+# (src/records/record.c); by default OpenSSL keeps them. Real clients across
 # it: every TLS 1.3 suite, KeyUpdate both ways (openssl s_client "K" / "k"),
 # close_notify, and records a client must not send (a Python client that
 # finishes its handshake, then writes raw bytes), each answered with the
@@ -9,6 +10,7 @@ upstream rec_echo "unix:$T/rec-echo.sock" --mode echo
 upstream rec_http "unix:$T/rec-http.sock"
 
 conf_defaults
+C_TLS_EXTRA=' records = "compact";'
 C_UP="unix:$T/rec-echo.sock"
 port P_RE
 C_LISTEN="tcp:127.0.0.1:$P_RE"
@@ -41,7 +43,7 @@ out=$(slow_lines one k two | timeout 15 openssl s_client \
 	-no_ign_eof 2>&1)
 check_has "records: echo after a KeyUpdate that asks nothing" "$out" "two"
 check_lacks "records: ... and nacred keeps its key" "$out" "<<< TLS 1.3, Handshake [length 0005], KeyUpdate"
-check_has "records: the log says nacre took the records" "$(nlog rec_echo_n)" "TLS records: nacre (SSL freed)"
+check_has "records: the log says nacre took the records" "$(nlog rec_echo_n)" "TLS records: compact (SSL freed)"
 
 for s in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256; do
 	got=$(https "$P_RH" /bytes/3000000 --tlsv1.3 --tls13-ciphers "$s" | sha256sum | cut -d' ' -f1)
@@ -55,7 +57,7 @@ out=$(printf 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' |
 	timeout 10 openssl s_client -connect "127.0.0.1:$P_RH" -servername localhost \
 	-tls1_2 -ign_eof 2>&1)
 check_has "records: TLS 1.2 is answered" "$out" "hello from"
-check_has "records: TLS 1.2 stays with OpenSSL" "$(nlog rec_http_n)" "TLS records stay with OpenSSL: not TLS 1.3"
+check_has "records: TLS 1.2 stays with OpenSSL" "$(nlog rec_http_n)" "TLS records: openssl (not TLS 1.3)"
 
 # rawrec PORT HEX: a TLS 1.3 handshake (no verification: this is about
 # records), then the raw bytes HEX; prints the error the client's TLS
@@ -117,6 +119,17 @@ check_has "records: the log names the overlong record" "$lg" "record longer than
 
 # the app still answers after all that
 check_has "records: nacred serves on" "$(https "$P_RH" /)" "hello from"
+# the default: OpenSSL's records, and the log says so
+conf_defaults
+C_UP="unix:$T/rec-http.sock"
+port P_RD
+C_LISTEN="tcp:127.0.0.1:$P_RD"
+conf "$T/rec-default.conf"
+nacred rec_def_n "$T/rec-default.conf" "$P_RD"
+check_has "records: default config, TLS 1.3 answered" "$(https "$P_RD" / --tlsv1.3)" "hello from"
+check_has "records: by default OpenSSL keeps the records" "$(nlog rec_def_n)" "TLS records: openssl"
+check_lacks "records: ... and nacre's own are not used" "$(nlog rec_def_n)" "TLS records: compact"
+nacred_stop rec_def_n
 nacred_stop rec_echo_n
 nacred_stop rec_http_n
 bg_stop rec_echo

@@ -7,10 +7,17 @@
  *   mode 1: the rest is a script of records a client record layer seals
  *           with the matching keys, [type, length, padding, content...]
  *           each, so the inner content (alerts, handshake messages,
- *           padding, KeyUpdate split over records) is what gets fuzzed.
+ *           padding, KeyUpdate split over records) is what gets fuzzed;
+ *           type 0xf0 (no content) is a real KeyUpdate of the client's
+ *           (update_requested when the length byte is odd), after which
+ *           it seals under its next key, so KeyUpdate and alert sequences
+ *           go deep.
  * Checks: no read past a buffer (ASan), never more plaintext than asked
- * for, an error or close_notify stays final, and in mode 1, when nothing
- * failed, the plaintext read is exactly the application data sealed.
+ * for, an error or close_notify stays final, what waits to be sent never
+ * exceeds the fixed output buffer and an answer to a KeyUpdate is one
+ * record, and in mode 1, when nothing failed, the plaintext read is
+ * exactly the application data sealed and every update_requested read
+ * was answered once.
  * Seeds (tests/fuzz/corpus/fuzz_record/) come from this file built with
  * -DFUZZ_RECORD_SEEDS=DIR and run once.
  */
@@ -19,6 +26,7 @@
 #include <string.h>
 
 #include "nacred.h"
+#include "records/records.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -59,6 +67,8 @@ client(uint16_t suite)
 	return rec(suite, server_secret, client_secret);
 }
 
+static size_t answers; /* KeyUpdates the server sent while reading */
+
 /* feed STREAM to R in read()s of CHUNK bytes; plaintext into out */
 static int
 feed(struct nacre_rec *r, const uint8_t *stream, size_t n, size_t chunk,
@@ -68,6 +78,7 @@ feed(struct nacre_rec *r, const uint8_t *stream, size_t n, size_t chunk,
 	int st = NACRE_REC_WANT, last = NACRE_REC_WANT;
 
 	*outlen = 0;
+	answers = 0;
 	for (;;) {
 		size_t got = 0, take = *outlen < cap ? (cap - *outlen < 100 ? cap - *outlen : 100) : 0;
 		if (take == 0)
@@ -80,6 +91,18 @@ feed(struct nacre_rec *r, const uint8_t *stream, size_t n, size_t chunk,
 		}
 		REQUIRE(got == 0);
 		last = st;
+		if (st == NACRE_REC_BLOCKED) {
+			/* our KeyUpdate, one record, sealed and waiting: reading
+			 * goes on only once it is sent */
+			size_t plen, b = nacre_rec_buffered(r);
+			const uint8_t *p = nacre_rec_pending(r, &plen);
+			REQUIRE(p && plen == 5 + 5 + 1 + 16);
+			REQUIRE(nacre_rec_read(r, out, 1, &got) == NACRE_REC_BLOCKED);
+			REQUIRE(nacre_rec_buffered(r) == b);
+			nacre_rec_sent(r, plen);
+			answers++;
+			continue;
+		}
 		if (st == NACRE_REC_ERR) {
 			REQUIRE(nacre_rec_read(r, out, 1, &got) == NACRE_REC_ERR);
 			REQUIRE(nacre_rec_seal(r, (const uint8_t *)"x", 1) < 0);
@@ -144,8 +167,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* mode 1: a script of records sealed by a client record layer */
 	struct nacre_rec *c = client(suite);
 	uint8_t *stream = NULL, *want = NULL;
-	size_t slen = 0, wlen = 0, i = 1;
-	bool closed = false;
+	size_t slen = 0, wlen = 0, i = 1, requests = 0;
+	bool closed = false, split = false;
 
 	while (i + 3 <= size) {
 		uint8_t type = data[i], len = data[i + 1], pad = data[i + 2];
@@ -154,9 +177,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t plen;
 		const uint8_t *p;
 
-		i += 3 + have;
-		if (nacre_rec_seal_raw(c, type, content, have, pad) != 0)
-			break;
+		if (type == 0xf0) {
+			i += 3;
+			if (nacre_rec_key_update(c, len & 1) != 0)
+				break;
+			if ((len & 1) && !closed)
+				requests++;
+		} else {
+			i += 3 + have;
+			if (nacre_rec_seal_raw(c, type, content, have, pad) != 0)
+				break;
+			/* a hand-made KeyUpdate moves the server's key but
+			 * not the client's: the count no longer holds */
+			if (type == 22 || type == 0)
+				split = true;
+		}
 		p = nacre_rec_pending(c, &plen);
 		REQUIRE(p);
 		stream = realloc(stream, slen + plen);
@@ -164,6 +199,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(stream + slen, p, plen);
 		slen += plen;
 		nacre_rec_sent(c, plen);
+		if (type == 0xf0)
+			continue;
 		/* type 0: the content's last non-zero byte is the type, as
 		 * the server will read it (RFC 8446 5.4) */
 		if (type == 0) {
@@ -186,6 +223,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* every record was accepted: the data is what was sealed */
 		REQUIRE(outlen == wlen || outlen == sizeof(out));
 		REQUIRE(outlen == 0 || memcmp(out, want, outlen) == 0);
+		REQUIRE(answers <= requests || split);
+		if (st == NACRE_REC_WANT && !split && outlen < sizeof(out))
+			REQUIRE(answers == requests);
 		seal_after(s);
 	}
 	free(stream);
@@ -267,6 +307,38 @@ main(void)
 		static const uint8_t s[] = { 0x0c, 22, 6, 0, 24, 0, 0, 1, 0, 'x',
 			22, 5, 0, 24, 0, 0, 1, 2, 22, 0, 0 };
 		put("script_keyupdate_bad", s, sizeof(s));
+	}
+	{
+		/* client KeyUpdates (asking and not) between data records */
+		uint8_t s[1 + 40 * 3 + 3 * 6], *q = s;
+		*q++ = 0x05;
+		for (int k = 0; k < 40; k++) {
+			*q++ = 0xf0; *q++ = (uint8_t)(k % 3 != 2); *q++ = 0;
+		}
+		for (int k = 0; k < 3; k++) {
+			*q++ = 23; *q++ = 3; *q++ = 0; *q++ = 'a'; *q++ = 'b'; *q++ = 'c';
+		}
+		put("script_keyupdate_flood", s, (size_t)(q - s));
+	}
+	{
+		/* user_canceled alerts up to OpenSSL's limit, data between */
+		uint8_t s[1 + 6 * 5 + 5 * 4], *q = s;
+		*q++ = 0x04;
+		for (int k = 0; k < 6; k++) {
+			*q++ = 21; *q++ = 2; *q++ = 0; *q++ = 1; *q++ = 90;
+			if (k == 1) { *q++ = 23; *q++ = 1; *q++ = 0; *q++ = 'd'; }
+		}
+		put("script_warn_alerts", s, (size_t)(q - s));
+	}
+	{
+		/* empty records around OpenSSL's limit of 32 */
+		uint8_t s[1 + 40 * 3 + 4], *q = s;
+		*q++ = 0x0d;
+		for (int k = 0; k < 40; k++) {
+			*q++ = 23; *q++ = 0; *q++ = (uint8_t)(k & 7);
+			if (k == 20) { *q++ = 23; *q++ = 1; *q++ = 0; *q++ = 'e'; }
+		}
+		put("script_empty_records", s, (size_t)(q - s));
 	}
 	return 0;
 }

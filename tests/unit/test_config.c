@@ -86,6 +86,8 @@ test_defaults(void)
 	CHECK(c->tls.key == NACRE_KEY_EC_P256, "key defaults to ec-p256");
 	CHECK(c->tls.min_version == TLS1_2_VERSION, "min_version defaults to 1.2");
 	CHECK(c->tls.session_tickets == 0, "no session tickets by default");
+	CHECK(c->tls.records == NACRE_RECORDS_OPENSSL,
+	      "records default to OpenSSL's");
 	CHECK(c->tls.alpn == NULL && c->tls.alpn_len == 0, "no ALPN by default");
 	CHECK(c->tls.nnames == 1, "one name by default");
 	CHECK_STR(c->tls.nnames ? c->tls.names[0] : NULL, "localhost",
@@ -124,6 +126,7 @@ static const char full[] =
 	"           { address = \"tcp:[::1]:9443\"; } );\n"
 	"upstream = { address = \"vsock:3:8080\"; proxy_protocol = \"v2\"; };\n"
 	"tls = { key = \"ec-p384\"; min_version = \"TLSv1.3\"; session_tickets = 2;\n"
+	"        records = \"openssl\";\n"
 	"        alpn = [ \"h2\", \"http/1.1\" ];\n"
 	"        names = [ \"app.example.com\", \"*.example.com\", \"10.0.0.1\",\n"
 	"                  \"::1\" ]; };\n"
@@ -449,6 +452,18 @@ test_tls_errors(void)
 	    "test.conf:3: tls.session_tickets = -1 is out of range; use 0 to 8");
 	bad("tls session_tickets type", BASE "tls = { session_tickets = \"1\"; };\n",
 	    "test.conf:3: tls.session_tickets must be an integer from 0 to 8");
+	{
+		struct nacre_config *c = parse(BASE "tls = { records = \"compact\"; };\n");
+		CHECK(c && c->tls.records == NACRE_RECORDS_COMPACT, "records = \"compact\"");
+		nacre_config_free(c);
+	}
+	bad("tls records unknown", BASE "tls = { records = \"own\"; };\n",
+	    "test.conf:3: tls.records = \"own\" is unknown; use \"openssl\" or \"compact\"");
+	bad("tls records type", BASE "tls = { records = 1; };\n",
+	    "test.conf:3: tls.records must be a string like \"openssl\"");
+	bad("tls records compact with tickets",
+	    BASE "tls = { session_tickets = 1;\n records = \"compact\"; };\n",
+	    "test.conf:4: tls.records = \"compact\" needs tls.session_tickets = 0");
 	bad("alpn not list", BASE "tls = { alpn = \"h2\"; };\n",
 	    "test.conf:3: tls.alpn must be a list of strings like "
 	    "[ \"h2\", \"http/1.1\" ]");

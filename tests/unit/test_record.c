@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "nacred.h"
+#include "records/records.h"
 #include "tap.h"
 
 static EVP_PKEY *key;
@@ -318,10 +319,16 @@ test_suite(const char *suite)
 	CHECK(SSL_key_update(p.c, SSL_KEY_UPDATE_REQUESTED) == 1, NAME("client KeyUpdate sent"));
 	SSL_write(p.c, "after", 5);
 	st = srec_drain(&p, 0, got, sizeof(got), &len);
+	CHECK(st == NACRE_REC_BLOCKED && len == 0,
+	      NAME("reading waits until our KeyUpdate is sent"));
+	CHECK(nacre_rec_pending(p.srec, &len) != NULL,
+	      NAME("our KeyUpdate sealed in answer"));
+	CHECK(nacre_rec_read(p.srec, got, sizeof(got), &len) == NACRE_REC_BLOCKED,
+	      NAME("... and still waits while it is unsent"));
+	srec_to_net(&p);
+	st = srec_drain(&p, 0, got, sizeof(got), &len);
 	CHECK(len == 5 && memcmp(got, "after", 5) == 0,
 	      NAME("data under the client's new key"));
-	CHECK(nacre_rec_pending(p.srec, &len) != NULL,
-	      NAME("our KeyUpdate queued in answer"));
 	CHECK(srec_send(&p, (const uint8_t *)"reply", 5, got, &len) && len == 5 &&
 	      memcmp(got, "reply", 5) == 0, NAME("client reads us under our new key"));
 	SSL_write(p.c, "again", 5);
@@ -456,7 +463,8 @@ test_crafted(void)
 	seal_c(&p, 22, ku_req, 3, 0);
 	seal_c(&p, 22, ku_req + 3, 2, 0);
 	st = srec_drain(&p, 0, got, sizeof(got), &len);
-	CHECK(st == NACRE_REC_WANT && len == 0, "crafted: split KeyUpdate accepted");
+	CHECK(st == NACRE_REC_BLOCKED && len == 0,
+	      "crafted: split KeyUpdate accepted; ours is owed");
 	CHECK(nacre_rec_seal(p.srec, (const uint8_t *)"hi", 2) == 0,
 	      "crafted: sealing waits while our KeyUpdate is unsent");
 	srec_to_net(&p);
@@ -527,6 +535,141 @@ test_crafted(void)
 	crafted_close(&p);
 }
 
+/* The defects an audit found in record.c, each checked here: a KeyUpdate
+ * flood from a client that does not read, abuse limits, plaintext left
+ * in cached buffers. */
+static void
+test_bounds(void)
+{
+	static const uint8_t ku_req[] = { 24, 0, 0, 1, 1 };
+	static const uint8_t canceled[] = { 1, 90 };
+	uint8_t got[256];
+	struct pair p;
+	size_t len, most = 0, sealed_kus = 0;
+	int st = NACRE_REC_WANT;
+	bool blocked = false;
+
+	/* 2000 KeyUpdate(update_requested) and nothing sent: the first is
+	 * answered (sealed), then reading stops; what waits to be sent never
+	 * exceeds the fixed output buffer */
+	CHECK(crafted_pair(&p), "bounds: pair for the KeyUpdate flood");
+	(void)ku_req;
+	for (int i = 0; i < 2000; i++) {
+		nacre_rec_key_update(p.crec, true); /* and the client's key moves on */
+		crec_flush(&p);
+	}
+	for (int i = 0; i < 3; i++) {
+		st = srec_drain(&p, 0, got, sizeof(got), &len);
+		if (nacre_rec_pending(p.srec, &len) && len > most)
+			most = len;
+		blocked = st == NACRE_REC_BLOCKED;
+	}
+	CHECK(blocked, "bounds: a KeyUpdate flood blocks reading while our answer is unsent");
+	CHECK(most > 0 && most <= nacre_rec_out_cap(),
+	      "bounds: what waits to be sent stays within the fixed buffer");
+	{
+		size_t k = nacre_rec_buffered(p.srec);
+		for (int i = 0; i < 10; i++)
+			(void)nacre_rec_read(p.srec, got, sizeof(got), &len);
+		CHECK(nacre_rec_buffered(p.srec) == k,
+		      "bounds: nothing more is opened while blocked");
+	}
+	/* sending the answer lets it go on: each request answered once
+	 * reading resumes, never two answers queued */
+	for (int i = 0; i < 10000; i++) {
+		size_t pl;
+		if (nacre_rec_pending(p.srec, &pl)) {
+			if (pl > 64)
+				most = pl;
+			sealed_kus++;
+			nacre_rec_sent(p.srec, pl);
+		}
+		st = srec_drain(&p, 0, got, sizeof(got), &len);
+		if (st != NACRE_REC_BLOCKED)
+			break;
+	}
+	CHECK(most <= 64, "bounds: one KeyUpdate at a time in answer");
+	CHECK(st == NACRE_REC_WANT && sealed_kus == 2000,
+	      "bounds: after the flood is read, 2000 requests got 2000 answers");
+	crafted_close(&p);
+
+	/* OpenSSL's limit: 32 empty records in a row, then unexpected_message */
+	CHECK(crafted_pair(&p), "bounds: pair for empty records");
+	for (int i = 0; i < 32; i++)
+		seal_c(&p, 23, "", 0, 0);
+	seal_c(&p, 23, "x", 1, 0);
+	for (int i = 0; i < 32; i++)
+		seal_c(&p, 23, "", 0, 0);
+	st = srec_drain(&p, 0, got, sizeof(got), &len);
+	CHECK(st == NACRE_REC_WANT && len == 1,
+	      "bounds: 32 empty records in a row pass (the count starts again after data)");
+	seal_c(&p, 23, "", 0, 0);
+	st = srec_drain(&p, 0, got, sizeof(got), &len);
+	CHECK(st == NACRE_REC_ERR && nacre_rec_pending(p.srec, &len) != NULL,
+	      "bounds: the 33rd gets a fatal alert");
+	CHECK_HAS(nacre_rec_error(p.srec), "empty records", "bounds: empty records named");
+	crafted_close(&p);
+
+	/* and 5 warning alerts (user_canceled) */
+	CHECK(crafted_pair(&p), "bounds: pair for warning alerts");
+	for (int i = 0; i < 4; i++)
+		seal_c(&p, 21, canceled, 2, 0);
+	st = srec_drain(&p, 0, got, sizeof(got), &len);
+	CHECK(st == NACRE_REC_WANT, "bounds: 4 user_canceled alerts pass");
+	seal_c(&p, 21, canceled, 2, 0);
+	st = srec_drain(&p, 0, got, sizeof(got), &len);
+	CHECK(st == NACRE_REC_ERR && nacre_rec_pending(p.srec, &len) != NULL,
+	      "bounds: the 5th gets a fatal alert");
+	CHECK_HAS(nacre_rec_error(p.srec), "warning alerts", "bounds: warning alerts named");
+	crafted_close(&p);
+
+	/* plaintext is wiped before the read buffer goes back to the cache,
+	 * also where a partial record was moved over opened ones */
+	CHECK(crafted_pair(&p), "bounds: pair for wiping");
+	{
+		static const char secret[] = "SECRET-PLAINTEXT-0123456789";
+		uint8_t wire[4096], first[1200], all[2048];
+		int n;
+		uint8_t *cached;
+		bool left = false;
+
+		/* a long record with the secret at its end, then a short one:
+		 * the short one's tail is moved to the front, far below where
+		 * the secret was opened */
+		memset(first, 'A', sizeof(first));
+		memcpy(first + sizeof(first) - (sizeof(secret) - 1), secret,
+		       sizeof(secret) - 1);
+		seal_c(&p, 23, first, sizeof(first), 0);
+		seal_c(&p, 23, "y", 1, 0);
+		n = BIO_read(p.net, wire, sizeof(wire));
+		/* both records but the last 3 bytes: one opens, one waits */
+		{
+			size_t room;
+			uint8_t *dst = nacre_rec_rspace(p.srec, &room);
+			memcpy(dst, wire, (size_t)n - 3);
+			nacre_rec_rdone(p.srec, (size_t)n - 3);
+		}
+		st = srec_drain(&p, 0, all, sizeof(all), &len);
+		{
+			size_t room;
+			uint8_t *dst = nacre_rec_rspace(p.srec, &room); /* moves the tail */
+			memcpy(dst, wire + n - 3, 3);
+			nacre_rec_rdone(p.srec, 3);
+		}
+		st = srec_drain(&p, 0, all, sizeof(all), &len);
+		CHECK(st == NACRE_REC_WANT && len == 1 && all[0] == 'y',
+		      "bounds: both records read");
+		nacre_rec_rtrim(p.srec);
+		cached = nacre_buf_get(16384 + 256 + 5); /* the cache gives it back */
+		for (size_t i = 0; cached && i + sizeof(secret) - 1 <= 16384 + 256 + 5; i++)
+			if (memcmp(cached + i, secret, sizeof(secret) - 1) == 0)
+				left = true;
+		CHECK(cached && !left, "bounds: no plaintext in the read buffer given back");
+		nacre_buf_put(cached, 16384 + 256 + 5);
+	}
+	crafted_close(&p);
+}
+
 static void
 test_refusals(void)
 {
@@ -578,6 +721,7 @@ main(void)
 	test_tamper();
 	test_outer();
 	test_crafted();
+	test_bounds();
 	test_refusals();
 	X509_free(cert);
 	EVP_PKEY_free(key);

@@ -15,9 +15,14 @@
  *   - alerts: close_notify ends the read side, user_canceled is ignored,
  *     any other alert from the peer ends the connection; ours are sent
  *     encrypted, as TLS 1.3 requires after the handshake;
- *   - KeyUpdate from the peer, answered when it asks (update_requested),
+ *   - KeyUpdate from the peer, answered when it asks (update_requested):
+ *     the answer is owed (one flag, so requests that arrive while it is
+ *     unsent are answered once, RFC 8446 4.6.3) and reading stops until it
+ *     is sent, so a peer that asks and never reads cannot make us queue;
  *     and our own KeyUpdate every REKEY_RECORDS records we send, well under
  *     the AES-GCM limit of RFC 8446 5.5 (2^24.5 full records per key);
+ *   - OpenSSL's abuse limits: at most MAX_EMPTY_RECORDS empty records in a
+ *     row and MAX_WARN_ALERTS user_canceled alerts;
  *   - any other handshake message (NewSessionTicket, post-handshake
  *     authentication: neither is used by a server here), a record of
  *     another outer type (plaintext, change_cipher_spec), an overlong
@@ -28,7 +33,10 @@
  * nacre_rec_seal() and sends what nacre_rec_pending() shows.
  *
  * Buffers are held only while bytes are in them: an idle connection holds
- * the two cipher contexts and this struct.
+ * the two cipher contexts and this struct. The output buffer has one fixed
+ * size (a batch of records and room for an alert and a KeyUpdate); the
+ * input buffer is wiped of the plaintext opened in it before it goes back
+ * to the cache.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -40,6 +48,7 @@
 #include <openssl/ssl.h>
 
 #include "nacred.h"
+#include "records/records.h"
 
 #define HDR 5
 #define TAG 16
@@ -53,6 +62,11 @@
 #define SLACK 64                      /* room for an alert or a KeyUpdate */
 #define OUT_CAP (BATCH_RECORDS * (REC_OVERHEAD + PLAIN_MAX) + SLACK)
 #define REKEY_RECORDS (1ULL << 23)
+/* OpenSSL's limits (ssl/record): consecutive empty records, and warning
+ * alerts (user_canceled is the only one TLS 1.3 has) before a fatal
+ * unexpected_message */
+#define MAX_EMPTY_RECORDS 32
+#define MAX_WARN_ALERTS 5
 
 /* TLS content types and the alerts this layer sends or knows */
 enum { CT_ALERT = 21, CT_HANDSHAKE = 22, CT_DATA = 23 };
@@ -100,8 +114,13 @@ struct nacre_rec {
 	uint8_t *in;
 	uint32_t in_off, in_len; /* unprocessed bytes: [in_off, in_len) */
 	uint32_t pt_off, pt_len; /* plaintext not yet taken */
+	uint32_t in_hi;          /* bytes of in ever filled: wiped on release */
 	uint8_t hs[5];           /* a KeyUpdate split over records */
 	uint8_t hs_len;
+	uint8_t empty_run;       /* empty records in a row */
+	uint8_t warn_alerts;     /* user_canceled alerts since the last data */
+	bool ku_owed;            /* the peer asked for a KeyUpdate: not sealed */
+	bool ku_unsent;          /* ... sealed, in out until out is all sent */
 	bool eof;                /* close_notify read */
 	bool failed;             /* fatal: nothing more in or out but the alert */
 
@@ -284,13 +303,11 @@ nacre_rec_error(const struct nacre_rec *r)
 
 /* ---- write side ---- */
 
-/* room for need more bytes at out_tail; -1 when out of memory */
+/* room for need more bytes at out_tail; -1 when out of memory or when the
+ * fixed buffer has no such room */
 static int
 out_reserve(struct nacre_rec *r, size_t need)
 {
-	uint8_t *p;
-	size_t cap;
-
 	if (r->out && r->out_head == r->out_tail)
 		r->out_head = r->out_tail = 0;
 	if (r->out && r->out_cap - r->out_tail >= need)
@@ -309,12 +326,15 @@ out_reserve(struct nacre_rec *r, size_t need)
 		r->out_cap = OUT_CAP;
 		return 0;
 	}
-	cap = (size_t)r->out_tail + need;
-	if (cap > UINT32_MAX || !(p = realloc(r->out, cap)))
-		return -1;
-	r->out = p;
-	r->out_cap = (uint32_t)cap;
-	return 0;
+	/* never grown: what is sealed waits to be sent, and nothing more is
+	 * sealed (or read) meanwhile */
+	return -1;
+}
+
+size_t
+nacre_rec_out_cap(void)
+{
+	return OUT_CAP;
 }
 
 /* one record of type TYPE around P[0..n) (n <= PLAIN_MAX) with PAD zero
@@ -375,6 +395,18 @@ send_key_update(struct nacre_rec *r, bool request)
 }
 
 int
+nacre_rec_key_update(struct nacre_rec *r, bool request)
+{
+	if (r->failed || r->closed) {
+		r->why = r->failed ? r->why : "already closed";
+		return -1;
+	}
+	if (send_key_update(r, request) != 0)
+		return r->failed = true, -1;
+	return 0;
+}
+
+int
 nacre_rec_seal_raw(struct nacre_rec *r, uint8_t type, const uint8_t *p, size_t n,
 		   size_t pad)
 {
@@ -411,6 +443,13 @@ nacre_rec_seal(struct nacre_rec *r, const uint8_t *p, size_t n)
 	if (out_reserve(r, want + SLACK) != 0) {
 		r->why = "out of memory";
 		return -1;
+	}
+	/* an owed KeyUpdate goes before our next application data (RFC
+	 * 8446 4.6.3); SLACK has room for it */
+	if (r->ku_owed) {
+		if (send_key_update(r, false) != 0)
+			return r->failed = true, -1;
+		r->ku_owed = false;
 	}
 	while (done < n && recs-- > 0) {
 		size_t k = n - done < PLAIN_MAX ? n - done : PLAIN_MAX;
@@ -452,6 +491,7 @@ nacre_rec_sent(struct nacre_rec *r, size_t n)
 {
 	r->out_head += (uint32_t)n;
 	if (r->out_head >= r->out_tail) {
+		r->ku_unsent = false;
 		nacre_buf_put(r->out, r->out_cap);
 		r->out = NULL;
 		r->out_head = r->out_tail = r->out_cap = 0;
@@ -479,10 +519,12 @@ static void
 in_release(struct nacre_rec *r)
 {
 	if (r->in && r->in_off == r->in_len && r->pt_len == 0) {
-		OPENSSL_cleanse(r->in, r->in_len);
+		/* records are opened in place: plaintext may sit anywhere
+		 * below the high-water mark, not only below in_len */
+		OPENSSL_cleanse(r->in, r->in_hi);
 		nacre_buf_put(r->in, RIN_CAP);
 		r->in = NULL;
-		r->in_off = r->in_len = 0;
+		r->in_off = r->in_len = r->in_hi = 0;
 	}
 }
 
@@ -492,14 +534,17 @@ nacre_rec_rspace(struct nacre_rec *r, size_t *room)
 	if (!r->in) {
 		if (!(r->in = nacre_buf_get(RIN_CAP)))
 			return NULL;
-		r->in_off = r->in_len = 0;
+		r->in_off = r->in_len = r->in_hi = 0;
 	} else if (r->in_off == r->in_len && r->pt_len == 0) {
 		r->in_off = r->in_len = 0;
 	} else if (r->in_off > 0 && r->pt_len == 0) {
-		/* move the unprocessed tail to the front */
+		/* move the unprocessed tail to the front, and wipe what it
+		 * leaves behind (opened records: plaintext) */
+		uint32_t old = r->in_len;
 		memmove(r->in, r->in + r->in_off, r->in_len - r->in_off);
 		r->in_len -= r->in_off;
 		r->in_off = 0;
+		OPENSSL_cleanse(r->in + r->in_len, old - r->in_len);
 	}
 	*room = RIN_CAP - r->in_len;
 	return r->in + r->in_len;
@@ -509,6 +554,8 @@ void
 nacre_rec_rdone(struct nacre_rec *r, size_t n)
 {
 	r->in_len += (uint32_t)n;
+	if (r->in_len > r->in_hi)
+		r->in_hi = r->in_len;
 }
 
 void
@@ -547,8 +594,9 @@ handshake_bytes(struct nacre_rec *r, const uint8_t *p, size_t n)
 		r->hs_len = 0;
 		if (dir_update(r, &r->rd, 0) != 0)
 			return fail(r, AL_INTERNAL_ERROR, "cannot derive the next read key");
-		if (r->hs[4] == 1 && !r->closed && send_key_update(r, false) != 0)
-			return fail(r, -1, r->why);
+		/* owed, not sealed here: see nacre_rec_read */
+		if (r->hs[4] == 1 && !r->closed)
+			r->ku_owed = true;
 	}
 	return REC_AGAIN;
 }
@@ -602,8 +650,15 @@ open_one(struct nacre_rec *r)
 	if (r->hs_len && body[inner] != CT_HANDSHAKE)
 		return fail(r, AL_UNEXPECTED_MESSAGE,
 			    "handshake message interrupted by another record type");
+	if (inner > 0)
+		r->empty_run = 0;
+	else if (++r->empty_run > MAX_EMPTY_RECORDS)
+		return fail(r, AL_UNEXPECTED_MESSAGE, "too many empty records in a row");
 	switch (body[inner]) {
 	case CT_DATA:
+		if (inner == 0)
+			return REC_AGAIN;
+		r->warn_alerts = 0;
 		r->pt_off = (uint32_t)(body - r->in);
 		r->pt_len = (uint32_t)inner;
 		return NACRE_REC_DATA;
@@ -614,8 +669,12 @@ open_one(struct nacre_rec *r)
 			r->eof = true;
 			return NACRE_REC_EOF;
 		}
-		if (body[1] == AL_USER_CANCELED)
+		if (body[1] == AL_USER_CANCELED) {
+			if (++r->warn_alerts >= MAX_WARN_ALERTS)
+				return fail(r, AL_UNEXPECTED_MESSAGE,
+					    "too many warning alerts");
 			return REC_AGAIN;
+		}
 		r->why = "the client sent a fatal alert";
 		r->failed = true;
 		return NACRE_REC_ERR;
@@ -648,6 +707,20 @@ nacre_rec_read(struct nacre_rec *r, uint8_t *out, size_t cap, size_t *got)
 			in_release(r);
 			return NACRE_REC_DATA;
 		}
+		/* a KeyUpdate we owe goes out before we read on: sealed
+		 * when nothing else is waiting to be sent */
+		if (r->ku_owed) {
+			size_t len;
+			if (!nacre_rec_pending(r, &len)) {
+				if (send_key_update(r, false) != 0)
+					return fail(r, -1, r->why);
+				r->ku_owed = false;
+				r->ku_unsent = true;
+			}
+			return NACRE_REC_BLOCKED;
+		}
+		if (r->ku_unsent)
+			return NACRE_REC_BLOCKED;
 		if (!r->in)
 			return NACRE_REC_WANT;
 		st = open_one(r);

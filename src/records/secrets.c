@@ -33,6 +33,7 @@
 #include <openssl/ssl.h>
 
 #include "nacred.h"
+#include "records/records.h"
 
 #define PROPQ "?nacre.capture=yes"
 
