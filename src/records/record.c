@@ -515,6 +515,12 @@ fail(struct nacre_rec *r, int desc, const char *why)
 	return NACRE_REC_ERR;
 }
 
+int
+nacre_rec_abort(struct nacre_rec *r, uint8_t desc, const char *why)
+{
+	return fail(r, desc, why);
+}
+
 static void
 in_release(struct nacre_rec *r)
 {
@@ -580,8 +586,13 @@ handshake_bytes(struct nacre_rec *r, const uint8_t *p, size_t n)
 			if (r->hs[0] != HS_KEY_UPDATE)
 				return fail(r, AL_UNEXPECTED_MESSAGE,
 					    "unexpected handshake message after the handshake");
-			if (r->hs[1] != 0 || r->hs[2] != 0 || r->hs[3] != 1)
-				return fail(r, AL_DECODE_ERROR, "malformed KeyUpdate");
+			/* OpenSSL's answers: longer than its one byte is
+			 * an excessive message size, none a decode error */
+			if (r->hs[1] != 0 || r->hs[2] != 0 || r->hs[3] > 1)
+				return fail(r, AL_ILLEGAL_PARAMETER,
+					    "malformed KeyUpdate (longer than 1 byte)");
+			if (r->hs[3] == 0)
+				return fail(r, AL_DECODE_ERROR, "malformed KeyUpdate (empty)");
 		}
 		if (r->hs_len < 5)
 			continue;
@@ -622,8 +633,10 @@ open_one(struct nacre_rec *r)
 			    : "unprotected record after the handshake");
 	if (ctlen > CT_MAX)
 		return fail(r, AL_RECORD_OVERFLOW, "record longer than 2^14 + 256");
+	/* as OpenSSL: too short to hold a tag and a type cannot be
+	 * authentic (bad_record_mac) */
 	if (ctlen < TAG + 1)
-		return fail(r, AL_DECODE_ERROR, "record too short to be protected");
+		return fail(r, AL_BAD_RECORD_MAC, "record too short to be protected");
 	if (avail < HDR + ctlen)
 		return NACRE_REC_WANT;
 	if (d->seq == UINT64_MAX)
@@ -664,7 +677,7 @@ open_one(struct nacre_rec *r)
 		return NACRE_REC_DATA;
 	case CT_ALERT:
 		if (inner != 2)
-			return fail(r, AL_DECODE_ERROR, "malformed alert");
+			return fail(r, AL_UNEXPECTED_MESSAGE, "malformed alert");
 		if (body[1] == AL_CLOSE_NOTIFY) {
 			r->eof = true;
 			return NACRE_REC_EOF;

@@ -71,14 +71,23 @@ while [ $i -lt 60 ] && ! cooled; do
 done
 check "worker 0 cools once the load stops" cooled
 before=$(workers_of spill)
+joins_before=$(nlog spill | grep -c "the next worker joins")
 for i in 1 2 3 4 5 6; do
 	https "$P_SPILL" / >/dev/null
 done
 after=$(workers_of spill)
+joins_after=$(nlog spill | grep -c "the next worker joins")
 w0b=${before#w0=}; w0b=${w0b%% *}; w1b=${before##*w1=}
 w0a=${after#w0=}; w0a=${w0a%% *}; w1a=${after##*w1=}
-check_eq "after cooling, new connections go to worker 0 again" \
-	"$((w0a - w0b)) $((w1a - w1b))" "6 0"
+# at pack_busy = 10 one handshake of the sanitizer build inside a 50 ms
+# window can make worker 0 hot again; then worker 1 may rightly take some
+if [ "$joins_after" = "$joins_before" ]; then
+	check_eq "after cooling, new connections go to worker 0 again" \
+		"$((w0a - w0b)) $((w1a - w1b))" "6 0"
+else
+	check_eq "after cooling, new connections reach a worker (worker 0 heated again: $((w0a - w0b)) $((w1a - w1b)))" \
+		"$((w0a - w0b + w1a - w1b))" 6
+fi
 nacred_stop spill
 
 conf_defaults
