@@ -364,3 +364,29 @@ nacre_sockaddr_str(const struct sockaddr *sa, socklen_t len, char *out,
 	}
 	snprintf(out, outlen, "(short address, family %d)", sa->sa_family);
 }
+
+bool
+nacre_hostname_valid(const char *s)
+{
+	size_t label = 0, total = 0;
+
+	if (!s || !*s)
+		return false;
+	for (const char *p = s; *p; p++, total++) {
+		char c = *p;
+		if (c == '.') {
+			if (label == 0 || p[-1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-'))
+			return false;
+		if (c == '-' && label == 0)
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0 && s[total - 1] != '-' && total <= 253;
+}

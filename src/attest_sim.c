@@ -703,6 +703,7 @@ static int
 root_unchanged(const struct nacre_sim *s, char *err, size_t errlen)
 {
 	FILE *f = fopen(s->root_path, "re");
+	int open_errno = errno;
 	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
 	unsigned char *der = NULL;
 	int len = x ? i2d_X509(x, &der) : -1;
@@ -715,6 +716,12 @@ root_unchanged(const struct nacre_sim *s, char *err, size_t errlen)
 	OPENSSL_free(der);
 	if (same)
 		return 0;
+	if (!f && open_errno != ENOENT) {
+		/* there, but not readable: say why, not "gone" */
+		nacre_seterr(err, errlen, "sim root %s cannot be read: %s",
+			     s->root_path, strerror(open_errno));
+		return -1;
+	}
 	nacre_seterr(err, errlen, "sim root %s is %s; restore it, or restart nacred "
 	       "to create a new root (and re-pin its fingerprint)",
 	       s->root_path, f ? "no longer the root this sim signs with" :

@@ -1065,63 +1065,6 @@ nacre_config_parse(const char *text, const char *name,
 	return 0;
 }
 
-/* The whole file, NUL-terminated; NULs inside are refused (not text). */
-static char *
-read_file(const char *path, char *err, size_t errlen)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || !buf) {
-		snprintf(err, errlen, "%s: cannot read: %s", path,
-			 strerror(fd < 0 ? errno : ENOMEM));
-		goto fail;
-	}
-	for (;;) {
-		/* room for one more byte and the NUL; one byte past MAX_FILE
-		 * tells a file that is too big from one that is exactly full */
-		if (len + 1 >= cap) {
-			size_t ncap = cap * 2 > MAX_FILE + 2 ? MAX_FILE + 2
-							     : cap * 2;
-			char *nb = cap >= ncap ? NULL : realloc(buf, ncap);
-			if (!nb) {
-				snprintf(err, errlen, "%s: larger than %d "
-					 "KiB; is this the right file?", path,
-					 MAX_FILE / 1024);
-				goto fail;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		ssize_t n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s: cannot read: %s", path,
-				 strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		snprintf(err, errlen, "%s: contains a NUL byte at offset %zu; "
-			 "a config file is text", path, strlen(buf));
-		free(buf);
-		return NULL;
-	}
-	return buf;
-fail:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return NULL;
-}
-
 int
 nacre_config_load(const char *path, struct nacre_config **out, char *err,
 		  size_t errlen)
@@ -1130,7 +1073,7 @@ nacre_config_load(const char *path, struct nacre_config **out, char *err,
 	int rc;
 
 	*out = NULL;
-	text = read_file(path, err, errlen);
+	text = nacre_read_text_file(path, MAX_FILE, "configuration", err, errlen);
 	if (!text)
 		return -1;
 	/* the text is exactly the file's bytes, so parse's digest is the

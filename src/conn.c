@@ -50,6 +50,10 @@ struct nacre_conn {
 	bool c_eof, u_eof;         /* read sides finished */
 	bool u_wr_shut, c_wr_shut; /* write sides finished (FIN / close_notify) */
 	bool dead;                 /* a hard error: close after this pump */
+	bool u_reset;              /* the upstream's stream broke (not a FIN) */
+	/* an abnormal end is passed on as one: the other side is reset
+	 * (RST), never closed cleanly (FIN, close_notify) */
+	bool abort_client, abort_upstream;
 	bool hold_ticket;          /* client writes carry MSG_MORE until the
 				      first read: see records/openssl.c */
 	bool c_tcp;                /* the client socket is TCP (MSG_MORE) */
@@ -186,6 +190,15 @@ buf_len(const struct buf *b)
 
 /* ---- lifecycle ---- */
 
+/* close() then sends RST, not FIN: the peer sees a broken stream */
+static void
+reset_on_close(int fd)
+{
+	struct linger l = { 1, 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
 static void
 conn_free(struct nacre_conn *c)
 {
@@ -195,10 +208,17 @@ conn_free(struct nacre_conn *c)
 	event_del(&c->cwev);
 	event_del(&c->timer);
 	if (c->ufd >= 0) {
-		event_del(&c->urev);
-		event_del(&c->uwev);
+		/* assigned only once the connect got that far */
+		if (event_initialized(&c->urev))
+			event_del(&c->urev);
+		if (event_initialized(&c->uwev))
+			event_del(&c->uwev);
+		if (c->abort_upstream)
+			reset_on_close(c->ufd);
 		close(c->ufd);
 	}
+	if (c->abort_client)
+		reset_on_close(c->cfd);
 	SSL_free(c->ssl);
 	nacre_records_free(c->tls);
 	close(c->cfd);
@@ -397,10 +417,16 @@ handshake_step(struct nacre_conn *c)
 		nacre_sockbio_more(SSL_get_wbio(c->ssl), false);
 
 	if (r == 1) {
-		const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
-		nacre_log(NACRE_LOG_DEBUG, c->id, "handshake done: %s %s sni=%s",
-			  SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl),
-			  sni ? sni : "-");
+		if (nacre_log_on(NACRE_LOG_DEBUG)) {
+			const char *sni = SSL_get_servername(c->ssl,
+							     TLSEXT_NAMETYPE_host_name);
+			char esc[300];
+			nacre_escape(sni ? sni : "-", strlen(sni ? sni : "-"), esc,
+				     sizeof(esc));
+			nacre_log(NACRE_LOG_DEBUG, c->id, "handshake done: %s %s sni=\"%s\"",
+				  SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl),
+				  esc);
+		}
 		/* crev stays added: the splice reads the client next, and
 		 * an early request is read when the upstream is ready */
 		ev_set(c, EV_CW, &c->cwev, false);
@@ -451,7 +477,16 @@ proxy_header_out(struct nacre_conn *c, unsigned char *out, size_t cap)
 		alpnbuf[alpnlen] = '\0';
 		t.alpn = alpnbuf;
 	}
+	/* the app gets only a name that is a host name: a client can put
+	 * any bytes in its SNI */
 	t.sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+	if (t.sni && !nacre_hostname_valid(t.sni)) {
+		char esc[300];
+		nacre_escape(t.sni, strlen(t.sni), esc, sizeof(esc));
+		nacre_log(NACRE_LOG_INFO, c->id, "SNI \"%s\" is not a host name: "
+			  "left out of the PROXY header", esc);
+		t.sni = NULL;
+	}
 	t.version = SSL_get_version(c->ssl);
 	if (c->locallen == 0) { /* only PROXY v2 needs our own address */
 		c->locallen = sizeof(c->local);
@@ -646,9 +681,12 @@ client_read(struct nacre_conn *c)
 			c->c_eof = true;
 			progress = true;
 		} else if (st == NACRE_IO_ERR) {
+			/* a truncated or broken request: the app must not
+			 * take what it got for all of it */
 			nacre_log(NACRE_LOG_DEBUG, c->id, "client read: %s",
 				  nacre_records_error(c->tls));
 			c->dead = true;
+			c->abort_upstream = true;
 			return true;
 		} else {
 			set_wait(&c->ssl_rd, st);
@@ -680,6 +718,7 @@ upstream_write(struct nacre_conn *c)
 		}
 		nacre_log(NACRE_LOG_DEBUG, c->id, "upstream write: %s", strerror(errno));
 		c->dead = true;
+		c->abort_client = true;
 		return true;
 	}
 	if (c->c_eof && buf_len(&c->c2u) == 0 && !c->u_wr_shut) {
@@ -720,9 +759,13 @@ upstream_read(struct nacre_conn *c)
 		if (n < 0 && errno == EAGAIN)
 			c->u_rd_wait = true;
 		else {
-			if (n < 0)
+			/* a FIN ends the stream; a reset (or any error)
+			 * breaks it, and the client is told so */
+			if (n < 0) {
 				nacre_log(NACRE_LOG_DEBUG, c->id, "upstream read: %s",
 					  strerror(errno));
+				c->u_reset = true;
+			}
 			c->u_eof = true;
 			progress = true;
 		}
@@ -752,9 +795,19 @@ client_write(struct nacre_conn *c)
 			nacre_log(NACRE_LOG_DEBUG, c->id, "client write: %s",
 				  nacre_records_error(c->tls));
 			c->dead = true;
+			c->abort_upstream = true;
 			return true;
 		}
 		set_wait(&c->ssl_wr, st);
+	}
+	if (c->u_eof && c->u_reset && buf_len(&c->u2c) == 0 && !c->c_wr_shut) {
+		/* what the upstream sent before it broke has gone out; the
+		 * client learns of the break by a reset, not close_notify */
+		nacre_log(NACRE_LOG_DEBUG, c->id, "upstream broke off: resetting "
+			  "the client connection");
+		c->dead = true;
+		c->abort_client = true;
+		return true;
 	}
 	if (c->u_eof && buf_len(&c->u2c) == 0 && !c->c_wr_shut &&
 	    c->ssl_sd == W_NONE) {

@@ -1,6 +1,10 @@
 /*
  * log.c: one line per event on stderr, "LEVEL [cID] message". systemd adds
- * the time. Key material is never passed here.
+ * the time. Key material is never passed here. A peer's bytes can reach a
+ * message (SNI, PROXY TLVs, config text): whatever a caller passes, a
+ * control byte never reaches the log as itself, so no message can forge
+ * a line; strings from peers are escaped by nacre_escape() first, so
+ * they also read unambiguously.
  */
 #include <stdio.h>
 #include <string.h>
@@ -35,25 +39,76 @@ nacre_log_level_from_str(const char *s)
 	return -1;
 }
 
+static void
+hex2(unsigned char c, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	out[0] = '\\';
+	out[1] = 'x';
+	out[2] = digits[c >> 4];
+	out[3] = digits[c & 15];
+}
+
+size_t
+nacre_escape(const void *p, size_t n, char *out, size_t cap)
+{
+	const unsigned char *s = p;
+	size_t o = 0;
+
+	if (cap == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		size_t need = c >= 0x20 && c < 0x7f ? (c == '\\' || c == '"' ? 2 : 1) : 4;
+		if (o + need + 4 > cap) { /* room for "..." and the NUL */
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (need == 4) {
+			hex2(c, out + o);
+		} else if (need == 2) {
+			out[o] = '\\';
+			out[o + 1] = (char)c;
+		} else {
+			out[o] = (char)c;
+		}
+		o += need;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 void
 nacre_log(int level, uint64_t conn_id, const char *fmt, ...)
 {
-	char line[1024];
-	int n;
+	char msg[1024], line[1200];
+	size_t len = 0, mlen;
 	va_list ap;
 
 	if (level > log_level)
 		return;
 	if (conn_id)
-		n = snprintf(line, sizeof(line), "%s [c%llu] ", level_names[level],
-			     (unsigned long long)conn_id);
+		len = (size_t)snprintf(line, sizeof(line), "%s [c%llu] ",
+				       level_names[level], (unsigned long long)conn_id);
 	else
-		n = snprintf(line, sizeof(line), "%s ", level_names[level]);
+		len = (size_t)snprintf(line, sizeof(line), "%s ", level_names[level]);
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	mlen = strnlen(msg, sizeof(msg));
+	/* control bytes (a newline above all) never reach the log raw */
+	for (size_t i = 0; i < mlen && len + 5 < sizeof(line); i++) {
+		unsigned char c = (unsigned char)msg[i];
+		if (c < 0x20 || c == 0x7f) {
+			hex2(c, line + len);
+			len += 4;
+		} else {
+			line[len++] = (char)c;
+		}
+	}
 	/* one write per line so lines from worker threads do not interleave */
-	size_t len = strnlen(line, sizeof(line) - 2);
 	line[len++] = '\n';
 	fwrite(line, 1, len, stderr);
 }

@@ -260,7 +260,7 @@ reload(struct daemon *d)
 		nacre_sd_notify("READY=1");
 		return;
 	}
-	attest = nacre_provider_open(cfg, err, sizeof(err));
+	attest = nacre_provider_open(cfg, false, err, sizeof(err));
 	g = attest ? gen_build(d, cfg, attest, &ls, err, sizeof(err)) : NULL;
 	if (!g) {
 		log_err("reload failed: %s; keeping the running configuration", err);
@@ -282,6 +282,7 @@ reload(struct daemon *d)
 	nacre_log_set_level(cfg->log_level);
 	install_gen(d, g, ls);
 	log_listening(cfg);
+	nacre_process_check_budget(cfg->limits.max_connections);
 	log_info("reloaded configuration (generation %llu)",
 		 (unsigned long long)g->id);
 	nacre_sd_notify("READY=1");
@@ -404,10 +405,13 @@ static int
 run(const char *path, bool debug)
 {
 	struct daemon d = { .config_path = path };
+	struct nacre_process proc;
 	struct nacre_config *cfg;
 	char err[NACRE_ERRLEN];
 	int p[2];
 
+	/* before any key exists */
+	nacre_process_harden(&proc);
 	if (nacre_config_load(path, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return NACRE_EX_CONFIG;
@@ -418,7 +422,7 @@ run(const char *path, bool debug)
 	/* both fixed for the life of the process: listeners are opened for them */
 	d.nworkers = cfg->workers;
 	d.balance = cfg->balance;
-	d.attest = nacre_provider_open(cfg, err, sizeof(err));
+	d.attest = nacre_provider_open(cfg, true, err, sizeof(err));
 	if (!d.attest) {
 		log_err("%s", err);
 		nacre_config_free(cfg);
@@ -462,6 +466,8 @@ run(const char *path, bool debug)
 		 d.nworkers, cfg->tls.key == NACRE_KEY_EC_P384 ? "ec-p384" : "ec-p256",
 		 OpenSSL_version(OPENSSL_VERSION));
 	log_listening(cfg);
+	nacre_process_fd_budget(&proc);
+	nacre_process_log(&proc, cfg->limits.max_connections);
 	nacre_sd_notify("READY=1");
 
 	event_base_dispatch(d.base);

@@ -45,6 +45,12 @@ struct config_t;
 /* 0, or -1 with msg (no file name) and *line (0 if none) */
 int nacre_libconfig_read(struct config_t *cfg, const char *text, char *msg,
 			 size_t msglen, unsigned *line);
+/* A small text file, whole and NUL-terminated: a regular file (opened
+ * without blocking, so a FIFO cannot stall us), at most MAX bytes, no NUL
+ * inside. NULL and err ("PATH: the WHAT must be a regular file; this is a
+ * FIFO") otherwise. */
+char *nacre_read_text_file(const char *path, size_t max, const char *what,
+			   char *err, size_t errlen);
 
 /* ---- verify/hex.c ---- */
 /* 2n lower-case digits and a NUL into out */
@@ -129,6 +135,13 @@ bool nacre_log_on(int level); /* skip building what would not be logged */
 int nacre_log_level_from_str(const char *s); /* -1 if unknown */
 void nacre_log(int level, uint64_t conn_id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A peer's (or a file's) bytes made safe to log: printable ASCII as it
+ * is, '\\' and '"' with a backslash, every other byte as \xHH; cut with
+ * "..." to fit CAP (> 0). Returns the length written (NUL-terminated). */
+size_t nacre_escape(const void *p, size_t n, char *out, size_t cap);
+/* RFC 1123 host name: LDH labels of 1-63, 253 bytes at most, no dot at
+ * either end (what may go into a PROXY v2 authority TLV) */
+bool nacre_hostname_valid(const char *s);
 /* formats one sentence into err (may be NULL) */
 void nacre_seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -241,7 +254,9 @@ void nacre_buf_flush(void);
 /* ---- records/: TLS records after the handshake: see records/records.h ---- */
 
 /* ---- provider.c ---- */
+/* AT_START: the sim provider may create its root (not on a reload) */
 struct nacre_attest *nacre_provider_open(const struct nacre_config *cfg,
+					 bool at_start,
 					 char *err, size_t errlen);
 
 /* ---- sdnotify.c: systemd readiness (Type=notify), no libsystemd ---- */

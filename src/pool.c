@@ -336,6 +336,9 @@ nacre_pool_init(void)
 
 	if (m == MAP_FAILED)
 		return -1; /* plain malloc then: more memory, same behaviour */
+	/* the record layer's traffic secrets and cipher contexts live
+	 * here: never in a core dump (process.c keeps the rest out too) */
+	(void)madvise(m, POOL_RESERVE, MADV_DONTDUMP);
 	if (!CRYPTO_set_mem_functions(crypto_malloc, crypto_realloc, crypto_free)) {
 		munmap(m, POOL_RESERVE);
 		return -1; /* OpenSSL has allocated already */

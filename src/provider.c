@@ -3,7 +3,9 @@
  * the sim provider measures. A provider that cannot work stops start-up with
  * the cause and the fix; nothing is served without evidence.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,11 +48,13 @@ fail:
 }
 
 struct nacre_attest *
-nacre_provider_open(const struct nacre_config *cfg, char *err, size_t errlen)
+nacre_provider_open(const struct nacre_config *cfg, bool at_start, char *err,
+		    size_t errlen)
 {
 	struct nacre_attest *a;
 	uint8_t pcrs[16][48];
 	char hex[97];
+	struct stat st;
 
 	if (cfg->attestation.provider == NACRE_ATTEST_NITRO)
 		return nacre_attest_nitro_open(cfg->attestation.nitro_device, err,
@@ -60,6 +64,15 @@ nacre_provider_open(const struct nacre_config *cfg, char *err, size_t errlen)
 			return NULL;
 	} else {
 		memcpy(pcrs, cfg->attestation.sim_pcrs, sizeof(pcrs));
+	}
+	/* a new sim root (and fingerprint) only at start: clients pin it,
+	 * and a reload must not change it behind their back */
+	if (!at_start && lstat(cfg->attestation.sim_root, &st) < 0 &&
+	    errno == ENOENT) {
+		nacre_seterr(err, errlen, "sim root %s is gone; restore it, or "
+			     "restart nacred to create a new root (and re-pin its "
+			     "fingerprint)", cfg->attestation.sim_root);
+		return NULL;
 	}
 	a = nacre_attest_sim_open(cfg->attestation.sim_root,
 				  (const uint8_t (*)[48])pcrs, err, errlen);

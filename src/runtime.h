@@ -92,7 +92,23 @@ void nacre_worker_conn_closed(struct nacre_worker *w);
 
 /* process-wide counters (atomics, no locks) */
 extern atomic_uint_fast64_t nacre_nconns;
+/* connections the descriptor limit leaves room for (2 descriptors each:
+ * an accepted client can always open its upstream); process.c */
+extern atomic_uint_fast64_t nacre_fd_conn_cap;
 extern atomic_uint_fast64_t nacre_next_conn_id;
+
+/* process.c: at start, before any key exists */
+struct nacre_process {
+	bool dumpable_off, core_off;
+	int secure_heap;       /* CRYPTO_secure_malloc_init: 0, 1, 2 (not mlocked) */
+	uint64_t nofile_was, nofile_soft, nofile_hard;
+};
+void nacre_process_harden(struct nacre_process *p);
+/* once the workers run: what the descriptors allow (sets nacre_fd_conn_cap) */
+uint64_t nacre_process_fd_budget(const struct nacre_process *p);
+void nacre_process_log(const struct nacre_process *p, uint64_t max_connections);
+/* at start and reload: a warning when max_connections exceeds the budget */
+void nacre_process_check_budget(uint64_t max_connections);
 
 /* conn.c */
 void nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,

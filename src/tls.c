@@ -238,10 +238,12 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
 		goto fail;
 	}
 	SSL_CTX_set_min_proto_version(ctx, cfg->tls.min_version);
+	/* no SSL_OP_IGNORE_UNEXPECTED_EOF: a client's EOF without
+	 * close_notify is a truncation, and the app is told (conn.c resets
+	 * the upstream) */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 				 SSL_OP_CIPHER_SERVER_PREFERENCE |
-				 SSL_OP_NO_COMPRESSION |
-				 SSL_OP_IGNORE_UNEXPECTED_EOF);
+				 SSL_OP_NO_COMPRESSION);
 	/* Idle connections give their record buffers back; writes may move;
 	 * the certificate is self-signed, so no chain is looked for per
 	 * handshake. */

@@ -188,8 +188,18 @@ load_cb(evutil_socket_t fd, short what, void *arg)
 static bool
 at_capacity(const struct nacre_worker *w)
 {
+	uint64_t n = atomic_load_explicit(&nacre_nconns, memory_order_relaxed);
+
+	return n >= w->gen->cfg->limits.max_connections ||
+	       n >= atomic_load_explicit(&nacre_fd_conn_cap, memory_order_relaxed);
+}
+
+/* out of the descriptor budget (not max_connections): said, now and then */
+static bool
+fd_bound(void)
+{
 	return atomic_load_explicit(&nacre_nconns, memory_order_relaxed) >=
-	       w->gen->cfg->limits.max_connections;
+	       atomic_load_explicit(&nacre_fd_conn_cap, memory_order_relaxed);
 }
 
 static void
@@ -208,7 +218,13 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 		int fd;
 
 		if (at_capacity(w)) {
-			/* resumes when a connection here closes, or soon */
+			/* resumes when a connection here closes, or soon; the
+			 * clients wait in the backlog, none is taken in that
+			 * could not reach the upstream */
+			if (fd_bound() && !w->accept_paused && w->ticks++ % 64 == 0)
+				log_warn("descriptor budget reached (%llu connections "
+					 "with 2 descriptors each); pausing accept",
+					 (unsigned long long)atomic_load(&nacre_fd_conn_cap));
 			accept_pause(w, ACCEPT_RETRY_MS);
 			return;
 		}

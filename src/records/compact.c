@@ -138,13 +138,14 @@ compact_read(struct nacre_records *r, uint8_t *out, size_t cap, size_t *got)
 		}
 		if (n < 0)
 			return sock_fail(k, "read", errno);
-		if (nacre_rec_buffered(k->rec) > 0) {
-			k->why = "EOF inside a record";
-			return NACRE_IO_ERR;
-		}
-		/* EOF without close_notify: as OpenSSL here
-		 * (SSL_OP_IGNORE_UNEXPECTED_EOF), the end of the stream */
-		return NACRE_IO_EOF;
+		/* EOF without close_notify, inside a record or between
+		 * records: a truncation, answered as OpenSSL does
+		 * (decode_error; the client may still read) */
+		nacre_rec_abort(k->rec, 50, nacre_rec_buffered(k->rec) > 0
+			? "the client closed without close_notify, inside a "
+			  "record (truncated)"
+			: "the client closed without close_notify (truncated)");
+		return rec_fail(k);
 	}
 }
 

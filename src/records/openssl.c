@@ -93,6 +93,13 @@ ossl_read(struct nacre_records *r, uint8_t *out, size_t cap, size_t *got)
 		/* close_notify (or EOF, SSL_OP_IGNORE_UNEXPECTED_EOF) */
 		return NACRE_IO_EOF;
 	default:
+		if (err == SSL_ERROR_SSL &&
+		    ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			ERR_clear_error();
+			snprintf(ssl_err, sizeof(ssl_err), "the client closed "
+				 "without close_notify (truncated)");
+			return NACRE_IO_ERR;
+		}
 		return fail(n, err);
 	}
 }

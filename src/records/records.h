@@ -7,7 +7,8 @@
  *              freed (tls.records = "compact"): less memory per idle
  *              connection and less CPU per byte, opt-in.
  * conn.c's splice calls only nacre_records_*(); each implementation reads
- * and writes the client socket itself and says what it waits for.
+ * and writes the client socket itself and says what it waits for. Both
+ * treat an EOF without close_notify as an error (a truncation).
  */
 #ifndef NACRE_RECORDS_H
 #define NACRE_RECORDS_H
@@ -162,6 +163,9 @@ int nacre_rec_close_notify(struct nacre_rec *r);
 const uint8_t *nacre_rec_pending(const struct nacre_rec *r, size_t *len);
 void nacre_rec_sent(struct nacre_rec *r, size_t n);
 const char *nacre_rec_error(const struct nacre_rec *r);
+/* ends it from outside (e.g. a truncated stream): fatal alert DESC queued,
+ * WHY (a static string) kept; returns NACRE_REC_ERR */
+int nacre_rec_abort(struct nacre_rec *r, uint8_t desc, const char *why);
 /* tests and fuzzing: one record of any inner type with PAD zero bytes of
  * padding; our own KeyUpdate after RECORDS records under one key; the
  * output buffer's fixed size */

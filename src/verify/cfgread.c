@@ -3,11 +3,15 @@
  * closed first. nacred.conf and policy files both come through here.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "nacred.h"
 
@@ -264,4 +268,85 @@ nacre_libconfig_read(config_t *cfg, const char *text, char *msg,
 		return -1;
 	}
 	return 0;
+}
+
+/* What is at PATH when it is not a regular file, in words */
+static const char *
+file_kind(mode_t m)
+{
+	if (S_ISDIR(m)) return "a directory";
+	if (S_ISFIFO(m)) return "a FIFO";
+	if (S_ISSOCK(m)) return "a socket";
+	if (S_ISCHR(m) || S_ISBLK(m)) return "a device";
+	return "not a regular file";
+}
+
+char *
+nacre_read_text_file(const char *path, size_t max, const char *what,
+		     char *err, size_t errlen)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (a reload
+	 * runs on the main thread); it is refused below anyway */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	size_t len = 0;
+	char *buf = NULL;
+
+	if (fd < 0) {
+		nacre_seterr(err, errlen, "%s: cannot read the %s: %s", path,
+			     what, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		nacre_seterr(err, errlen, "%s: cannot read the %s: %s", path,
+			     what, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		nacre_seterr(err, errlen, "%s: the %s must be a regular file; "
+			     "this is %s", path, what, file_kind(st.st_mode));
+		goto fail;
+	}
+	if ((uint64_t)st.st_size > max) {
+		nacre_seterr(err, errlen, "%s: the %s is larger than %zu KiB; "
+			     "is this the right file?", path, what, max / 1024);
+		goto fail;
+	}
+	/* one byte more than the limit tells a file that grew meanwhile */
+	if (!(buf = malloc(max + 2))) {
+		nacre_seterr(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, max + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			nacre_seterr(err, errlen, "%s: cannot read the %s: %s",
+				     path, what, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			nacre_seterr(err, errlen, "%s: the %s is larger than %zu "
+				     "KiB; is this the right file?", path, what,
+				     max / 1024);
+			goto fail;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		nacre_seterr(err, errlen, "%s: contains a NUL byte at offset %zu; "
+			     "a %s is text", path, strlen(buf), what);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+fail:
+	close(fd);
+	free(buf);
+	return NULL;
 }

@@ -705,38 +705,6 @@ nacre_policy_parse(struct nacre_policy **out, const char *text,
 	return parse_with(out, text, &c);
 }
 
-static char *
-slurp(const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t n;
-
-	if (!f) {
-		nacre_seterr(err, errlen, "%s: cannot read the policy: %s",
-			     path, strerror(errno));
-		return NULL;
-	}
-	if (!(buf = malloc(MAX_POLICY_FILE + 1))) {
-		fclose(f);
-		nacre_seterr(err, errlen, "%s: out of memory", path);
-		return NULL;
-	}
-	n = fread(buf, 1, MAX_POLICY_FILE + 1, f);
-	if (ferror(f) || n > MAX_POLICY_FILE || memchr(buf, '\0', n)) {
-		nacre_seterr(err, errlen, "%s: %s%s", path, ferror(f) ?
-			     "cannot read the policy: " : "not a policy file "
-			     "(larger than 256 KiB, or binary)",
-			     ferror(f) ? strerror(errno) : "");
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	return buf;
-}
-
 int
 nacre_policy_load(struct nacre_policy **out, const char *path, char *err,
 		  size_t errlen)
@@ -746,7 +714,7 @@ nacre_policy_load(struct nacre_policy **out, const char *path, char *err,
 	int rc;
 
 	*out = NULL;
-	if (!(text = slurp(path, err, errlen)))
+	if (!(text = nacre_read_text_file(path, MAX_POLICY_FILE, "policy", err, errlen)))
 		return -1;
 	snprintf(dir, sizeof(dir), "%s", path);
 	if ((slash = strrchr(dir, '/'))) {

@@ -663,11 +663,31 @@ test_load(void)
 
 	rc = nacre_config_load("/nonexistent/nacred.conf", &c, err, sizeof(err));
 	CHECK(rc == -1 && c == NULL, "load of a missing file fails");
-	CHECK_STR(err, "/nonexistent/nacred.conf: cannot read: No such file or "
-		  "directory", "missing file message");
+	CHECK_STR(err, "/nonexistent/nacred.conf: cannot read the configuration: "
+		  "No such file or directory", "missing file message");
 	rc = nacre_config_load("/tmp", &c, err, sizeof(err));
 	CHECK(rc == -1, "load of a directory fails");
-	CHECK_STR(err, "/tmp: cannot read: Is a directory", "directory message");
+	CHECK_STR(err, "/tmp: the configuration must be a regular file; this is "
+		  "a directory", "directory message");
+	{
+		/* a FIFO with no writer: refused at once, never waited on */
+		char fifo[] = "/tmp/nacre-test-fifo-XXXXXX";
+		int fd = mkstemp(fifo);
+		close(fd);
+		unlink(fifo);
+		if (mkfifo(fifo, 0600) == 0) {
+			rc = nacre_config_load(fifo, &c, err, sizeof(err));
+			CHECK(rc == -1 && c == NULL, "load of a FIFO fails without blocking");
+			CHECK_HAS(err, "must be a regular file; this is a FIFO",
+				  "FIFO message names the rule");
+			unlink(fifo);
+		} else {
+			CHECK(0, "mkfifo for the FIFO check");
+		}
+	}
+	rc = nacre_config_load("/dev/zero", &c, err, sizeof(err));
+	CHECK(rc == -1 && strstr(err, "this is a device"),
+	      "load of a device refused (never read)");
 
 	const char nul[] = "listen = ( );\0 junk";
 	if (write_tmp(nul, sizeof(nul) - 1, path, sizeof(path)) == 0) {

@@ -380,7 +380,8 @@ test_load(void)
 
 	CHECK(nacre_policy_load(&p, dir, err, sizeof(err)) < 0 && !p,
 	      "load: a directory is refused");
-	CHECK_HAS(err, "cannot read the policy", "... as unreadable");
+	CHECK_HAS(err, "the policy must be a regular file; this is a directory",
+		  "... as not a regular file");
 
 	snprintf(path, sizeof(path), "%s/missing.conf", dir);
 	CHECK(nacre_policy_load(&p, path, err, sizeof(err)) < 0 && !p,
