@@ -888,8 +888,17 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 
 	bool tcp = peer->sa_family == AF_INET || peer->sa_family == AF_INET6;
 
-	if (!c || !(c->ssl = SSL_new(g->ssl_ctx)) ||
-	    !(bio = nacre_sockbio_new(fd, tcp))) {
+	/* the SSL object holds the traffic secrets inline: when it lives as
+	 * long as the connection (OpenSSL's records), from the pool, which is
+	 * left out of memory dumps (pool.c); "compact" frees it after the
+	 * handshake (and pool.c wipes what OpenSSL frees) */
+	if (c) {
+		bool pooled = g->cfg->tls.records == NACRE_RECORDS_OPENSSL;
+		nacre_pool_crypto(pooled);
+		c->ssl = SSL_new(g->ssl_ctx);
+		nacre_pool_crypto(false);
+	}
+	if (!c || !c->ssl || !(bio = nacre_sockbio_new(fd, tcp))) {
 		log_err("out of memory accepting a connection");
 		if (c)
 			SSL_free(c->ssl);

@@ -27,6 +27,7 @@
  * and the part of the region in use is a LeakSanitizer root (objects
  * malloc'd and pointed to only from pool slots are not leaks).
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -58,7 +59,7 @@
 #define POOL_RESERVE ((size_t)1 << 30) /* address space: ~250k connections */
 #define GRAIN 16
 #define HDR GRAIN                       /* keeps slots 16-byte aligned */
-#define SLOT_MAX 4096                   /* larger: malloc */
+#define SLOT_MAX 8192                   /* larger: malloc (an SSL fits) */
 #define NCLASSES (SLOT_MAX / GRAIN + 1)
 #define ROOT_CHUNK ((size_t)1 << 20)    /* ASan: registered as bump reaches it */
 
@@ -295,15 +296,47 @@ crypto_malloc(size_t n, const char *file, int line)
 	return alloc_in(n, crypto_here);
 }
 
+/* Whatever OpenSSL frees is wiped first: traffic secrets, the exporter
+ * secret and decrypted records in a freed SSL would otherwise stay in
+ * the heap (and in any memory dump) until reused. About 2 % of a full
+ * handshake's CPU. */
+static void
+wipe(void *p)
+{
+	OPENSSL_cleanse(p, owns(p) ? usable(p) : malloc_usable_size(p));
+}
+
 static void *
 crypto_realloc(void *p, size_t n, const char *file, int line)
 {
-	return realloc_in(p, n, crypto_here);
+	void *q;
+	size_t have;
+
+	if (!p)
+		return alloc_in(n, crypto_here);
+	have = owns(p) ? usable(p) : malloc_usable_size(p);
+	if (n == 0) {
+		wipe(p);
+		nacre_pool_free(p);
+		return NULL;
+	}
+	if (n <= have)
+		return p;
+	/* never realloc(): it could move the bytes and leave the old ones */
+	if (!(q = alloc_in(n, crypto_here)))
+		return NULL;
+	memcpy(q, p, have);
+	wipe(p);
+	nacre_pool_free(p);
+	return q;
 }
 
 static void
 crypto_free(void *p, const char *file, int line)
 {
+	if (!p)
+		return;
+	wipe(p);
 	nacre_pool_free(p);
 }
 
