@@ -50,7 +50,7 @@ TOOL_BIN  = $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
-.PHONY: bench all lib check check-bins asan tools fuzz-bins fuzz install uninstall clean demo deps
+.PHONY: soak bench all lib check check-bins asan tools fuzz-bins fuzz install uninstall clean demo deps
 
 all: $(B)/nacred lib $(if $(CLI_SRC),$(B)/nacre)
 
@@ -141,6 +141,14 @@ check:
 	@sh tests/deps.sh build test vsock
 	@$(MAKE) --no-print-directory check-bins >$(B).log 2>&1 || { mkdir -p $(B); cat $(B).log; exit 1; }
 	@sh tests/run
+
+# make soak [DURATION=600]: mixed load on the release build, RSS and
+# descriptors sampled; report and plot in build/soak/ (not in make check)
+DURATION ?= 600
+soak:
+	@sh tests/deps.sh build test bench
+	@$(MAKE) --no-print-directory all tools
+	@DURATION=$(DURATION) sh tests/soak/soak.sh
 
 # longer fuzzing: FUZZ_SECONDS per target
 FUZZ_SECONDS ?= 300

@@ -81,6 +81,25 @@ nacre_escape(const void *p, size_t n, char *out, size_t cap)
 }
 
 void
+nacre_print_line(FILE *f, const char *s)
+{
+	char out[4 * 512 + 2];
+	size_t o = 0;
+
+	for (; *s && o + 6 < sizeof(out); s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f) {
+			hex2(c, out + o);
+			o += 4;
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o++] = '\n';
+	fwrite(out, 1, o, f);
+}
+
+void
 nacre_log(int level, uint64_t conn_id, const char *fmt, ...)
 {
 	char msg[1024], line[1200];

@@ -360,12 +360,13 @@ check_only(const char *path)
 	SSL_CTX *ctx;
 
 	if (nacre_config_load(path, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+		nacre_print_line(stderr, err);
 		return NACRE_EX_CONFIG;
 	}
 	ctx = nacre_tls_ctx_new(cfg, NULL, err, sizeof(err));
 	if (!ctx) {
-		fprintf(stderr, "%s: %s\n", path, err);
+		fprintf(stderr, "%s: ", path);
+		nacre_print_line(stderr, err);
 		nacre_config_free(cfg);
 		return NACRE_EX_CONFIG;
 	}
@@ -413,7 +414,7 @@ run(const char *path, bool debug)
 	/* before any key exists */
 	nacre_process_harden(&proc);
 	if (nacre_config_load(path, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+		nacre_print_line(stderr, err);
 		return NACRE_EX_CONFIG;
 	}
 	if (debug)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -139,6 +140,9 @@ void nacre_log(int level, uint64_t conn_id, const char *fmt, ...)
  * is, '\\' and '"' with a backslash, every other byte as \xHH; cut with
  * "..." to fit CAP (> 0). Returns the length written (NUL-terminated). */
 size_t nacre_escape(const void *p, size_t n, char *out, size_t cap);
+/* S and a newline on F, control bytes as \xHH (messages that quote a
+ * file's text, printed outside the log) */
+void nacre_print_line(FILE *f, const char *s);
 /* RFC 1123 host name: LDH labels of 1-63, 253 bytes at most, no dot at
  * either end (what may go into a PROXY v2 authority TLV) */
 bool nacre_hostname_valid(const char *s);
