@@ -237,6 +237,7 @@ conn_free(struct nacre_conn *c)
 		c->next->prev = c->prev;
 	nacre_gen_unref(c->gen);
 	nacre_pool_free(c);
+	atomic_fetch_add_explicit(&nacre_heap_events, 1, memory_order_relaxed);
 	w->nconns--;
 	atomic_fetch_sub_explicit(&nacre_nconns, 1, memory_order_relaxed);
 	nacre_worker_conn_closed(w);
@@ -427,6 +428,8 @@ handshake_step(struct nacre_conn *c)
 				  SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl),
 				  esc);
 		}
+		/* the handshake's memory is freed: worth a trim (main.c) */
+		atomic_fetch_add_explicit(&nacre_heap_events, 1, memory_order_relaxed);
 		/* crev stays added: the splice reads the client next, and
 		 * an early request is read when the upstream is ready */
 		ev_set(c, EV_CW, &c->cwev, false);

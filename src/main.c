@@ -37,7 +37,7 @@ struct daemon {
 	unsigned rotate_failures;
 	struct event *ev_rotate;
 	struct event *ev_trim;
-	uint64_t trim_conn_id;
+	uint64_t trim_mark;
 	struct event *ev_hup, *ev_term, *ev_int, *ev_done, *ev_deadline;
 };
 
@@ -225,7 +225,9 @@ rotate_cb(evutil_socket_t fd, short what, void *arg)
  * connections; glibc keeps those pages. Giving them back after a burst
  * halves the resident memory of idle TLS connections (44 -> 22 KiB each in
  * our measurement). At most every TRIM_INTERVAL_S, and only when
- * connections were accepted since the last time.
+ * handshakes ended or connections closed since the last time (not when
+ * they were accepted: a burst's handshakes finish long after its last
+ * accept, and a trim between the two would be the last one).
  */
 #define TRIM_INTERVAL_S 5
 
@@ -233,12 +235,12 @@ static void
 trim_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	uint64_t id = atomic_load_explicit(&nacre_next_conn_id,
+	uint64_t id = atomic_load_explicit(&nacre_heap_events,
 					   memory_order_relaxed);
 
-	if (id == d->trim_conn_id)
+	if (id == d->trim_mark)
 		return;
-	d->trim_conn_id = id;
+	d->trim_mark = id;
 	malloc_trim(0);
 }
 

@@ -96,6 +96,8 @@ extern atomic_uint_fast64_t nacre_nconns;
  * an accepted client can always open its upstream); process.c */
 extern atomic_uint_fast64_t nacre_fd_conn_cap;
 extern atomic_uint_fast64_t nacre_next_conn_id;
+/* handshakes ended and connections closed: the heap changed (trim) */
+extern atomic_uint_fast64_t nacre_heap_events;
 
 /* process.c: at start, before any key exists */
 struct nacre_process {

@@ -20,6 +20,7 @@
 
 atomic_uint_fast64_t nacre_nconns;
 atomic_uint_fast64_t nacre_next_conn_id = 1;
+atomic_uint_fast64_t nacre_heap_events;
 
 static int done_notify_fd = -1;
 static struct nacre_worker *workers; /* all of them, for packing */
