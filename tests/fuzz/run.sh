@@ -3,6 +3,7 @@
 # on a scratch copy of its checked-in corpus tests/fuzz/corpus/NAME/ (new
 # inputs land in the copy; the seeds are passed read-only after it). One
 # "ok -" / "not ok -" line per target; logs and crash files in build/fuzz-work/.
+# Two targets run at a time (one per core), each for its full FUZZ_SECONDS.
 cd "$(dirname "$0")/../.." || exit 1
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 WORK=build/fuzz-work
@@ -32,35 +33,62 @@ report_failure() { # name log
 	fi | sed 's/^/#   /'
 }
 
-failed=0
-targets=0
-for bin in build/fuzz/fuzz_*; do
-	if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then continue; fi
-	targets=$((targets + 1))
+# fuzz_one BIN: one target for FUZZ_SECONDS; its verdict into WORK/NAME.result
+fuzz_one() {
+	bin=$1
 	name=$(basename "$bin")
 	seeds=tests/fuzz/corpus/$name
 	log=$WORK/$name.log
+	res=$WORK/$name.result
 	if [ ! -d "$seeds" ]; then
-		echo "not ok - fuzz $name (no seed corpus: $seeds is missing)"
-		failed=1
-		continue
+		echo "not ok - fuzz $name (no seed corpus: $seeds is missing)" >"$res"
+		return
 	fi
 	rm -rf "${WORK:?}/$name"
 	rm -f "$WORK/$name"-crash-* "$WORK/$name"-leak-* "$WORK/$name"-timeout-* \
 		"$WORK/$name"-oom-* "$WORK/$name"-slow-unit-*
 	if ! mkdir -p "$WORK/$name" || ! cp -R "$seeds/." "$WORK/$name/"; then
-		echo "not ok - fuzz $name (cannot copy $seeds to $WORK/$name)"
-		failed=1
-		continue
+		echo "not ok - fuzz $name (cannot copy $seeds to $WORK/$name)" >"$res"
+		return
 	fi
 	$guard "$bin" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 \
 		-artifact_prefix="$WORK/$name-" "$WORK/$name" "$seeds" >"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
 	if [ "$rc" -eq 0 ] && [ -n "$execs" ]; then
-		echo "ok - fuzz $name ($execs execs, no crash)"
+		echo "ok - fuzz $name ($execs execs, no crash)" >"$res"
 	else
-		report_failure "$name" "$log"
+		report_failure "$name" "$log" >"$res"
+	fi
+}
+
+# two targets at a time (one per core), each for its full FUZZ_SECONDS
+failed=0
+targets=0
+set --
+for bin in build/fuzz/fuzz_*; do
+	if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then continue; fi
+	targets=$((targets + 1))
+	rm -f "$WORK/$(basename "$bin").result"
+	set -- "$@" "$bin"
+done
+lane() { # every other target: the odd ones (LANE=1) or the even ones
+	i=0
+	for bin in "$@"; do
+		i=$((i + 1))
+		[ $((i % 2)) -eq $((LANE % 2)) ] && fuzz_one "$bin"
+	done
+}
+LANE=1 lane "$@" &
+LANE=2 lane "$@" &
+wait
+for bin in "$@"; do
+	res=$WORK/$(basename "$bin").result
+	if [ -s "$res" ]; then
+		cat "$res"
+		grep -q '^not ok' "$res" && failed=1
+	else
+		echo "not ok - fuzz $(basename "$bin") (no result)"
 		failed=1
 	fi
 done
