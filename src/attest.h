@@ -317,6 +317,7 @@ int nacre_evidence_encode_extn_value(const char *media_type,
 
 #define NACRE_CLAIMS_VERSION 1
 #define NACRE_CLAIMS_URL_MAX 2048
+#define NACRE_CLAIMS_KEYS_MAX 16
 
 struct nacre_claims {
 	uint64_t version;                /* NACRE_CLAIMS_VERSION */
@@ -325,10 +326,15 @@ struct nacre_claims {
 	bool has_acme;
 	char *acme_account_url;          /* "acme-url" */
 	uint8_t acme_jwk_thumbprint[32]; /* "acme-jkt" (RFC 7638, SHA-256) */
+	/* "acme-keys" (with has_acme, optional): SHA-256 of the DER
+	 * SubjectPublicKeyInfo of each ACME certificate key the enclave
+	 * made and still serves */
+	size_t acme_nkeys;
+	uint8_t acme_keys[NACRE_CLAIMS_KEYS_MAX][32];
 };
 
 /* deterministic CBOR map (RFC 8949 4.2.1 key order): {"v", "cfg",
- * "acme-jkt", "acme-url"} */
+ * "acme-jkt", "acme-url", "acme-keys"} */
 int nacre_claims_encode(const struct nacre_claims *c, uint8_t **out,
 			size_t *len);
 int nacre_claims_decode(const uint8_t *buf, size_t len,

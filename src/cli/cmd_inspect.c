@@ -294,6 +294,14 @@ user_data_text(const struct nacre_nitro_doc *d, FILE *f, bool json)
 		else
 			fputs(cl.acme_account_url, f);
 	}
+	for (size_t i = 0; i < cl.acme_nkeys; i++) {
+		nacre_hex_encode(cl.acme_keys[i], 32, h);
+		if (json)
+			fprintf(f, "%s\"%s\"%s", i ? ", " : ", \"acme-keys\": [", h,
+				i + 1 == cl.acme_nkeys ? "]" : "");
+		else
+			fprintf(f, ", acme key sha256 %s", h);
+	}
 	fputs(json ? "}}" : "", f);
 	nacre_claims_free(&cl);
 }

@@ -340,9 +340,12 @@ nacre_claims_encode(const struct nacre_claims *c, uint8_t **out, size_t *len)
 	if (c->has_acme && (!c->acme_account_url || !*c->acme_account_url ||
 			    strlen(c->acme_account_url) > NACRE_CLAIMS_URL_MAX))
 		return -1;
-	/* keys in RFC 8949 4.2.1 order (bytewise on their encodings) */
+	if (c->acme_nkeys > NACRE_CLAIMS_KEYS_MAX || (c->acme_nkeys && !c->has_acme))
+		return -1;
+	/* keys in RFC 8949 4.2.1 order (bytewise on their encodings: the
+	 * 9-byte "acme-keys" after the 8-byte ones) */
 	nacre_cbw_head(&w, 5, 1 + (c->has_config ? 1 : 0) +
-		       (c->has_acme ? 2 : 0));
+		       (c->has_acme ? 2 : 0) + (c->acme_nkeys ? 1 : 0));
 	nacre_cbw_text(&w, "v");
 	nacre_cbw_uint(&w, c->version);
 	if (c->has_config) {
@@ -354,6 +357,12 @@ nacre_claims_encode(const struct nacre_claims *c, uint8_t **out, size_t *len)
 		nacre_cbw_bytes(&w, c->acme_jwk_thumbprint, 32);
 		nacre_cbw_text(&w, "acme-url");
 		nacre_cbw_text(&w, c->acme_account_url);
+	}
+	if (c->acme_nkeys) {
+		nacre_cbw_text(&w, "acme-keys");
+		nacre_cbw_head(&w, 4, c->acme_nkeys);
+		for (size_t i = 0; i < c->acme_nkeys; i++)
+			nacre_cbw_bytes(&w, c->acme_keys[i], 32);
 	}
 	return nacre_cbw_finish(&w, out, len);
 }
@@ -409,9 +418,34 @@ claim_url(const cbor_item_t *v, struct nacre_claims *c, char *err,
 	return 0;
 }
 
-enum { C_V, C_CFG, C_JKT, C_URL, C_COUNT };
+/* "acme-keys": an array of 1..NACRE_CLAIMS_KEYS_MAX SHA-256 values */
+static int
+claim_keys_array(const cbor_item_t *v, struct nacre_claims *c, char *err,
+		 size_t errlen)
+{
+	size_t n;
+
+	if (!cbor_isa_array(v) || !cbor_array_is_definite(v) ||
+	    (n = cbor_array_size(v)) == 0 || n > NACRE_CLAIMS_KEYS_MAX) {
+		nacre_seterr(err, errlen, "claims.acme-keys: expected an array of "
+			     "1..%d hashes, got %s", NACRE_CLAIMS_KEYS_MAX,
+			     nacre_cbor_type_name(v));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cbor_item_t *e = cbor_array_get(v, i);
+		int rc = claim_hash(e, "acme-keys", c->acme_keys[i], err, errlen);
+		cbor_decref(&e);
+		if (rc < 0)
+			return -1;
+	}
+	c->acme_nkeys = n;
+	return 0;
+}
+
+enum { C_V, C_CFG, C_JKT, C_URL, C_KEYS, C_COUNT };
 static const char *const claim_keys[C_COUNT] = {
-	"v", "cfg", "acme-jkt", "acme-url"
+	"v", "cfg", "acme-jkt", "acme-url", "acme-keys"
 };
 
 static int
@@ -437,6 +471,8 @@ claim(struct nacre_claims *c, int k, const cbor_item_t *v, char *err,
 	case C_JKT:
 		return claim_hash(v, "acme-jkt", c->acme_jwk_thumbprint, err,
 				  errlen);
+	case C_KEYS:
+		return claim_keys_array(v, c, err, errlen);
 	default:
 		return claim_url(v, c, err, errlen);
 	}
@@ -473,6 +509,11 @@ claims_map(const cbor_item_t *m, struct nacre_claims *c, char *err,
 		nacre_seterr(err, errlen, "claims: \"acme-url\" and \"acme-jkt\" come "
 		       "together; only \"%s\" is present",
 		       seen[C_URL] ? "acme-url" : "acme-jkt");
+		return -1;
+	}
+	if (seen[C_KEYS] && !seen[C_URL]) {
+		nacre_seterr(err, errlen, "claims: \"acme-keys\" without the "
+			     "account (\"acme-url\", \"acme-jkt\")");
 		return -1;
 	}
 	c->has_acme = seen[C_URL];

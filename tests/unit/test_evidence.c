@@ -291,6 +291,34 @@ test_claims(void)
 	nacre_claims_free(&back);
 	free(b);
 
+	/* with the ACME certificate keys: "acme-keys" sorts last */
+	c.acme_nkeys = 2;
+	memset(c.acme_keys[0], 0x33, 32);
+	memset(c.acme_keys[1], 0x44, 32);
+	CHECK(nacre_claims_encode(&c, &b, &n) == 0, "claims with acme-keys encode");
+	wn = unhex("a5 61 76 01"
+		   " 63 636667 5820 1111111111111111111111111111111111111111111111111111111111111111"
+		   " 68 61636d652d6a6b74 5820 2222222222222222222222222222222222222222222222222222222222222222"
+		   " 68 61636d652d75726c 78 19 68747470733a2f2f63612e6578616d706c652f616363742f31"
+		   " 69 61636d652d6b657973 82"
+		   " 5820 3333333333333333333333333333333333333333333333333333333333333333"
+		   " 5820 4444444444444444444444444444444444444444444444444444444444444444",
+		   want);
+	CHECK(b && n == wn && memcmp(b, want, n) == 0,
+	      "claims bytes: acme-keys after acme-url, an array of bstr(32)");
+	CHECK(b && nacre_claims_decode(b, n, &back, err, sizeof(err)) == 0 &&
+	      back.acme_nkeys == 2 && back.acme_keys[0][0] == 0x33 &&
+	      back.acme_keys[1][31] == 0x44, "claims with acme-keys round trip");
+	nacre_claims_free(&back);
+	free(b);
+	c.acme_nkeys = NACRE_CLAIMS_KEYS_MAX + 1;
+	CHECK(nacre_claims_encode(&c, &b, &n) < 0, "17 acme-keys: no encode");
+	c.acme_nkeys = 1;
+	c.has_acme = false;
+	CHECK(nacre_claims_encode(&c, &b, &n) < 0, "acme-keys without account: no encode");
+	c.has_acme = true;
+	c.acme_nkeys = 0;
+
 	c.acme_account_url = NULL;
 	CHECK(nacre_claims_encode(&c, &b, &n) < 0, "acme without URL: no encode");
 
@@ -312,6 +340,14 @@ test_claims(void)
 		  "duplicate v" },
 		{ "81 01", "claims: expected a map, got an array",
 		  "claims not a map" },
+		{ "a2 61 76 01 69 61636d652d6b657973 81 5820 3333333333333333333333333333333333333333333333333333333333333333",
+		  "\"acme-keys\" without the account", "acme-keys without acme-url" },
+		{ "a4 61 76 01 68 61636d652d6a6b74 5820 2222222222222222222222222222222222222222222222222222222222222222"
+		  " 68 61636d652d75726c 61 78 69 61636d652d6b657973 80",
+		  "claims.acme-keys: expected an array of 1..16 hashes", "empty acme-keys" },
+		{ "a4 61 76 01 68 61636d652d6a6b74 5820 2222222222222222222222222222222222222222222222222222222222222222"
+		  " 68 61636d652d75726c 61 78 69 61636d652d6b657973 81 41 00",
+		  "claims.acme-keys: expected 32 bytes", "acme-keys entry of 1 byte" },
 		{ "a1 61", "claims: not well-formed CBOR", "truncated claims" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
