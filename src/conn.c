@@ -424,9 +424,11 @@ handshake_step(struct nacre_conn *c)
 			char esc[300];
 			nacre_escape(sni ? sni : "-", strlen(sni ? sni : "-"), esc,
 				     sizeof(esc));
-			nacre_log(NACRE_LOG_DEBUG, c->id, "handshake done: %s %s sni=\"%s\"",
-				  SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl),
-				  esc);
+			nacre_log(NACRE_LOG_DEBUG, c->id, "handshake done: %s %s "
+				  "sni=\"%s\"%s", SSL_get_version(c->ssl),
+				  SSL_get_cipher_name(c->ssl), esc,
+				  nacre_tls_attestation_asked(c->ssl) ?
+				  " attestation asked" : "");
 		}
 		/* the handshake's memory is freed: worth a trim (main.c) */
 		atomic_fetch_add_explicit(&nacre_heap_events, 1, memory_order_relaxed);

@@ -220,6 +220,11 @@ struct ssl_ctx_st *nacre_tls_ctx_new(const struct nacre_config *cfg,
 				     struct nacre_attest *a, char *err,
 				     size_t errlen);
 
+/* the client asked for the attested certificate (NACRE_TLSEXT_ATTEST in
+ * its ClientHello: nacre and libnacre do, browsers never) */
+struct ssl_st;
+bool nacre_tls_attestation_asked(const struct ssl_st *s);
+
 /* ---- sockbio.c: the BIO under a client connection's SSL ---- */
 struct bio_st;
 /* A BIO on FD (not closed with it) that gives OpenSSL's handshake buffer

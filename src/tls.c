@@ -4,6 +4,7 @@
  * OpenSSL clears it when the last SSL_CTX holding it is freed.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "attest.h"
+#include "nacre/verify.h"
 #include "records/records.h"
 #include "nacred.h"
 
@@ -174,6 +176,50 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* ---- what the client asked for, read in its ClientHello ---- */
+
+static int asked_idx = -1;
+static pthread_once_t asked_once = PTHREAD_ONCE_INIT;
+
+static void
+asked_index(void)
+{
+	asked_idx = SSL_get_ex_new_index(0, "nacre attestation asked", NULL,
+					 NULL, NULL);
+}
+
+/* A client that runs nacre or libnacre asks for the attested certificate
+ * with NACRE_TLSEXT_ATTEST (version 1); browsers never send it. The
+ * answer decides which certificate a name with an ACME certificate gets. */
+static int
+client_hello(SSL *s, int *al, void *arg)
+{
+	const unsigned char *p;
+	size_t n;
+
+	if (asked_idx >= 0 &&
+	    SSL_client_hello_get0_ext(s, NACRE_TLSEXT_ATTEST, &p, &n) == 1 &&
+	    n >= 1 && p[0] >= NACRE_TLSEXT_ATTEST_VERSION)
+		SSL_set_ex_data(s, asked_idx, (void *)1);
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* registered so that OpenSSL keeps the extension for client_hello()
+ * (unknown ones are dropped); nothing is sent back */
+static int
+attest_ext_parse(SSL *s, unsigned int type, unsigned int context,
+		 const unsigned char *in, size_t inlen, X509 *x, size_t chainidx,
+		 int *al, void *arg)
+{
+	return 1;
+}
+
+bool
+nacre_tls_attestation_asked(const SSL *s)
+{
+	return asked_idx >= 0 && SSL_get_ex_data(s, asked_idx) != NULL;
+}
+
 /* Evidence binding the key: NSM public_key = the key's DER SPKI, user_data
  * = the claims map (format version, SHA-256 of the configuration). */
 static int
@@ -278,6 +324,13 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
 	}
 	if (cfg->tls.alpn_len)
 		SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)cfg);
+	pthread_once(&asked_once, asked_index);
+	SSL_CTX_set_client_hello_cb(ctx, client_hello, NULL);
+	if (!SSL_CTX_add_custom_ext(ctx, NACRE_TLSEXT_ATTEST, SSL_EXT_CLIENT_HELLO,
+				    NULL, NULL, NULL, attest_ext_parse, NULL)) {
+		set_err(err, errlen, "cannot configure the TLS context");
+		goto fail;
+	}
 	X509_free(cert);
 	EVP_PKEY_free(key);
 	free(doc);

@@ -110,8 +110,16 @@ int nacre_verify_document(const uint8_t *doc, size_t len, const uint8_t *spki,
 /* "ok", "no-evidence", ..., "pcr-mismatch"; "unknown" for other values */
 const char *nacre_verify_status_name(enum nacre_verify_status s);
 
+/* The ClientHello extension (private-use type) by which a client asks
+ * for the attested certificate; its data is one byte, the version 1. A
+ * server that also has a WebPKI (ACME) certificate for the name serves
+ * that to clients that do not ask. See docs/evidence-format.md. */
+#define NACRE_TLSEXT_ATTEST 0xff4e
+#define NACRE_TLSEXT_ATTEST_VERSION 1
+
 /*
- * After this call, every handshake made from ctx fails unless the peer's
+ * After this call, every handshake made from ctx asks for the attested
+ * certificate (NACRE_TLSEXT_ATTEST) and fails unless the peer's
  * certificate carries attestation evidence that passes p (which must
  * outlive ctx). The certificate is trusted for its evidence alone: CA
  * chain checks are replaced, not added to. 0, or -1 on allocation failure.

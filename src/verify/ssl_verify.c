@@ -71,10 +71,28 @@ verify_cb(X509_STORE_CTX *xs, void *arg)
 	return 0;
 }
 
+/* the request for the attested certificate, in every ClientHello */
+static int
+attest_ext_add(SSL *s, unsigned int type, unsigned int context,
+	       const unsigned char **out, size_t *outlen, X509 *x,
+	       size_t chainidx, int *al, void *arg)
+{
+	static const unsigned char version = NACRE_TLSEXT_ATTEST_VERSION;
+
+	*out = &version;
+	*outlen = 1;
+	return 1;
+}
+
 int
 nacre_ssl_ctx_verify(SSL_CTX *ctx, const struct nacre_policy *p)
 {
 	if (pthread_once(&result_once, result_index_init) != 0 || result_idx < 0)
+		return -1;
+	/* once per context (a second call would fail to add it again) */
+	if (!SSL_CTX_has_client_custom_ext(ctx, NACRE_TLSEXT_ATTEST) &&
+	    !SSL_CTX_add_custom_ext(ctx, NACRE_TLSEXT_ATTEST, SSL_EXT_CLIENT_HELLO,
+				    attest_ext_add, NULL, NULL, NULL, NULL))
 		return -1;
 	SSL_CTX_set_cert_verify_callback(ctx, verify_cb, (void *)p);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);

@@ -20,7 +20,7 @@ if [ ! -x "$NACRE_CLI" ]; then
 else
 upstream cli_app "unix:$T/cli.sock"
 conf_defaults
-C_LEVEL=info
+C_LEVEL=debug
 port P_CLI
 C_LISTEN="tcp:127.0.0.1:$P_CLI"
 C_UP="unix:$T/cli.sock"
@@ -36,6 +36,12 @@ if nacred cli "$T/cli.conf" "$P_CLI"; then
 	check_has "nacre verify names the module id" "$out" "module id:"
 	check_has "nacre verify shows the config sha256 claim" "$out" "config sha256: $(sha256sum <"$T/cli.conf" | cut -d' ' -f1)"
 	check_has "nacre verify shows the TLS version and ALPN" "$out" "ALPN http/1.1"
+	# nacre asks for the attested certificate in its ClientHello; curl not
+	check_has "nacred saw nacre verify ask for attestation" \
+		"$(grep 'handshake done' "$T/cli.err" | tail -n 1)" "attestation asked"
+	https "$P_CLI" / >/dev/null
+	check_lacks "curl does not ask for attestation" \
+		"$(grep 'handshake done' "$T/cli.err" | tail -n 1)" "attestation asked"
 	check_has "nacre verify shows the binding" "$out" "certificate key == document public_key"
 
 	cat >"$T/cli.policy" <<EOF2
