@@ -9,7 +9,8 @@ MANDIR   = $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 
 CC      ?= cc
-PKGS     = libevent libevent_pthreads openssl libconfig libcbor
+# libcurl + jansson: ACME's HTTPS and JSON; ldns: CAA queries (src/acme/)
+PKGS     = libevent libevent_pthreads openssl libconfig libcbor libcurl jansson ldns
 # '=' (not ':='): pkg-config runs only when a recipe needs it, after deps.sh.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
@@ -28,7 +29,8 @@ BA = build/asan
 
 # libnacre (the verifier library, src/verify/) is linked into nacred too
 LIB_SRC    = $(wildcard src/verify/*.c)
-DAEMON_SRC = $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard src/records/*.c) $(LIB_SRC)
+DAEMON_SRC = $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard src/records/*.c) \
+             $(wildcard src/acme/*.c) $(LIB_SRC)
 DAEMON_OBJ = $(DAEMON_SRC:src/%.c=$(B)/obj/%.o)
 ASAN_OBJ   = $(DAEMON_SRC:src/%.c=$(BA)/obj/%.o)
 

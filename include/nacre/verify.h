@@ -93,6 +93,14 @@ struct nacre_result {
 	bool debug;                  /* PCR0, PCR1, PCR2 all zero */
 	bool has_config_sha256;      /* user_data is a nacre claims map */
 	uint8_t config_sha256[32];
+	/* the ACME account the enclave holds (CAA accounturi) and the
+	 * SHA-256 of each ACME certificate key it made and serves (of the
+	 * DER SubjectPublicKeyInfo); docs/evidence-format.md 5 */
+	bool has_acme;
+	char acme_account_url[2049];
+	uint8_t acme_jwk_thumbprint[32];
+	size_t acme_nkeys;
+	uint8_t acme_keys[16][32];
 	char root_sha256_hex[65];    /* of cabundle[0] */
 };
 

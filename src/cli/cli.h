@@ -85,5 +85,6 @@ int cli_target_addr(const char *t, struct nacre_addr *out, char *sni,
 int cli_inspect(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_connect(int argc, char **argv);
+int cli_caa(int argc, char **argv);    /* cmd_caa.c */
 
 #endif

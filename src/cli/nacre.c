@@ -22,6 +22,8 @@ static const char usage[] =
 	"  verify HOST:PORT     connect with TLS and verify the server's evidence\n"
 	"  connect --listen ADDR --to HOST:PORT\n"
 	"                       local plaintext forwarder to a verified server\n"
+	"  caa DOMAIN           is DOMAIN's CAA pinned to our ACME account and\n"
+	"                       tls-alpn-01? and the records that would pin it\n"
 	"\n"
 	"  nacre COMMAND --help   options of a command\n"
 	"  nacre -V               version\n"
@@ -299,6 +301,16 @@ cli_result_text(FILE *f, const struct nacre_result *r, uint64_t now_ms)
 		nacre_hex_encode(r->config_sha256, 32, h);
 		fprintf(f, "  config sha256: %s\n", h);
 	}
+	if (r->has_acme) {
+		/* the URL is the CA's text: printable ASCII only (claims.c) */
+		fprintf(f, "  acme account:  %s\n", r->acme_account_url);
+		nacre_hex_encode(r->acme_jwk_thumbprint, 32, h);
+		fprintf(f, "  acme jkt:      %s\n", h);
+		for (size_t i = 0; i < r->acme_nkeys; i++) {
+			nacre_hex_encode(r->acme_keys[i], 32, h);
+			fprintf(f, "  acme key:      sha256 %s\n", h);
+		}
+	}
 }
 
 void
@@ -327,7 +339,21 @@ cli_result_json(FILE *f, const struct nacre_result *r, uint64_t now_ms)
 	fputs("}, \"config_sha256\": ", f);
 	if (r->has_config_sha256) {
 		nacre_hex_encode(r->config_sha256, 32, h);
-		fprintf(f, "\"%s\"}", h);
+		fprintf(f, "\"%s\"", h);
+	} else {
+		fputs("null", f);
+	}
+	fputs(", \"acme\": ", f);
+	if (r->has_acme) {
+		fputs("{\"account\": ", f);
+		cli_json_str(f, r->acme_account_url);
+		nacre_hex_encode(r->acme_jwk_thumbprint, 32, h);
+		fprintf(f, ", \"jkt\": \"%s\", \"keys\": [", h);
+		for (size_t i = 0; i < r->acme_nkeys; i++) {
+			nacre_hex_encode(r->acme_keys[i], 32, h);
+			fprintf(f, "%s\"%s\"", i ? ", " : "", h);
+		}
+		fputs("]}}", f);
 	} else {
 		fputs("null}", f);
 	}
@@ -357,7 +383,9 @@ main(int argc, char **argv)
 		return cli_verify(argc - 1, argv + 1);
 	if (!strcmp(cmd, "connect"))
 		return cli_connect(argc - 1, argv + 1);
+	if (!strcmp(cmd, "caa"))
+		return cli_caa(argc - 1, argv + 1);
 	fprintf(stderr, "nacre: unknown command '%s' (inspect, verify, "
-		"connect; nacre --help)\n", cmd);
+		"connect, caa; nacre --help)\n", cmd);
 	return CLI_USAGE;
 }

@@ -172,6 +172,14 @@ fill_facts(const struct nacre_nitro_doc *d, struct nacre_result *r)
 		r->has_config_sha256 = cl.has_config;
 		if (cl.has_config)
 			memcpy(r->config_sha256, cl.config_sha256, 32);
+		if (cl.has_acme) {
+			r->has_acme = true;
+			snprintf(r->acme_account_url, sizeof(r->acme_account_url),
+				 "%s", cl.acme_account_url);
+			memcpy(r->acme_jwk_thumbprint, cl.acme_jwk_thumbprint, 32);
+			r->acme_nkeys = cl.acme_nkeys;
+			memcpy(r->acme_keys, cl.acme_keys, sizeof(r->acme_keys));
+		}
 		nacre_claims_free(&cl);
 	}
 }
