@@ -999,8 +999,239 @@ parse_attestation(struct pctx *p, const config_setting_t *root,
  */
 static const char *const top_keys[] = {
 	"listen", "upstream", "tls", "limits", "workers", "balance",
-	"pack_busy", "log", "attestation", NULL
+	"pack_busy", "log", "attestation", "acme", NULL
 };
+
+/* ---- acme ---- */
+
+static const char *const acme_keys[] = { "directory", "ca_roots", "via",
+	"resolver", "domains", "contact", "renew_before", "require_caa",
+	"caa_identity", NULL };
+static const char *const acme_domain_keys[] = { "names", NULL };
+
+#define ACME_NAMES_MAX 100   /* RFC 8555 sets none; Let's Encrypt: 100 */
+#define ACME_DOMAINS_MAX 64
+
+static int
+dup_str(struct pctx *p, const config_setting_t *s, const char *key,
+	const char *example, char **out)
+{
+	const char *v = NULL;
+
+	if (get_string(p, s, key, example, &v) != 0)
+		return -1;
+	if (!*v || strlen(v) > 2048)
+		return fail_line(p, line_of(s), "%s must be 1 to 2048 characters",
+				 key);
+	free(*out);
+	*out = strdup(v);
+	return *out ? 0 : fail_line(p, line_of(s), "out of memory");
+}
+
+static int
+acme_address(struct pctx *p, const config_setting_t *s, const char *key,
+	     bool dns, char **out)
+{
+	struct nacre_addr a;
+	char why[200];
+	const char *v;
+
+	if (dup_str(p, s, key, dns ? "\"tcp:127.0.0.1:53\"" : "\"vsock:3:8001\"",
+		    out) != 0)
+		return -1;
+	v = *out;
+	/* a DNS resolver may also be udp:HOST:PORT (a local resolver) */
+	if (dns && strncmp(v, "udp:", 4) == 0) {
+		char t[2100];
+		snprintf(t, sizeof(t), "tcp:%s", v + 4);
+		v = t;
+		if (nacre_addr_parse(v, false, &a, why, sizeof(why)) == 0)
+			return 0;
+	} else if (nacre_addr_parse(v, false, &a, why, sizeof(why)) == 0) {
+		if (dns && a.kind == NACRE_ADDR_UNIX)
+			return fail_line(p, line_of(s), "%s = \"%s\": a DNS "
+					 "resolver is tcp:, udp: or vsock:", key, v);
+		return 0;
+	}
+	return fail_line(p, line_of(s), "%s = \"%s\": %s", key, *out, why);
+}
+
+static int
+acme_names(struct pctx *p, const config_setting_t *s, const char *where,
+	   struct nacre_acme_domain *d)
+{
+	int n;
+
+	if (check_string_list(p, s, where, "[ \"app.example.com\" ]",
+			      ACME_NAMES_MAX) != 0)
+		return -1;
+	if ((n = config_setting_length(s)) == 0)
+		return fail_line(p, line_of(s), "%s is empty; give at least one "
+				 "name", where);
+	if (!(d->names = calloc((size_t)n, sizeof(char *))))
+		return fail_line(p, line_of(s), "out of memory");
+	for (int i = 0; i < n; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+		if (strncmp(v, "*.", 2) == 0)
+			return fail_line(p, elem_line(s, i), "%s: \"%s\": "
+					 "tls-alpn-01 cannot prove a wildcard "
+					 "name (RFC 8737 3); list the names", where, v);
+		if (!nacre_hostname_valid(v) || !strchr(v, '.'))
+			return fail_line(p, elem_line(s, i), "%s: \"%s\" is not "
+					 "a fully qualified DNS name", where, v);
+		if (in_list(s, i, v, true))
+			return fail_line(p, elem_line(s, i), "%s: \"%s\" is "
+					 "listed twice", where, v);
+		if (!(d->names[i] = strdup(v)))
+			return fail_line(p, line_of(s), "out of memory");
+		d->nnames = (size_t)i + 1;
+	}
+	return 0;
+}
+
+static int
+acme_domains(struct pctx *p, const config_setting_t *s, struct nacre_config *c)
+{
+	int n;
+
+	if (!config_setting_is_list(s) && !config_setting_is_array(s))
+		return fail_line(p, line_of(s), "acme.domains must be a list like "
+				 "( { names = [ \"app.example.com\" ]; } )");
+	n = config_setting_length(s);
+	if (n == 0 || n > ACME_DOMAINS_MAX)
+		return fail_line(p, line_of(s), "acme.domains must have 1 to %d "
+				 "entries", ACME_DOMAINS_MAX);
+	if (!(c->acme.domains = calloc((size_t)n, sizeof(*c->acme.domains))))
+		return fail_line(p, line_of(s), "out of memory");
+	c->acme.ndomains = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
+		const config_setting_t *names;
+		char where[48];
+
+		snprintf(where, sizeof(where), "acme.domains[%d]", i);
+		if (!config_setting_is_group(g))
+			return fail_line(p, line_of(g), "%s must be a group like "
+					 "{ names = [ \"app.example.com\" ]; }", where);
+		if (check_keys(p, g, where, acme_domain_keys) != 0)
+			return -1;
+		if (!(names = config_setting_get_member(g, "names")))
+			return fail_line(p, line_of(g), "%s needs names = [ ... ]",
+					 where);
+		snprintf(where, sizeof(where), "acme.domains[%d].names", i);
+		if (acme_names(p, names, where, &c->acme.domains[i]) != 0)
+			return -1;
+	}
+	/* a name in two certificates would make the choice per SNI ambiguous */
+	for (size_t i = 0; i < c->acme.ndomains; i++)
+		for (size_t j = 0; j < c->acme.domains[i].nnames; j++)
+			for (size_t k = i + 1; k < c->acme.ndomains; k++)
+				for (size_t l = 0; l < c->acme.domains[k].nnames; l++)
+					if (strcasecmp(c->acme.domains[i].names[j],
+						       c->acme.domains[k].names[l]) == 0)
+						return fail_line(p, line_of(s), "acme.domains: "
+							"\"%s\" is in two entries; a name has one "
+							"certificate", c->acme.domains[i].names[j]);
+	return 0;
+}
+
+static int
+acme_contact(struct pctx *p, const config_setting_t *s, struct nacre_config *c)
+{
+	int n;
+
+	if (check_string_list(p, s, "acme.contact", "[ \"mailto:ops@example.com\" ]",
+			      8) != 0)
+		return -1;
+	n = config_setting_length(s);
+	if (n && !(c->acme.contact = calloc((size_t)n, sizeof(char *))))
+		return fail_line(p, line_of(s), "out of memory");
+	for (int i = 0; i < n; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+		if (strncmp(v, "mailto:", 7) != 0 || strlen(v) < 8 ||
+		    strlen(v) > 256 || strpbrk(v, " ,\"<>\\"))
+			return fail_line(p, elem_line(s, i), "acme.contact[%d] = "
+					 "\"%s\": write one address as "
+					 "\"mailto:ops@example.com\"", i, v);
+		if (!(c->acme.contact[i] = strdup(v)))
+			return fail_line(p, line_of(s), "out of memory");
+		c->acme.ncontact = (size_t)i + 1;
+	}
+	return 0;
+}
+
+static int
+parse_acme(struct pctx *p, const config_setting_t *root, struct nacre_config *c)
+{
+	config_setting_t *g;
+	const config_setting_t *s;
+	int b;
+
+	c->acme.renew_before_ms = 30 * DAY;
+	c->acme.require_caa = true;
+	if (get_group(p, root, "acme", "{ directory = \"https://...\"; "
+		      "domains = ( { names = [ \"app.example.com\" ]; } ); }", &g) != 0)
+		return -1;
+	if (!g)
+		return 0;
+	c->acme.enabled = true;
+	if (check_keys(p, g, "acme", acme_keys) != 0)
+		return -1;
+	if (!(s = config_setting_get_member(g, "directory")))
+		return fail_line(p, line_of(g), "acme needs directory = \"https://"
+				 "...\" (the CA's ACME directory URL)");
+	if (dup_str(p, s, "acme.directory", "\"https://acme-v02.api.letsencrypt."
+		    "org/directory\"", &c->acme.directory) != 0)
+		return -1;
+	if (strncmp(c->acme.directory, "https://", 8) != 0 ||
+	    strpbrk(c->acme.directory, " \"\\"))
+		return fail_line(p, line_of(s), "acme.directory = \"%s\" must be an "
+				 "https:// URL", c->acme.directory);
+	if ((s = config_setting_get_member(g, "ca_roots")) &&
+	    dup_path(p, s, "acme.ca_roots", &c->acme.ca_roots) != 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "via")) &&
+	    acme_address(p, s, "acme.via", false, &c->acme.via) != 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "resolver")) &&
+	    acme_address(p, s, "acme.resolver", true, &c->acme.resolver) != 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "caa_identity"))) {
+		if (dup_str(p, s, "acme.caa_identity", "\"letsencrypt.org\"",
+			    &c->acme.caa_identity) != 0)
+			return -1;
+		if (!nacre_hostname_valid(c->acme.caa_identity))
+			return fail_line(p, line_of(s), "acme.caa_identity = \"%s\" "
+					 "must be a domain name (the CA's CAA "
+					 "issuer domain)", c->acme.caa_identity);
+	}
+	if ((s = config_setting_get_member(g, "contact")) &&
+	    acme_contact(p, s, c) != 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "renew_before")) &&
+	    get_duration(p, s, "acme.renew_before", 60 * SEC, 60 * DAY,
+			 &c->acme.renew_before_ms) != 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "require_caa"))) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return fail_line(p, line_of(s), "acme.require_caa must be "
+					 "true or false");
+		b = config_setting_get_bool(s);
+		c->acme.require_caa = b != 0;
+	}
+	if (c->acme.require_caa && !c->acme.resolver)
+		return fail_line(p, line_of(g), "acme.require_caa = true needs "
+				 "acme.resolver (the DNS server for the CAA check, "
+				 "e.g. \"tcp:127.0.0.1:53\")");
+	if (c->acme.require_caa && !c->acme.caa_identity)
+		return fail_line(p, line_of(g), "acme.require_caa = true needs "
+				 "acme.caa_identity (the CA's CAA issuer domain, "
+				 "e.g. \"letsencrypt.org\")");
+	if (!(s = config_setting_get_member(g, "domains")))
+		return fail_line(p, line_of(g), "acme needs domains = ( { names = "
+				 "[ \"app.example.com\" ]; } )");
+	return acme_domains(p, s, c);
+}
 
 static int
 parse_root(struct pctx *p, const config_setting_t *root,
@@ -1014,7 +1245,8 @@ parse_root(struct pctx *p, const config_setting_t *root,
 	    parse_workers(p, root, c) != 0 ||
 	    parse_balance(p, root, c) != 0 ||
 	    parse_log(p, root, c) != 0 ||
-	    parse_attestation(p, root, c) != 0)
+	    parse_attestation(p, root, c) != 0 ||
+	    parse_acme(p, root, c) != 0)
 		return -1;
 	return 0;
 }
@@ -1097,5 +1329,19 @@ nacre_config_free(struct nacre_config *c)
 	free(c->tls.names);
 	free(c->attestation.nitro_device);
 	free(c->attestation.sim_root);
+	free(c->acme.directory);
+	free(c->acme.ca_roots);
+	free(c->acme.via);
+	free(c->acme.resolver);
+	free(c->acme.caa_identity);
+	for (size_t i = 0; i < c->acme.ncontact; i++)
+		free(c->acme.contact[i]);
+	free(c->acme.contact);
+	for (size_t i = 0; i < c->acme.ndomains; i++) {
+		for (size_t j = 0; j < c->acme.domains[i].nnames; j++)
+			free(c->acme.domains[i].names[j]);
+		free(c->acme.domains[i].names);
+	}
+	free(c->acme.domains);
 	free(c);
 }

@@ -430,6 +430,19 @@ handshake_step(struct nacre_conn *c)
 				  nacre_tls_attestation_asked(c->ssl) ?
 				  " attestation asked" : "");
 		}
+		/* a CA's tls-alpn-01 validation: the handshake was all it
+		 * wanted; nothing goes upstream (RFC 8737 3) */
+		{
+			const unsigned char *alpn;
+			unsigned alen;
+			SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
+			if (alen == 10 && memcmp(alpn, "acme-tls/1", 10) == 0) {
+				nacre_log(NACRE_LOG_INFO, c->id, "tls-alpn-01: "
+					  "challenge certificate served");
+				conn_close(c);
+				return;
+			}
+		}
 		/* the handshake's memory is freed: worth a trim (main.c) */
 		atomic_fetch_add_explicit(&nacre_heap_events, 1, memory_order_relaxed);
 		/* crev stays added: the splice reads the client next, and
@@ -903,6 +916,8 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 		c->ssl = SSL_new(g->ssl_ctx);
 		nacre_pool_crypto(false);
 	}
+	if (c && c->ssl)
+		nacre_tls_set_served(c->ssl, g->acme); /* g outlives c */
 	if (!c || !c->ssl || !(bio = nacre_sockbio_new(fd, tcp))) {
 		log_err("out of memory accepting a connection");
 		if (c)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "runtime.h"
+#include "acme/acme.h"
 
 static atomic_uint_fast64_t next_gen_id = 1;
 
@@ -48,6 +49,7 @@ nacre_gen_unref(struct nacre_gen *g)
 	if (!g || atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	SSL_CTX_free(g->ssl_ctx);
+	nacre_acme_served_unref(g->acme);
 	if (atomic_fetch_sub(&g->cfg->refs, 1) == 1)
 		nacre_config_free(g->cfg);
 	free(g->listeners);

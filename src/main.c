@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 
+#include "acme/acme.h"
 #include "attest.h"
 #include "runtime.h"
 
@@ -39,6 +40,12 @@ struct daemon {
 	struct event *ev_trim;
 	uint64_t trim_mark;
 	struct event *ev_hup, *ev_term, *ev_int, *ev_done, *ev_deadline;
+	/* ACME (src/acme/): its thread, what it made, what the claims say */
+	struct nacre_acme_manager *acme;
+	struct nacre_acme_served *acme_served;
+	struct nacre_acme_claims acme_claims;
+	struct event *ev_acme;
+	int acme_rd, acme_wr;
 };
 
 static void
@@ -115,7 +122,7 @@ gen_build(struct daemon *d, struct nacre_config *cfg, struct nacre_attest *a,
 	struct nacre_gen *g;
 	SSL_CTX *ctx;
 
-	ctx = nacre_tls_ctx_new(cfg, a, err, errlen);
+	ctx = nacre_tls_ctx_new(cfg, a, &d->acme_claims, err, errlen);
 	if (!ctx)
 		return NULL;
 	if (listeners_reconcile(d, cfg, &ls, err, errlen) < 0) {
@@ -123,6 +130,10 @@ gen_build(struct daemon *d, struct nacre_config *cfg, struct nacre_attest *a,
 		return NULL;
 	}
 	g = nacre_gen_new(cfg, ctx, ls, cfg->nlisten);
+	if (g) {
+		g->acme = d->acme_served;
+		nacre_acme_served_ref(g->acme);
+	}
 	if (!g) {
 		snprintf(err, errlen, "out of memory");
 		for (size_t i = 0; i < cfg->nlisten; i++)
@@ -193,9 +204,13 @@ rotate_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (d->draining)
 		return;
-	ctx = nacre_tls_ctx_new(cfg, d->attest, err, sizeof(err));
+	ctx = nacre_tls_ctx_new(cfg, d->attest, &d->acme_claims, err, sizeof(err));
 	g = ctx ? nacre_gen_new(cfg, ctx, d->gen->listeners, d->gen->nlisteners)
 		: NULL;
+	if (g) {
+		g->acme = d->acme_served;
+		nacre_acme_served_ref(g->acme);
+	}
 	if (!g) {
 		if (ctx) {
 			SSL_CTX_free(ctx);
@@ -281,6 +296,8 @@ reload(struct daemon *d)
 	if (cfg->balance != d->balance)
 		log_warn("balance = \"%s\" takes effect at the next start",
 			 cfg->balance == NACRE_BALANCE_PACK ? "pack" : "spread");
+	if (cfg->acme.enabled != (d->acme != NULL))
+		log_warn("acme takes effect (or stops) at the next start");
 	nacre_log_set_level(cfg->log_level);
 	install_gen(d, g, ls);
 	log_listening(cfg);
@@ -341,6 +358,92 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		drain(d);
 }
 
+/* The ACME thread has something new: the account (its claims go into the
+ * attested certificate) or a certificate (served from the next
+ * generation, its key's hash in the claims). Either way a rotation now
+ * makes both visible. */
+static void
+acme_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	const struct nacre_config *cfg = d->gen->cfg;
+	struct nacre_acme_result r;
+	char buf[64], err[NACRE_ERRLEN];
+	bool changed;
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	changed = nacre_acme_account(d->acme, &d->acme_claims);
+	while (nacre_acme_take(d->acme, &r)) {
+		SSL_CTX *ctx = nacre_tls_acme_ctx_new(cfg, r.cert->chain,
+						      r.cert->nchain, r.cert->key,
+						      err, sizeof(err));
+		struct nacre_acme_served *s = ctx ?
+			nacre_acme_served_with(d->acme_served, r.names, r.nnames,
+					       ctx) : NULL;
+
+		SSL_CTX_free(ctx);
+		nacre_acme_cert_free(r.cert);
+		if (!s) {
+			log_err("acme: cannot serve the certificate for %s: %s",
+				r.names[0], ctx ? "out of memory" : err);
+			continue;
+		}
+		nacre_acme_served_unref(d->acme_served);
+		d->acme_served = s;
+		d->acme_claims.nkeys = nacre_acme_served_key_hashes(
+			s, d->acme_claims.keys, 16);
+		log_info("acme: serving the certificate for %s to clients that "
+			 "do not ask for attestation", r.names[0]);
+		changed = true;
+	}
+	if (changed && !d->draining) {
+		evtimer_del(d->ev_rotate);
+		rotate_cb(-1, 0, d);
+	}
+}
+
+static int
+acme_begin(struct daemon *d, const struct nacre_config *cfg)
+{
+	char err[NACRE_ERRLEN];
+	int p[2];
+
+	if (!cfg->acme.enabled)
+		return 0;
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+		log_err("acme: cannot create its pipe");
+		return -1;
+	}
+	d->acme_rd = p[0];
+	d->acme_wr = p[1];
+	d->ev_acme = event_new(d->base, d->acme_rd, EV_READ | EV_PERSIST,
+			       acme_cb, d);
+	if (!d->ev_acme || !(d->acme = nacre_acme_start(cfg, d->acme_wr, err,
+							  sizeof(err)))) {
+		log_err("acme: %s", d->ev_acme ? err : "out of memory");
+		return -1;
+	}
+	event_add(d->ev_acme, NULL);
+	log_info("acme: %zu certificate%s to obtain from %s%s", cfg->acme.ndomains,
+		 cfg->acme.ndomains == 1 ? "" : "s", cfg->acme.directory,
+		 cfg->acme.require_caa ? " (each only once CAA pins our account)" : "");
+	return 0;
+}
+
+static void
+acme_end(struct daemon *d)
+{
+	if (d->ev_acme)
+		event_free(d->ev_acme);
+	nacre_acme_stop(d->acme);
+	if (d->acme) {
+		close(d->acme_rd);
+		close(d->acme_wr);
+	}
+	nacre_acme_served_unref(d->acme_served);
+}
+
 static void
 worker_done_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -365,7 +468,7 @@ check_only(const char *path)
 		nacre_print_line(stderr, err);
 		return NACRE_EX_CONFIG;
 	}
-	ctx = nacre_tls_ctx_new(cfg, NULL, err, sizeof(err));
+	ctx = nacre_tls_ctx_new(cfg, NULL, NULL, err, sizeof(err));
 	if (!ctx) {
 		fprintf(stderr, "%s: ", path);
 		nacre_print_line(stderr, err);
@@ -469,12 +572,15 @@ run(const char *path, bool debug)
 		 d.nworkers, cfg->tls.key == NACRE_KEY_EC_P384 ? "ec-p384" : "ec-p256",
 		 OpenSSL_version(OPENSSL_VERSION));
 	log_listening(cfg);
+	if (acme_begin(&d, cfg) < 0)
+		return 1;
 	nacre_process_fd_budget(&proc);
 	nacre_process_log(&proc, cfg->limits.max_connections);
 	nacre_sd_notify("READY=1");
 
 	event_base_dispatch(d.base);
 
+	acme_end(&d);
 	workers_free(&d);
 	for (size_t i = 0; i < d.nlisteners; i++)
 		nacre_listener_unref(d.listeners[i]);

@@ -113,6 +113,24 @@ struct nacre_config {
 		bool sim_pcrs_from_binary; /* PCR0 = SHA-384 of nacred */
 		uint8_t sim_pcrs[16][48];  /* fixed values (pcrs_from "config") */
 	} attestation;
+	/* ACME for CAA-pinned domains (src/acme/): enabled with the group */
+	struct {
+		bool enabled;
+		char *directory;       /* https URL */
+		char *ca_roots;        /* PEM path; NULL: the system's roots */
+		char *via;             /* NULL or an address: the hop to the CA */
+		char *resolver;        /* address of the DNS resolver for CAA */
+		char *caa_identity;    /* NULL: the directory's meta.caaIdentities */
+		char **contact;
+		size_t ncontact;
+		struct nacre_acme_domain {
+			char **names;  /* one certificate for these names */
+			size_t nnames;
+		} *domains;
+		size_t ndomains;
+		uint64_t renew_before_ms;
+		bool require_caa;
+	} acme;
 	unsigned workers;             /* resolved: 0 in the file means one per core */
 	enum nacre_balance balance;   /* how new connections find a worker */
 	unsigned pack_busy;           /* "pack": % busy at which a worker spills */
@@ -216,14 +234,37 @@ struct nacre_attest;
  * provider (none when a is NULL: configuration checks only), a self-signed
  * certificate for cfg->tls.names carrying that evidence, and a server
  * SSL_CTX using both. NULL + err on failure. */
+/* What the attested certificate's claims say of ACME (empty URL: no
+ * account yet): the account and the SHA-256 of each served ACME
+ * certificate's SubjectPublicKeyInfo. */
+struct nacre_acme_claims {
+	char account_url[2049];
+	uint8_t jkt[32];
+	size_t nkeys;
+	uint8_t keys[16][32];
+};
 struct ssl_ctx_st *nacre_tls_ctx_new(const struct nacre_config *cfg,
-				     struct nacre_attest *a, char *err,
-				     size_t errlen);
+				     struct nacre_attest *a,
+				     const struct nacre_acme_claims *acme,
+				     char *err, size_t errlen);
+/* a server context for an ACME certificate: CHAIN[0] the leaf, KEY its
+ * key (both kept by the context) */
+struct x509_st;
+struct evp_pkey_st;
+struct ssl_ctx_st *nacre_tls_acme_ctx_new(const struct nacre_config *cfg,
+					  struct x509_st *const *chain,
+					  size_t nchain, struct evp_pkey_st *key,
+					  char *err, size_t errlen);
 
 /* the client asked for the attested certificate (NACRE_TLSEXT_ATTEST in
  * its ClientHello: nacre and libnacre do, browsers never) */
 struct ssl_st;
 bool nacre_tls_attestation_asked(const struct ssl_st *s);
+/* the ACME certificates (acme/acme.h) S may be served from: its
+ * generation's table, which must outlive the handshake */
+struct nacre_acme_served;
+void nacre_tls_set_served(struct ssl_st *s,
+			  const struct nacre_acme_served *served);
 
 /* ---- sockbio.c: the BIO under a client connection's SSL ---- */
 struct bio_st;

@@ -18,11 +18,13 @@
  * a new one; each worker switches to it, and connections keep a reference
  * to the one they started with until they end.
  */
+struct nacre_acme_served;
 struct nacre_gen {
 	atomic_int refs;
 	uint64_t id;
 	struct nacre_config *cfg;
 	SSL_CTX *ssl_ctx;
+	struct nacre_acme_served *acme;    /* ACME certificates, or NULL */
 	struct nacre_listener **listeners; /* not owned: see worker.c */
 	bool *listener_pp;                 /* proxy_protocol per listener */
 	size_t nlisteners;

@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "acme/acme.h"
 #include "attest.h"
 #include "nacre/verify.h"
 #include "records/records.h"
@@ -178,7 +179,7 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 
 /* ---- what the client asked for, read in its ClientHello ---- */
 
-static int asked_idx = -1;
+static int asked_idx = -1, served_idx = -1;
 static pthread_once_t asked_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -186,21 +187,97 @@ asked_index(void)
 {
 	asked_idx = SSL_get_ex_new_index(0, "nacre attestation asked", NULL,
 					 NULL, NULL);
+	served_idx = SSL_get_ex_new_index(0, "nacre acme served", NULL, NULL,
+					  NULL);
 }
 
-/* A client that runs nacre or libnacre asks for the attested certificate
- * with NACRE_TLSEXT_ATTEST (version 1); browsers never send it. The
- * answer decides which certificate a name with an ACME certificate gets. */
+void
+nacre_tls_set_served(SSL *s, const struct nacre_acme_served *served)
+{
+	pthread_once(&asked_once, asked_index);
+	if (served_idx >= 0)
+		SSL_set_ex_data(s, served_idx, (void *)served);
+}
+
+/* the host_name of a server_name extension (RFC 6066 3) into OUT */
+static bool
+sni_of(const unsigned char *p, size_t n, char *out, size_t cap)
+{
+	size_t list, len;
+
+	if (n < 2 || (list = ((size_t)p[0] << 8) | p[1]) + 2 != n || list < 3)
+		return false;
+	if (p[2] != 0) /* host_name */
+		return false;
+	len = ((size_t)p[3] << 8) | p[4];
+	if (len == 0 || len + 5 > n || len >= cap)
+		return false;
+	memcpy(out, p + 5, len);
+	out[len] = '\0';
+	return strlen(out) == len && nacre_hostname_valid(out);
+}
+
+/* the ALPN list (RFC 7301 3.1) offers acme-tls/1 */
+static bool
+offers_acme(const unsigned char *p, size_t n)
+{
+	size_t i = 2;
+
+	if (n < 2 || (((size_t)p[0] << 8) | p[1]) + 2 != n)
+		return false;
+	while (i < n) {
+		size_t len = p[i];
+		if (len == 0 || i + 1 + len > n)
+			return false;
+		if (len == sizeof(NACRE_ACME_ALPN) - 1 &&
+		    memcmp(p + i + 1, NACRE_ACME_ALPN, len) == 0)
+			return true;
+		i += 1 + len;
+	}
+	return false;
+}
+
+/*
+ * Which certificate this client gets. A client that runs nacre or libnacre
+ * asks for the attested one with NACRE_TLSEXT_ATTEST (version 1); browsers
+ * never send it, and get the ACME chain of their SNI when there is one.
+ * The CA's validation connections offer acme-tls/1: they get the pending
+ * challenge certificate for their SNI (RFC 8737 3), or no handshake.
+ */
 static int
 client_hello(SSL *s, int *al, void *arg)
 {
 	const unsigned char *p;
+	const struct nacre_acme_served *served =
+		served_idx >= 0 ? SSL_get_ex_data(s, served_idx) : NULL;
+	char sni[256];
+	bool have_sni, asked = false;
 	size_t n;
 
 	if (asked_idx >= 0 &&
 	    SSL_client_hello_get0_ext(s, NACRE_TLSEXT_ATTEST, &p, &n) == 1 &&
-	    n >= 1 && p[0] >= NACRE_TLSEXT_ATTEST_VERSION)
+	    n >= 1 && p[0] >= NACRE_TLSEXT_ATTEST_VERSION) {
 		SSL_set_ex_data(s, asked_idx, (void *)1);
+		asked = true;
+	}
+	have_sni = SSL_client_hello_get0_ext(s, TLSEXT_TYPE_server_name, &p, &n) == 1 &&
+		   sni_of(p, n, sni, sizeof(sni));
+	if (SSL_client_hello_get0_ext(s, TLSEXT_TYPE_application_layer_protocol_negotiation,
+				      &p, &n) == 1 && offers_acme(p, n)) {
+		SSL_CTX *ch = have_sni ? nacre_acme_challenge_find(sni) : NULL;
+		if (!ch) {
+			*al = SSL_AD_UNRECOGNIZED_NAME;
+			return SSL_CLIENT_HELLO_ERROR;
+		}
+		SSL_set_SSL_CTX(s, ch);
+		SSL_CTX_free(ch); /* the SSL holds its own reference now */
+		return SSL_CLIENT_HELLO_SUCCESS;
+	}
+	if (!asked && have_sni && served) {
+		SSL_CTX *acme = nacre_acme_served_find(served, sni);
+		if (acme)
+			SSL_set_SSL_CTX(s, acme);
+	}
 	return SSL_CLIENT_HELLO_SUCCESS;
 }
 
@@ -224,8 +301,8 @@ nacre_tls_attestation_asked(const SSL *s)
  * = the claims map (format version, SHA-256 of the configuration). */
 static int
 evidence_for(struct nacre_attest *a, EVP_PKEY *key,
-	     const struct nacre_config *cfg, uint8_t **doc, size_t *doc_len,
-	     char *err, size_t errlen)
+	     const struct nacre_config *cfg, const struct nacre_acme_claims *acme,
+	     uint8_t **doc, size_t *doc_len, char *err, size_t errlen)
 {
 	struct nacre_claims claims = { .version = NACRE_CLAIMS_VERSION,
 				       .has_config = true };
@@ -235,6 +312,15 @@ evidence_for(struct nacre_attest *a, EVP_PKEY *key,
 	int spki_len, rc = -1;
 
 	memcpy(claims.config_sha256, cfg->digest, sizeof(claims.config_sha256));
+	/* the ACME account and the keys of the ACME certificates served:
+	 * code -> account -> CAA -> WebPKI certificate */
+	if (acme && acme->account_url[0]) {
+		claims.has_acme = true;
+		claims.acme_account_url = (char *)acme->account_url;
+		memcpy(claims.acme_jwk_thumbprint, acme->jkt, 32);
+		claims.acme_nkeys = acme->nkeys;
+		memcpy(claims.acme_keys, acme->keys, sizeof(claims.acme_keys));
+	}
 	spki_len = i2d_PUBKEY(key, &spki);
 	if (spki_len <= 0 || nacre_claims_encode(&claims, &ud, &ud_len) != 0) {
 		snprintf(err, errlen, "cannot encode the key and claims for "
@@ -249,28 +335,15 @@ out:
 	return rc;
 }
 
-SSL_CTX *
-nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
-		  char *err, size_t errlen)
+/* The server context every certificate of ours is served from: options,
+ * suites, groups, ALPN and the ClientHello callback that picks what a
+ * client gets. CERT and KEY are used; CHAIN (may be NULL) follows CERT. */
+static SSL_CTX *
+ctx_new(const struct nacre_config *cfg, X509 *cert, EVP_PKEY *key,
+	X509 *const *chain, size_t nchain, char *err, size_t errlen)
 {
-	SSL_CTX *ctx = NULL;
-	EVP_PKEY *key = NULL;
-	X509 *cert = NULL;
-	uint8_t *doc = NULL;
-	size_t doc_len = 0;
+	SSL_CTX *ctx;
 
-	key = key_generate(cfg->tls.key);
-	if (!key) {
-		set_err(err, errlen, "cannot generate the TLS key");
-		return NULL;
-	}
-	if (a && evidence_for(a, key, cfg, &doc, &doc_len, err, errlen) != 0)
-		goto fail;
-	cert = cert_self_signed(key, cfg, doc, doc_len);
-	if (!cert) {
-		set_err(err, errlen, "cannot build the certificate");
-		goto fail;
-	}
 	/* records = "compact": a TLS 1.3 connection's records leave OpenSSL
 	 * once the handshake is done (records/record.c), so its handshake
 	 * keeps the traffic secrets (records/secrets.c). If that cannot be
@@ -281,7 +354,7 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
 		      SSL_CTX_new(TLS_server_method());
 	if (!ctx) {
 		set_err(err, errlen, "cannot create the TLS context");
-		goto fail;
+		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, cfg->tls.min_version);
 	/* no SSL_OP_IGNORE_UNEXPECTED_EOF: a client's EOF without
@@ -291,8 +364,7 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
 				 SSL_OP_CIPHER_SERVER_PREFERENCE |
 				 SSL_OP_NO_COMPRESSION);
 	/* Idle connections give their record buffers back; writes may move;
-	 * the certificate is self-signed, so no chain is looked for per
-	 * handshake. */
+	 * the chain is given whole, so none is looked for per handshake. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
 			      SSL_MODE_ENABLE_PARTIAL_WRITE |
 			      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
@@ -318,27 +390,62 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
 		"ECDHE-ECDSA-CHACHA20-POLY1305") ||
 	    SSL_CTX_use_certificate(ctx, cert) != 1 ||
 	    SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
-		set_err(err, errlen, "cannot configure the TLS context");
+	    SSL_CTX_check_private_key(ctx) != 1)
 		goto fail;
-	}
+	for (size_t i = 0; i < nchain; i++)
+		if (!SSL_CTX_add1_chain_cert(ctx, chain[i]))
+			goto fail;
 	if (cfg->tls.alpn_len)
 		SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)cfg);
 	pthread_once(&asked_once, asked_index);
 	SSL_CTX_set_client_hello_cb(ctx, client_hello, NULL);
 	if (!SSL_CTX_add_custom_ext(ctx, NACRE_TLSEXT_ATTEST, SSL_EXT_CLIENT_HELLO,
-				    NULL, NULL, NULL, attest_ext_parse, NULL)) {
-		set_err(err, errlen, "cannot configure the TLS context");
+				    NULL, NULL, NULL, attest_ext_parse, NULL))
 		goto fail;
+	return ctx;
+fail:
+	set_err(err, errlen, "cannot configure the TLS context");
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL_CTX *
+nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
+		  const struct nacre_acme_claims *acme, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	uint8_t *doc = NULL;
+	size_t doc_len = 0;
+
+	key = key_generate(cfg->tls.key);
+	if (!key) {
+		set_err(err, errlen, "cannot generate the TLS key");
+		return NULL;
 	}
+	if (a && evidence_for(a, key, cfg, acme, &doc, &doc_len, err, errlen) != 0)
+		goto out;
+	cert = cert_self_signed(key, cfg, doc, doc_len);
+	if (!cert) {
+		set_err(err, errlen, "cannot build the certificate");
+		goto out;
+	}
+	ctx = ctx_new(cfg, cert, key, NULL, 0, err, errlen);
+out:
 	X509_free(cert);
 	EVP_PKEY_free(key);
 	free(doc);
 	return ctx;
-fail:
-	SSL_CTX_free(ctx);
-	X509_free(cert);
-	EVP_PKEY_free(key);
-	free(doc);
-	return NULL;
+}
+
+SSL_CTX *
+nacre_tls_acme_ctx_new(const struct nacre_config *cfg, X509 *const *chain,
+		       size_t nchain, EVP_PKEY *key, char *err, size_t errlen)
+{
+	if (nchain == 0) {
+		snprintf(err, errlen, "no certificate");
+		return NULL;
+	}
+	return ctx_new(cfg, chain[0], key, chain + 1, nchain - 1, err, errlen);
 }

@@ -807,9 +807,68 @@ test_attestation(void)
 	    "test.conf:3:", "unknown key \"rot\"");
 }
 
+#define ACME_OK "acme = { directory = \"https://ca.example/dir\"; " \
+	"require_caa = false;\n domains = ( { names = [ \"a.example.com\", " \
+	"\"b.example.com\" ]; }, { names = [ \"c.example.com\" ]; } ); };\n"
+
+static void
+test_acme(void)
+{
+	struct nacre_config *c = parse(BASE ACME_OK);
+
+	CHECK(c && c->acme.enabled && c->acme.ndomains == 2 &&
+	      c->acme.domains[0].nnames == 2 &&
+	      strcmp(c->acme.domains[1].names[0], "c.example.com") == 0,
+	      "acme: two domain groups");
+	CHECK(c && c->acme.renew_before_ms == 30ULL * 86400 * 1000 &&
+	      !c->acme.require_caa && !c->acme.via && !c->acme.ca_roots,
+	      "acme: defaults (renew 30d, direct, system roots)");
+	nacre_config_free(c);
+	c = parse(BASE);
+	CHECK(c && !c->acme.enabled, "acme: off without the group");
+	nacre_config_free(c);
+	c = parse(BASE "acme = { directory = \"https://ca.example/dir\"; "
+		  "resolver = \"udp:127.0.0.1:53\"; caa_identity = \"ca.example\";\n"
+		  "via = \"vsock:3:8001\"; contact = [ \"mailto:ops@example.com\" ];\n"
+		  "renew_before = \"10d\"; domains = ( { names = [ \"a.example.com\" ]; } ); };\n");
+	CHECK(c && c->acme.require_caa && c->acme.resolver && c->acme.via &&
+	      c->acme.ncontact == 1 && c->acme.renew_before_ms == 10ULL * 86400 * 1000,
+	      "acme: every key");
+	nacre_config_free(c);
+
+	bad("acme without directory", BASE "acme = { require_caa = false;\n"
+	    "domains = ( { names = [ \"a.example.com\" ]; } ); };\n",
+	    "test.conf:3: acme needs directory");
+	bad("acme http directory", BASE "acme = { directory = \"http://ca/dir\"; };\n",
+	    "must be an https:// URL");
+	bad("acme wildcard", BASE "acme = { directory = \"https://ca/dir\"; require_caa = false;\n"
+	    "domains = ( { names = [ \"*.example.com\" ]; } ); };\n",
+	    "test.conf:4: acme.domains[0].names", "cannot prove a wildcard");
+	bad("acme not fqdn", BASE "acme = { directory = \"https://ca/dir\"; require_caa = false;\n"
+	    "domains = ( { names = [ \"localhost\" ]; } ); };\n",
+	    "\"localhost\" is not a fully qualified DNS name");
+	bad("acme name twice", BASE "acme = { directory = \"https://ca/dir\"; require_caa = false;\n"
+	    "domains = ( { names = [ \"a.example.com\" ]; }, { names = [ \"A.example.com\" ]; } ); };\n",
+	    "\"a.example.com\" is in two entries");
+	bad("acme caa without resolver", BASE "acme = { directory = \"https://ca/dir\";\n"
+	    "caa_identity = \"ca.example\"; domains = ( { names = [ \"a.example.com\" ]; } ); };\n",
+	    "acme.require_caa = true needs acme.resolver");
+	bad("acme caa without identity", BASE "acme = { directory = \"https://ca/dir\";\n"
+	    "resolver = \"tcp:127.0.0.1:53\"; domains = ( { names = [ \"a.example.com\" ]; } ); };\n",
+	    "acme.require_caa = true needs acme.caa_identity");
+	bad("acme bad contact", BASE "acme = { directory = \"https://ca/dir\"; require_caa = false;\n"
+	    "contact = [ \"ops@example.com\" ]; domains = ( { names = [ \"a.example.com\" ]; } ); };\n",
+	    "acme.contact[0]", "mailto:");
+	bad("acme unix resolver", BASE "acme = { directory = \"https://ca/dir\"; resolver = \"unix:/x\"; };\n",
+	    "a DNS resolver is tcp:, udp: or vsock:");
+	bad("acme unknown key", BASE "acme = { directroy = \"https://ca/dir\"; };\n",
+	    "unknown key \"directroy\" in acme; did you mean \"directory\"?");
+}
+
 int
 main(void)
 {
+	test_acme();
 	test_defaults();
 	test_full();
 	test_syntax();

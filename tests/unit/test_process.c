@@ -49,7 +49,7 @@ main(void)
 	CHECK(nacre_config_parse(conf, "test.conf", &cfg, err, sizeof(err)) == 0,
 	      "a config");
 	size_t used0 = CRYPTO_secure_used();
-	ctx = cfg ? nacre_tls_ctx_new(cfg, NULL, err, sizeof(err)) : NULL;
+	ctx = cfg ? nacre_tls_ctx_new(cfg, NULL, NULL, err, sizeof(err)) : NULL;
 	CHECK(ctx != NULL, "a TLS context with a fresh key");
 	if (ctx) {
 		EVP_PKEY *pk = SSL_CTX_get0_privatekey(ctx);
