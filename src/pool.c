@@ -296,14 +296,25 @@ crypto_malloc(size_t n, const char *file, int line)
 	return alloc_in(n, crypto_here);
 }
 
-/* Whatever OpenSSL frees is wiped first: traffic secrets, the exporter
- * secret and decrypted records in a freed SSL would otherwise stay in
- * the heap (and in any memory dump) until reused. About 2 % of a full
- * handshake's CPU. */
+/* What OpenSSL frees is wiped first: traffic secrets, the exporter
+ * secret and key schedules in a freed SSL would otherwise stay in the
+ * heap (and in any memory dump) until reused. Not the record buffers
+ * (16 KiB and more, given back after every request of an idle-prone
+ * connection): the read buffer's plaintext is wiped by OpenSSL as it is
+ * read (SSL_OP_CLEANSE_PLAINTEXT, set by records/openssl.c) and the
+ * write buffer holds ciphertext; wiping them cost a quarter of a
+ * keep-alive request's CPU. */
+#ifndef WIPE_MAX
+#define WIPE_MAX 16384
+#endif
+
 static void
 wipe(void *p)
 {
-	OPENSSL_cleanse(p, owns(p) ? usable(p) : malloc_usable_size(p));
+	size_t n = owns(p) ? usable(p) : malloc_usable_size(p);
+
+	if (n < WIPE_MAX)
+		OPENSSL_cleanse(p, n);
 }
 
 static void *
