@@ -1,17 +1,22 @@
-# bench/proxies.sh: configuration and start of the three proxies (sourced by
+# bench/proxies.sh: configuration and start of the proxies (sourced by
 # bench/run.sh). Same for all: 2 workers/threads, TLS 1.3 only, the same
 # TLS 1.3 suites in OpenSSL's default order with the server's preference,
 # X25519, an ECDSA P-256 certificate, logging off (warn level for nacred,
 # which logs nothing per connection at that level), the upstream on
-# loopback TCP. Differences that remain (see bench/README.md): each runs
-# with its own default for session tickets: nacred sends none (and keeps no
-# session cache), hitch and HAProxy send OpenSSL's default of two, and
-# HAProxy keeps its shared session cache. A second nacred (nacred_t1)
-# sends one ticket, for the handshake figure with tickets on; a third
-# (nacred_spread) balances like hitch, one SO_REUSEPORT socket per worker,
-# for the handshake and keep-alive figures without nacred's packing. Full
-# handshakes are driven by bench/hsload, which never resumes; wrk (used
-# for the rest) would resume with the last ticket on every reconnection.
+# loopback TCP. nacred runs twice, otherwise identical: `nacred` with its
+# default record layer, OpenSSL's (records = "openssl", written out), and
+# `nacred_compact` with its own (records = "compact": OpenSSL's SSL is
+# freed after the handshake). Differences that remain (see
+# bench/README.md): each runs with its own default for session tickets:
+# nacred sends none (and keeps no session cache), hitch and HAProxy send
+# OpenSSL's default of two, and HAProxy keeps its shared session cache.
+# A third nacred (nacred_t1) sends one ticket, for the handshake figure
+# with tickets on (OpenSSL's records: tickets need them); a fourth
+# (nacred_spread, OpenSSL's records) balances like hitch, one SO_REUSEPORT
+# socket per worker, for the handshake and keep-alive figures without
+# nacred's packing. Full handshakes are driven by bench/hsload, which never
+# resumes; wrk (used for the rest) would resume with the last ticket on
+# every reconnection.
 
 SUITES="TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
 MAXCONN=9000  # idle test: N connections, 2 fds each (client + upstream)
@@ -27,12 +32,12 @@ test_cert() {
 	cat "$T/test.crt" "$T/test.key" >"$T/test.pem"
 }
 
-# nacred_conf FILE PORT LEVEL ROTATE [TICKETS [BALANCE]]
+# nacred_conf FILE PORT LEVEL ROTATE [TICKETS [BALANCE [RECORDS]]]
 nacred_conf() {
 	cat >"$1" <<EOF
 listen = ( { address = "tcp:127.0.0.1:$2"; proxy_protocol = false; } );
 upstream = { address = "tcp:127.0.0.1:$UP_PORT"; proxy_protocol = "none"; };
-tls = { key = "ec-p256"; min_version = "TLSv1.3"; names = [ "localhost" ]; session_tickets = ${5:-0}; };
+tls = { key = "ec-p256"; min_version = "TLSv1.3"; names = [ "localhost" ]; session_tickets = ${5:-0}; records = "${7:-openssl}"; };
 limits = { max_connections = $MAXCONN; handshake_timeout = "30s"; idle_timeout = "5m"; connect_timeout = "5s"; drain_timeout = "0s"; buffer = "64k"; };
 workers = 2;
 balance = "${6:-pack}";
@@ -82,19 +87,22 @@ backend app
 EOF
 }
 
-# start_proxy NAME PORT: start nacred, hitch or haproxy on PORT and wait
+# start_proxy NAME PORT: start a nacred, hitch or haproxy on PORT and wait
 # until it listens (10 s at most)
 start_proxy() {
 	case $1 in
-	nacred)
-		nacred_conf "$T/nacred.conf" "$2" warn 1h
+	nacred) # the default record layer: OpenSSL's
+		nacred_conf "$T/nacred.conf" "$2" warn 1h 0 pack openssl
 		bg nacred "$NACRED" -c "$T/nacred.conf" ;;
-	nacred_t1) # the same with one session ticket per handshake
-		nacred_conf "$T/nacred_t1.conf" "$2" warn 1h 1
+	nacred_compact) # the same with nacred's own records
+		nacred_conf "$T/nacred_compact.conf" "$2" warn 1h 0 pack compact
+		bg nacred_compact "$NACRED" -c "$T/nacred_compact.conf" ;;
+	nacred_t1) # nacred with one session ticket per handshake
+		nacred_conf "$T/nacred_t1.conf" "$2" warn 1h 1 pack openssl
 		bg nacred_t1 "$NACRED" -c "$T/nacred_t1.conf" ;;
-	nacred_spread) # the same with hitch's way of balancing: the kernel
+	nacred_spread) # nacred with hitch's way of balancing: the kernel
 		# deals connections out over one SO_REUSEPORT socket per worker
-		nacred_conf "$T/nacred_spread.conf" "$2" warn 1h 0 spread
+		nacred_conf "$T/nacred_spread.conf" "$2" warn 1h 0 spread openssl
 		bg nacred_spread "$NACRED" -c "$T/nacred_spread.conf" ;;
 	hitch)
 		hitch_conf "$T/hitch.conf" "$2"
@@ -105,6 +113,26 @@ start_proxy() {
 	esac
 	wait_listen "$1" "$2" 10 ||
 		die "$1 did not start on port $2: $(tail -n 5 "$T/$1.err" | tr '\n' '|')"
+}
+
+# records_check NAME LAYER: the record layer NAME's configuration gives a
+# connection is LAYER ("openssl" or "compact"). A copy of the configuration
+# at debug level, on a port of its own, serves one request and must log
+# "TLS records: LAYER"; it is stopped after (the measured instance logs
+# nothing per connection)
+records_check() {
+	port _rc_port
+	sed -e "s/^listen = .*/listen = ( { address = \"tcp:127.0.0.1:$_rc_port\"; proxy_protocol = false; } );/" \
+	    -e 's/^log = .*/log = { level = "debug"; };/' "$T/$1.conf" >"$T/rc_$1.conf"
+	bg "rc_$1" "$NACRED" -c "$T/rc_$1.conf"
+	wait_listen "rc_$1" "$_rc_port" 10 ||
+		die "$1 (debug copy) did not start: $(tail -n 5 "$T/rc_$1.err" | tr '\n' '|')"
+	"$TLSCLIENT" get -q --connect "tcp:127.0.0.1:$_rc_port" >"$T/rc.out" 2>&1
+	wait_for "$T/rc_$1.err" "TLS records: $2" 5
+	_rc=$?
+	_got=$(grep -o 'TLS records: .*' "$T/rc_$1.err" | head -n 1)
+	bg_stop "rc_$1"
+	[ $_rc = 0 ] || die "$1 should take records = \"$2\"; its log says: ${_got:-nothing}"
 }
 
 # tls_params PORT: "protocol cipher group" a client gets from PORT

@@ -1,11 +1,13 @@
 #!/bin/sh
 # bench/run.sh: nacred against hitch and HAProxy, run by `make bench
-# [QUICK=1]`. One upstream (build/tools/upstream, loopback TCP) behind all
-# three proxies, which run at the same time on their own ports and take
-# turns under the same load. Every figure is the proxy's own CPU time (or
-# memory) per unit of work, so the noise of a shared 2-core machine moves
-# throughput much more than the figures. Writes bench/results/latest.{json,md,svg}.
-# QUICK=1: shorter runs and one round (about a minute).
+# [QUICK=1]`. nacred is measured twice, with each record layer: `nacred`
+# with the default (records = "openssl") and `nacred_compact` (records =
+# "compact"). One upstream (build/tools/upstream, loopback TCP) behind all
+# four, which run at the same time on their own ports and take turns under
+# the same load. Every figure is the proxy's own CPU time (or memory) per
+# unit of work, so the noise of a shared 2-core machine moves throughput
+# much more than the figures. Writes bench/results/latest.{json,md,svg}.
+# QUICK=1: shorter runs and one round (a little over a minute).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . bench/lib.sh
@@ -16,10 +18,10 @@ UPSTREAM=${UPSTREAM:-build/tools/upstream}
 TLSCLIENT=${TLSCLIENT:-build/tools/tlsclient}
 HSLOAD=${HSLOAD:-build/bench/hsload}
 OUT=${BENCH_OUT:-bench/results}
-PROXIES="nacred hitch haproxy"
+PROXIES="nacred nacred_compact hitch haproxy" # in this order (idle_all)
 IDLE_N=${IDLE_N:-5000}
 # SPREAD: also measure a nacred with balance = "spread" (full runs only,
-# so that QUICK stays under a minute)
+# so that QUICK stays short)
 if [ "${QUICK:-}" = 1 ]; then
 	DUR=2 ROUNDS=1 LAT_DUR=2 SETTLE=1 SPREAD=0
 else
@@ -33,11 +35,19 @@ LAT_DELAY_MS=10 # (about 400 requests/s: a moderate, fixed rate)
 for b in "$NACRED" "$UPSTREAM" "$TLSCLIENT" "$HSLOAD"; do
 	[ -x "$b" ] || die "$b is missing: run make all tools first"
 done
+NACRED_FROM=$NACRED
+# run copies: the binaries measured stay the same for the whole run even if
+# build/ is rebuilt meanwhile
+for b in NACRED UPSTREAM TLSCLIENT HSLOAD; do
+	_f=$(eval echo \$$b)
+	cp "$_f" "$T/bin_${_f##*/}" || die "cannot copy $_f"
+	eval "$b=\$T/bin_\${_f##*/}"
+done
 for c in hitch haproxy wrk gnuplot openssl ss; do
 	command -v $c >/dev/null || die "$c is missing: sh tests/deps.sh bench"
 done
 # every proxy needs 2 fds per idle connection, the upstream one per
-# connection of all three proxies at once
+# connection of the (at most three) proxies holding them at once: idle_all
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 [ "$(ulimit -n)" -ge $((IDLE_N * 3 + 100)) ] ||
 	die "ulimit -n is $(ulimit -n); the idle test needs $((IDLE_N * 3 + 100))"
@@ -134,37 +144,56 @@ cpu_figures() {
 
 # idle: RSS growth per idle TLS connection, IDLE_N held by each proxy. One
 # proxy after the other (each handshake burst alone: heap fragmentation
-# depends on it), the connections of each kept open until all are measured.
-# Before: after a warm-up of 100 connections with a request each, so that
-# the threads' first allocations are not counted. At ready: 0.5 s after the
-# last handshake. After: once the last proxy is ready plus SETTLE seconds
-# (nacred gives freed handshake memory back with malloc_trim every 5 s; it
-# goes first, so it has the longest to settle: 2 bursts + SETTLE).
+# depends on it). Before: after a warm-up of 100 connections with a
+# request each, so that the threads' first allocations are not counted. At
+# ready: 0.5 s after the last handshake. After: the two nacreds (which give
+# freed handshake memory back with malloc_trim every 5 s) go first and keep
+# their connections until hitch and HAProxy are done, so they have the
+# longest to settle (nacred: 3 bursts + 2 x SETTLE, nacred_compact: 2 +
+# 2 x SETTLE); hitch and HAProxy, which give nothing back, are read SETTLE
+# seconds after their last handshake and then let their connections go,
+# so that the upstream never holds those of more than three proxies (its
+# fd limit, 20000 here, would not take 4 x 5000).
+idle_burst() { # NAME
+	say "$1: $IDLE_N idle TLS connections"
+	_port=$(eval echo \$PORT_$1)
+	"$TLSCLIENT" concurrent -q --connect "tcp:127.0.0.1:$_port" --conns 100 \
+		>"$T/warm.out" 2>&1 ||
+		die "$1: warm-up failed: $(tr '\n' '|' <"$T/warm.out")"
+	sleep 0.5
+	eval "RSS0_$1=$(rss_kib "$1")"
+	bg "idle_$1" "$TLSCLIENT" idle --connect "tcp:127.0.0.1:$_port" \
+		--conns "$IDLE_N" --hold 300 --timeout 90
+	wait_for "$T/idle_$1.out" '^ready|errors' 90 ||
+		die "$1: $IDLE_N idle connections not ready in 90 s"
+	sleep 0.5 # the upstream sides (nacred connects after the handshake)
+	eval "RSS1_$1=$(rss_kib "$1")"
+}
+
+idle_end() { # NAME: its figures, then its connections are let go
+	_m0=$(eval echo \$RSS0_$1) _m1=$(eval echo \$RSS1_$1) _m2=$(rss_kib "$1")
+	put "$1.idle_kib_per_conn" "$(calc .2f "(b - a) / n" -v a="$_m0" -v b="$_m2" -v n="$IDLE_N")"
+	put "$1.idle_kib_at_ready" "$(calc .2f "(b - a) / n" -v a="$_m0" -v b="$_m1" -v n="$IDLE_N")"
+	_ready=$(awk '/^ready/ { print $2 }' "$T/idle_$1.out")
+	bg_stop "idle_$1"
+	put "$1.idle_held" "$(grep -q "^held $IDLE_N, 0 closed" "$T/idle_$1.out" &&
+		echo "${_ready:-0}" || echo 0)"
+}
+
 idle_all() {
 	for p in $PROXIES; do
-		say "$p: $IDLE_N idle TLS connections"
-		_port=$(eval echo \$PORT_$p)
-		"$TLSCLIENT" concurrent -q --connect "tcp:127.0.0.1:$_port" --conns 100 \
-			>"$T/warm.out" 2>&1 ||
-			die "$p: warm-up failed: $(tr '\n' '|' <"$T/warm.out")"
-		sleep 0.5
-		eval "RSS0_$p=$(rss_kib "$p")"
-		bg "idle_$p" "$TLSCLIENT" idle --connect "tcp:127.0.0.1:$_port" \
-			--conns "$IDLE_N" --hold 300 --timeout 90
-		wait_for "$T/idle_$p.out" '^ready|errors' 90 ||
-			die "$p: $IDLE_N idle connections not ready in 90 s"
-		sleep 0.5 # the upstream sides (nacred connects after the handshake)
-		eval "RSS1_$p=$(rss_kib "$p")"
+		idle_burst "$p"
+		case $p in
+		nacred*) ;; # held until the end
+		*)
+			sleep "$SETTLE"
+			idle_end "$p"
+			sleep 1 ;; # let the proxy close them before the next burst
+		esac
 	done
-	sleep "$SETTLE"
+	# the last proxy measured was not a nacred: SETTLE has passed already
 	for p in $PROXIES; do
-		_m0=$(eval echo \$RSS0_$p) _m1=$(eval echo \$RSS1_$p) _m2=$(rss_kib "$p")
-		put "$p.idle_kib_per_conn" "$(calc .2f "(b - a) / n" -v a="$_m0" -v b="$_m2" -v n="$IDLE_N")"
-		put "$p.idle_kib_at_ready" "$(calc .2f "(b - a) / n" -v a="$_m0" -v b="$_m1" -v n="$IDLE_N")"
-		_ready=$(awk '/^ready/ { print $2 }' "$T/idle_$p.out")
-		bg_stop "idle_$p"
-		put "$p.idle_held" "$(grep -q "^held $IDLE_N, 0 closed" "$T/idle_$p.out" &&
-			echo "${_ready:-0}" || echo 0)"
+		case $p in nacred*) idle_end "$p" ;; esac
 	done
 	sleep 1 # let the proxies close them before the next test
 }
@@ -210,7 +239,8 @@ rotation_start() {
 	port ROT_PORT
 	nacred_conf "$T/rot.conf" "$ROT_PORT" info 1s
 	bg rot "$NACRED" -c "$T/rot.conf"
-	wait_listen rot "$ROT_PORT" 10 || die "rotating nacred did not start"
+	wait_listen rot "$ROT_PORT" 10 ||
+		die "rotating nacred did not start: $(tail -n 5 "$T/rot.err" | tr '\n' '|')"
 	wait_for "$T/rot.err" 'rotated key and certificate' 5 ||
 		die "nacred logged no rotation in 5 s: $(tail -n 3 "$T/rot.err" | tr '\n' '|')"
 	ROT_R0=$(grep -c 'rotated key and certificate' "$T/rot.err")
@@ -240,7 +270,9 @@ rotation_end() {
 START=$(date +%s)
 : >"$T/results.txt"
 # the nacred measured: the commit, and whether src/ differed from it
-put meta.git "$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- src 2>/dev/null || echo +src-changes)"
+# (and which binary, when NACRED names another)
+put meta.git "$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- src 2>/dev/null || echo +src-changes)$(
+	[ "$NACRED_FROM" = build/nacred ] || echo " ($NACRED_FROM)")"
 test_cert
 port UP_PORT
 bg upstream "$UPSTREAM" --listen "tcp:127.0.0.1:$UP_PORT" --mode http
@@ -260,11 +292,17 @@ for p in nacred_t1 nacred_spread; do
 	eval "PORT_$p=$PORT"
 	start_proxy "$p" "$PORT"
 done
+# the record layer each nacred takes, from its log (a debug-level copy)
+for p in nacred:openssl nacred_compact:compact nacred_t1:openssl nacred_spread:openssl; do
+	records_check "${p%%:*}" "${p#*:}"
+	say "${p%%:*}: records = \"${p#*:}\" (its log says so)"
+	put "${p%%:*}.records" "${p#*:}"
+done
 put nacred_only.cert_bytes "$(cert_der_bytes "$PORT_nacred")"
 put nacred_only.plain_cert_bytes "$(openssl x509 -in "$T/test.crt" -outform DER | wc -c)"
 
 idle_all
-conc=nacred
+conc=nacred # QUICK: the one judged; full runs: all four
 [ "${QUICK:-}" = 1 ] || conc=$PROXIES
 for p in $conc; do
 	say "$p: $IDLE_N concurrent handshakes + requests"
@@ -277,7 +315,7 @@ while [ $r -le "$ROUNDS" ]; do
 	r=$((r + 1))
 done
 cpu_figures
-say "nacred alone: a second instance rotates every second meanwhile"
+say "nacred alone: another instance rotates every second meanwhile"
 rotation_start
 latency_all
 rotation_end
