@@ -477,6 +477,21 @@ check_only(const char *path)
 	}
 	SSL_CTX_free(ctx);
 	printf("%s: configuration ok\n", path);
+	/* the account exists only once nacred runs: its URL is logged then
+	 * ("acme: account URL (the accounturi for CAA)") */
+	if (cfg->acme.enabled) {
+		const char *ca = cfg->acme.caa_identity ? cfg->acme.caa_identity
+							 : "<the CA's CAA domain>";
+		printf("acme: the CAA records to publish, with the account URL "
+		       "nacred logs at start (see docs/caa.md):\n");
+		for (size_t i = 0; i < cfg->acme.ndomains; i++)
+			for (size_t j = 0; j < cfg->acme.domains[i].nnames; j++) {
+				const char *n = cfg->acme.domains[i].names[j];
+				printf("  %s. CAA 0 issue \"%s; accounturi=<account URL>; "
+				       "validationmethods=tls-alpn-01\"\n", n, ca);
+				printf("  %s. CAA 0 issuewild \";\"\n", n);
+			}
+	}
 	nacre_config_free(cfg);
 	return 0;
 }

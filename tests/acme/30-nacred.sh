@@ -85,6 +85,9 @@ C_EXTRA="acme = { directory = \"https://127.0.0.1:$AC_DIR/dir\"; ca_roots = \"$T
   resolver = \"tcp:127.0.0.1:$AC_DNS\"; caa_identity = \"pebble.example\"; require_caa = true;
   domains = ( { names = [ \"caa.nacre.test\" ]; } ); };"
 conf "$T/ac2.conf"
+check_has "acme: nacred -t prints the CAA records to publish" \
+	"$("$NACRED" -t -c "$T/ac2.conf" 2>&1)" \
+	'caa.nacre.test. CAA 0 issue "pebble.example; accounturi=<account URL>; validationmethods=tls-alpn-01"'
 if nacred ac_c "$T/ac2.conf" "$AC_TLS"; then
 	wait_for "$T/ac_c.err" "acme: publish:" 20 >/dev/null 2>&1
 	lg=$(nlog ac_c)
