@@ -14,8 +14,11 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
+#include "acme/acme.h"
 #include "cli.h"
 #include "nacred.h"
 
@@ -30,12 +33,25 @@ static const char help[] =
 	"\n"
 	"  --sni NAME           server name sent (default: HOST unless an IP)\n"
 	"  --timeout DUR        connect + handshake limit (default 10s)\n"
-	"  --json               one JSON object on stdout\n";
+	"  --json               one JSON object on stdout\n"
+	"\n"
+	"For a name served with an ACME certificate, the whole chain (code ->\n"
+	"account -> CAA -> the certificate browsers get):\n"
+	"  --webpki             also connect without asking for attestation,\n"
+	"                       verify that certificate (WebPKI), check its key\n"
+	"                       is one the enclave says it made, and that the\n"
+	"                       name's CAA pins the account the evidence names\n"
+	"  --webpki-roots FILE  roots for that certificate (default: system's)\n"
+	"  --ca IDENTITY        the CA's CAA issuer domain (default\n"
+	"                       letsencrypt.org)\n"
+	"  --resolver ADDR      DNS for the CAA check (default: resolv.conf's)\n";
 
 struct opts {
 	const char *target, *sni;
 	uint64_t timeout_ms;
 	bool json;
+	bool webpki;
+	const char *webpki_roots, *ca, *resolver;
 	struct cli_policy pol;
 };
 
@@ -62,6 +78,17 @@ parse(int argc, char **argv, struct opts *o)
 			continue;
 		}
 		if ((m = cli_match(&a, "sni", true, &o->sni)) != 0) {
+			if (m < 0)
+				return -1;
+			continue;
+		}
+		if (cli_match(&a, "webpki", false, &v) > 0) {
+			o->webpki = true;
+			continue;
+		}
+		if ((m = cli_match(&a, "webpki-roots", true, &o->webpki_roots)) != 0 ||
+		    (m = cli_match(&a, "ca", true, &o->ca)) != 0 ||
+		    (m = cli_match(&a, "resolver", true, &o->resolver)) != 0) {
 			if (m < 0)
 				return -1;
 			continue;
@@ -265,6 +292,113 @@ handshake(SSL_CTX *ctx, int fd, const char *sni, struct peer *pe, SSL **out)
 	return nacre_ssl_result(ssl);
 }
 
+/* SHA-256 of the DER SubjectPublicKeyInfo of X's key */
+static bool
+spki_sha256(X509 *x, uint8_t out[32])
+{
+	unsigned char *der = NULL;
+	int len = i2d_PUBKEY(X509_get0_pubkey(x), &der);
+	bool ok = len > 0 && EVP_Digest(der, (size_t)len, out, NULL, EVP_sha256(),
+					 NULL);
+
+	OPENSSL_free(der);
+	return ok;
+}
+
+/* The chain past the evidence: the certificate a browser gets (no
+ * attestation asked) verifies as WebPKI, its key is one the evidence
+ * names (acme-keys), and the name's CAA pins the evidence's account.
+ * Prints each step; true when all hold. */
+static bool
+webpki_chain(const struct opts *o, const struct nacre_addr *addr,
+	     const char *sni, const struct nacre_result *r)
+{
+	char err[NACRE_ERRLEN], h[65], resolver[300];
+	struct nacre_caa_result *caa = NULL;
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	X509 *leaf = NULL;
+	uint8_t kh[32];
+	bool ok = false, known = false;
+	int fd = -1;
+
+	printf("webpki:\n");
+	if (!r->has_acme) {
+		printf("  the evidence names no ACME account: nothing to tie\n");
+		return false;
+	}
+	if (!sni[0]) {
+		printf("  no server name: give --sni\n");
+		return false;
+	}
+	if ((fd = cli_dial(addr, o->timeout_ms, err, sizeof(err))) < 0) {
+		printf("  %s\n", err);
+		return false;
+	}
+	if (!(ctx = SSL_CTX_new(TLS_client_method())) ||
+	    !(o->webpki_roots ? SSL_CTX_load_verify_locations(ctx, o->webpki_roots, NULL)
+			      : SSL_CTX_set_default_verify_paths(ctx)) ||
+	    !(ssl = SSL_new(ctx)) || !SSL_set_fd(ssl, fd) ||
+	    !SSL_set_tlsext_host_name(ssl, sni) || !SSL_set1_host(ssl, sni)) {
+		printf("  cannot set up TLS (roots %s)\n",
+		       o->webpki_roots ? o->webpki_roots : "of the system");
+		goto out;
+	}
+	SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+	if (SSL_connect(ssl) != 1 || !(leaf = SSL_get1_peer_certificate(ssl))) {
+		printf("  certificate:   does not verify for %s: %s\n", sni,
+		       X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
+		goto out;
+	}
+	{
+		char subj[256], iss[256];
+		X509_NAME_oneline(X509_get_subject_name(leaf), subj, sizeof(subj));
+		X509_NAME_oneline(X509_get_issuer_name(leaf), iss, sizeof(iss));
+		printf("  certificate:   %s, issued by %s: verifies for %s\n", subj,
+		       iss, sni);
+	}
+	if (!spki_sha256(leaf, kh))
+		goto out;
+	for (size_t i = 0; i < r->acme_nkeys; i++)
+		known |= memcmp(r->acme_keys[i], kh, 32) == 0;
+	nacre_hex_encode(kh, 32, h);
+	printf("  key:           sha256 %s: %s\n", h, known ? "one the enclave "
+	       "made (acme-keys)" : "NOT among the keys the evidence names");
+	if (!known)
+		goto out;
+	if (o->resolver)
+		snprintf(resolver, sizeof(resolver), "%s", o->resolver);
+	else if (nacre_caa_default_resolver(resolver, sizeof(resolver), err,
+					    sizeof(err)) < 0) {
+		printf("  caa:           %s\n", err);
+		goto out;
+	}
+	if (!(caa = calloc(1, sizeof(*caa))))
+		goto out;
+	{
+		struct nacre_caa_query q = { .name = sni,
+			.ca = o->ca ? o->ca : "letsencrypt.org",
+			.account_uri = r->acme_account_url, .resolver = resolver };
+		if (nacre_caa_check(&q, caa, err, sizeof(err)) < 0) {
+			printf("  caa:           %s\n", err);
+			goto out;
+		}
+		printf("  caa:           %s: %s\n",
+		       nacre_caa_verdict_name(caa->verdict), caa->reason);
+		ok = caa->verdict == NACRE_CAA_PINNED;
+	}
+out:
+	printf("chain (code -> account -> CAA -> certificate): %s\n",
+	       ok ? "verified" : "NOT verified");
+	free(caa);
+	X509_free(leaf);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 static int
 run(const struct opts *o, const struct nacre_policy *p)
 {
@@ -297,6 +431,8 @@ run(const struct opts *o, const struct nacre_policy *p)
 	else
 		print_text(&pe, r, cli_now_ms(o->pol.has_at ? o->pol.at : 0));
 	rc = r && r->status == NACRE_OK ? CLI_OK : CLI_FAIL;
+	if (rc == CLI_OK && o->webpki && !o->json && !webpki_chain(o, &addr, sni, r))
+		rc = CLI_FAIL;
 	if (ssl && rc == CLI_OK)
 		SSL_shutdown(ssl);
 	SSL_free(ssl);
@@ -315,6 +451,11 @@ cli_verify(int argc, char **argv)
 
 	if ((rc = parse(argc, argv, &o)) != 0)
 		return rc > 0 ? CLI_OK : CLI_USAGE;
+	if (o.webpki && o.json) {
+		fprintf(stderr, "nacre verify: --webpki prints text only for "
+			"now; leave out --json\n");
+		return CLI_USAGE;
+	}
 	if (!(p = cli_policy_build(&o.pol)))
 		return CLI_USAGE;
 	rc = run(&o, p);

@@ -105,6 +105,22 @@ if nacred ac_c "$T/ac2.conf" "$AC_TLS"; then
 	out=$(curl -s --max-time 10 --cacert "$T/pebble-root.pem" \
 		--resolve "caa.nacre.test:$AC_TLS:127.0.0.1" "https://caa.nacre.test:$AC_TLS/" 2>&1)
 	check_eq "acme, require_caa: curl without -k" "$out" "hello from the enclave app"
+	# the whole chain from a verifier's side: code -> account -> CAA -> key
+	ROOT_SHA=$(sed -n 's/.*sim root sha256:\([0-9a-f]\{64\}\).*/\1/p' "$T/ac_c.err" | head -n 1)
+	NACRE_BIN=${NACRE_CLI:-$(dirname "$NACRED")/nacre}
+	out=$(timeout 30 "$NACRE_BIN" verify "127.0.0.1:$AC_TLS" --sni caa.nacre.test \
+		--root "sha256:$ROOT_SHA" --webpki --webpki-roots "$T/pebble-root.pem" \
+		--resolver "tcp:127.0.0.1:$AC_DNS" --ca pebble.example 2>&1); rc=$?
+	check_eq "acme: nacre verify --webpki: exit 0" "$rc" 0
+	check_has "acme: ... the WebPKI certificate verifies" "$out" "verifies for caa.nacre.test"
+	check_has "acme: ... its key is one the enclave made" "$out" "one the enclave made (acme-keys)"
+	check_has "acme: ... CAA pins the account the evidence names" "$out" "caa:           pinned"
+	check_has "acme: ... the chain" "$out" "chain (code -> account -> CAA -> certificate): verified"
+	out=$(timeout 30 "$NACRE_BIN" verify "127.0.0.1:$AC_TLS" --sni caa.nacre.test \
+		--root "sha256:$ROOT_SHA" --webpki --webpki-roots "$T/pebble-root.pem" \
+		--resolver "tcp:127.0.0.1:$AC_DNS" --ca other.example 2>&1); rc=$?
+	check_eq "acme: nacre verify --webpki, CAA for another CA: exit 1" "$rc" 1
+	check_has "acme: ... says the chain is broken" "$out" "NOT verified"
 	nacred_stop ac_c
 fi
 bg_stop ac_app
