@@ -23,6 +23,7 @@
 #define RETRY_MIN_S 10
 #define RETRY_MAX_S 3600
 #define PENDING_MAX 64
+#define RENEW_MIN_S 10
 
 struct nacre_acme_manager {
 	pthread_t thread;
@@ -226,8 +227,10 @@ attempt(struct nacre_acme_manager *m, size_t i)
 	(void)RAND_bytes((unsigned char *)&jitter, sizeof(jitter));
 	next = cert->not_after - (int64_t)(m->cfg->acme.renew_before_ms / 1000);
 	next -= (int64_t)(jitter % (m->cfg->acme.renew_before_ms / 8000 + 1));
-	if (next < now_s() + 60)
-		next = now_s() + 60;
+	/* a certificate shorter-lived than renew_before: renew, but never
+	 * more often than this */
+	if (next < now_s() + RENEW_MIN_S)
+		next = now_s() + RENEW_MIN_S;
 	m->due[i] = next;
 	log_info("acme: certificate for %s obtained, valid until %lld; renewal "
 		 "at %lld", d->names[0], (long long)cert->not_after,

@@ -27,7 +27,7 @@ cat >"$T/pebble.json" <<PJ
   "managementListenAddress": "127.0.0.1:$AC_MGMT",
   "certificate": "$T/pebble.crt", "privateKey": "$T/pebble.key",
   "httpPort": 1, "tlsPort": $AC_TLS, "ocspResponderURL": "",
-  "externalAccountBindingRequired": false } }
+  "externalAccountBindingRequired": false, "certificateValidityPeriod": 75 } }
 PJ
 PEBBLE_VA_NOSLEEP=1 bg ac_pebble pebble -config "$T/pebble.json" -dnsserver "127.0.0.1:$AC_DNS"
 wait_for "$T/ac_pebble.out" "Listening on" 10 >/dev/null 2>&1 ||
@@ -40,8 +40,11 @@ C_LEVEL=debug
 C_UP="unix:$T/ac.sock"
 C_LISTEN="tcp:127.0.0.1:$AC_TLS"
 C_NAMES='"localhost", "app.nacre.test"'
+# Pebble's certificates live 75 s here and nacred renews 1 min before the
+# end: the first renewal comes 8 to 15 s after the first certificate
 C_EXTRA="acme = { directory = \"https://127.0.0.1:$AC_DIR/dir\"; ca_roots = \"$T/pebble.crt\";
-  domains = ( { names = [ \"app.nacre.test\", \"www.nacre.test\" ]; } ); require_caa = false; };"
+  domains = ( { names = [ \"app.nacre.test\", \"www.nacre.test\" ]; } ); require_caa = false;
+  renew_before = \"1m\"; };"
 conf "$T/ac.conf"
 if nacred ac_n "$T/ac.conf" "$AC_TLS"; then
 	wait_for "$T/ac_n.err" "acme: serving the certificate" 60 >/dev/null 2>&1
@@ -72,6 +75,25 @@ if nacred ac_n "$T/ac.conf" "$AC_TLS"; then
 	want=$(openssl x509 -pubkey -noout <"$T/ac-served.txt" | openssl pkey -pubin -outform DER |
 		sha256sum | cut -d' ' -f1)
 	check_has "acme: ... and the served ACME certificate's key" "$out" "$want"
+	# renewal: a second certificate for new connections while an old one
+	# keeps streaming through its own
+	serial1=$(openssl x509 -noout -serial <"$T/ac-served.txt")
+	curl -s --max-time 40 --limit-rate 4M --cacert "$T/pebble-root.pem" \
+		--resolve "app.nacre.test:$AC_TLS:127.0.0.1" \
+		"https://app.nacre.test:$AC_TLS/bytes/60000000" >"$T/ac-long.bin" &
+	long_pid=$!
+	i=0
+	while [ "$(grep -c 'acme: serving the certificate for app.nacre.test' "$T/ac_n.err")" -lt 2 ] &&
+	      [ $i -lt 400 ]; do sleep 0.1; i=$((i + 1)); done
+	check_eq "acme: renewed before the end (a second certificate served)" \
+		"$(grep -c 'acme: serving the certificate for app.nacre.test' "$T/ac_n.err")" 2
+	serial2=$(echo | openssl s_client -connect "127.0.0.1:$AC_TLS" -servername app.nacre.test \
+		2>/dev/null | openssl x509 -noout -serial)
+	check "acme: new connections get the new certificate ($serial1 -> $serial2)" \
+		test -n "$serial2" -a "$serial1" != "$serial2"
+	wait "$long_pid"
+	check_eq "acme: the connection that started before streams to its end, intact" \
+		"$(sha256sum <"$T/ac-long.bin" | cut -d' ' -f1)" "$(pattern_sha 60000000)"
 	nacred_stop ac_n
 fi
 
