@@ -1010,7 +1010,7 @@ static const char *const acme_keys[] = { "directory", "ca_roots", "via",
 static const char *const acme_domain_keys[] = { "names", NULL };
 
 #define ACME_NAMES_MAX 100   /* RFC 8555 sets none; Let's Encrypt: 100 */
-#define ACME_DOMAINS_MAX 64
+#define ACME_DOMAINS_MAX 16  /* the claims name at most 16 keys */
 
 static int
 dup_str(struct pctx *p, const config_setting_t *s, const char *key,

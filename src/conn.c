@@ -51,6 +51,9 @@ struct nacre_conn {
 	bool u_wr_shut, c_wr_shut; /* write sides finished (FIN / close_notify) */
 	bool dead;                 /* a hard error: close after this pump */
 	bool u_reset;              /* the upstream's stream broke (not a FIN) */
+	bool u_wr_broken;          /* writes to the upstream fail: what the
+				      client sends is dropped, what the
+				      upstream says still goes to the client */
 	/* an abnormal end is passed on as one: the other side is reset
 	 * (RST), never closed cleanly (FIN, close_notify) */
 	bool abort_client, abort_upstream;
@@ -722,7 +725,7 @@ upstream_write(struct nacre_conn *c)
 {
 	bool progress = false;
 
-	while (buf_len(&c->c2u) > 0 && !c->u_wr_wait) {
+	while (buf_len(&c->c2u) > 0 && !c->u_wr_wait && !c->u_wr_broken) {
 		ssize_t n = send(c->ufd, c->c2u.data + c->c2u.head,
 				 buf_len(&c->c2u), MSG_NOSIGNAL);
 		if (n > 0) {
@@ -734,10 +737,20 @@ upstream_write(struct nacre_conn *c)
 			c->u_wr_wait = errno == EAGAIN;
 			continue;
 		}
+		/* the app stopped reading (an early answer to an upload,
+		 * then close): its answer may still be on the way, so keep
+		 * reading it; what the client sends now goes nowhere */
 		nacre_log(NACRE_LOG_DEBUG, c->id, "upstream write: %s", strerror(errno));
-		c->dead = true;
-		c->abort_client = true;
-		return true;
+		c->u_wr_broken = true;
+		/* a reset is reported once, here: the reads that follow see
+		 * only an EOF, which must not pass for a clean end */
+		if (errno == ECONNRESET)
+			c->u_reset = true;
+		break;
+	}
+	if (c->u_wr_broken && buf_len(&c->c2u) > 0) {
+		buf_consumed(c, &c->c2u, buf_len(&c->c2u));
+		progress = true;
 	}
 	if (c->c_eof && buf_len(&c->c2u) == 0 && !c->u_wr_shut) {
 		/* when the other way is over too, close() follows at once
@@ -819,12 +832,16 @@ client_write(struct nacre_conn *c)
 		set_wait(&c->ssl_wr, st);
 	}
 	if (c->u_eof && c->u_reset && buf_len(&c->u2c) == 0 && !c->c_wr_shut) {
-		/* what the upstream sent before it broke has gone out; the
-		 * client learns of the break by a reset, not close_notify */
-		nacre_log(NACRE_LOG_DEBUG, c->id, "upstream broke off: resetting "
-			  "the client connection");
+		/* what the upstream sent before it broke is sent; the client
+		 * learns of the break from a FIN without close_notify (a
+		 * truncation in TLS terms). Not an RST: that would throw away
+		 * what is still in the socket's send queue. */
+		nacre_log(NACRE_LOG_DEBUG, c->id, "upstream broke off: closing the "
+			  "client connection without close_notify");
+		if (!c->c_eof)
+			shutdown(c->cfd, SHUT_WR);
+		c->c_wr_shut = true;
 		c->dead = true;
-		c->abort_client = true;
 		return true;
 	}
 	if (c->u_eof && buf_len(&c->u2c) == 0 && !c->c_wr_shut &&

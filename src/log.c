@@ -56,8 +56,11 @@ nacre_escape(const void *p, size_t n, char *out, size_t cap)
 	const unsigned char *s = p;
 	size_t o = 0;
 
-	if (cap == 0)
+	if (cap < 4) { /* no room for an escape or "..." */
+		if (cap)
+			out[0] = '\0';
 		return 0;
+	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = s[i];
 		size_t need = c >= 0x20 && c < 0x7f ? (c == '\\' || c == '"' ? 2 : 1) : 4;

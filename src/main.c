@@ -436,7 +436,14 @@ acme_end(struct daemon *d)
 {
 	if (d->ev_acme)
 		event_free(d->ev_acme);
-	nacre_acme_stop(d->acme);
+	if (!nacre_acme_stop(d->acme)) {
+		/* its curl or OpenSSL calls must not meet exit's clean-up */
+		log_warn("acme: an exchange with the CA is still running; "
+			 "stopping without waiting for it");
+		log_info("stopped");
+		fflush(stderr);
+		_exit(0);
+	}
 	if (d->acme) {
 		close(d->acme_rd);
 		close(d->acme_wr);
@@ -531,12 +538,13 @@ run(const char *path, bool debug)
 	char err[NACRE_ERRLEN];
 	int p[2];
 
-	/* before any key exists */
-	nacre_process_harden(&proc);
 	if (nacre_config_load(path, &cfg, err, sizeof(err)) < 0) {
 		nacre_print_line(stderr, err);
 		return NACRE_EX_CONFIG;
 	}
+	/* before any key exists; the secure heap sized for the connections
+	 * (each holds its ephemeral key there while its SSL lives) */
+	nacre_process_harden(&proc, cfg->limits.max_connections);
 	if (debug)
 		cfg->log_level = NACRE_LOG_DEBUG;
 	nacre_log_set_level(cfg->log_level);

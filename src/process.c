@@ -16,11 +16,15 @@
 #include "nacred.h"
 #include "runtime.h"
 
-/* OpenSSL puts private keys (EC, and the ACME keys to come) in its secure
- * heap once there is one: mlocked, MADV_DONTDUMP. A P-256 key takes well
- * under 100 bytes of it; this holds the keys of thousands of generations
- * that live connections may still keep. */
-#define SECURE_HEAP (256 * 1024)
+/* OpenSSL puts private keys in its secure heap once there is one
+ * (mlocked, MADV_DONTDUMP): ours (TLS, ACME), and each handshake's
+ * ephemeral key-exchange key, which an SSL keeps until it is freed (with
+ * OpenSSL's records: for the connection's life). A full heap makes
+ * handshakes fail (no fallback), so it is sized for max_connections:
+ * SECURE_PER_CONN each, plus room for the keys of many generations. */
+#define SECURE_PER_CONN 128
+#define SECURE_BASE (256 * 1024)
+#define SECURE_CAP ((size_t)64 << 20)
 #define SECURE_MIN 16
 /* descriptors kept back from connections: reload and rotation read
  * files, the provider opens its device, libevent and logging need a few */
@@ -28,8 +32,19 @@
 
 atomic_uint_fast64_t nacre_fd_conn_cap = UINT64_MAX;
 
+static size_t
+heap_size(uint64_t max_connections)
+{
+	uint64_t want = SECURE_BASE + max_connections * SECURE_PER_CONN;
+	size_t n = SECURE_BASE;
+
+	while (n < want && n < SECURE_CAP)
+		n <<= 1; /* a power of two, as CRYPTO_secure_malloc_init asks */
+	return n;
+}
+
 void
-nacre_process_harden(struct nacre_process *p)
+nacre_process_harden(struct nacre_process *p, uint64_t max_connections)
 {
 	struct rlimit core, nofile;
 
@@ -48,7 +63,9 @@ nacre_process_harden(struct nacre_process *p)
 	if (CRYPTO_secure_malloc_initialized())
 		p->secure_heap = 1;
 	else
-		p->secure_heap = CRYPTO_secure_malloc_init(SECURE_HEAP, SECURE_MIN);
+		p->secure_heap = CRYPTO_secure_malloc_init(
+			heap_size(max_connections), SECURE_MIN);
+	p->secure_heap_size = heap_size(max_connections);
 	/* 2 per connection: take what the hard limit allows */
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
 		p->nofile_was = p->nofile_soft = nofile.rlim_cur;
@@ -107,6 +124,9 @@ nacre_process_log(const struct nacre_process *p, uint64_t max_connections)
 	nacre_process_check_budget(max_connections);
 	if (!p->dumpable_off || !p->core_off)
 		log_warn("cannot turn core dumps off: %s", strerror(errno));
+	if (p->secure_heap)
+		log_info("secure heap: %zu KiB for private keys (ephemeral ones "
+			 "included)", p->secure_heap_size / 1024);
 	if (p->secure_heap == 0)
 		log_warn("no OpenSSL secure heap: private keys are in ordinary "
 			 "memory (still kept out of core dumps by "

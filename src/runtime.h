@@ -105,9 +105,12 @@ extern atomic_uint_fast64_t nacre_heap_events;
 struct nacre_process {
 	bool dumpable_off, core_off;
 	int secure_heap;       /* CRYPTO_secure_malloc_init: 0, 1, 2 (not mlocked) */
+	size_t secure_heap_size;
 	uint64_t nofile_was, nofile_soft, nofile_hard;
 };
-void nacre_process_harden(struct nacre_process *p);
+/* MAX_CONNECTIONS sizes OpenSSL's secure heap: each live SSL keeps its
+ * ephemeral (key exchange) private key there */
+void nacre_process_harden(struct nacre_process *p, uint64_t max_connections);
 /* once the workers run: what the descriptors allow (sets nacre_fd_conn_cap) */
 uint64_t nacre_process_fd_budget(const struct nacre_process *p);
 void nacre_process_log(const struct nacre_process *p, uint64_t max_connections);

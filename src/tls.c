@@ -439,13 +439,53 @@ out:
 	return ctx;
 }
 
+/* An ACME context outlives the generation whose configuration it was
+ * made with (the served table goes from one generation to the next), and
+ * its ALPN callback reads that configuration: the context holds a
+ * reference to it, dropped when the context is freed. */
+static int cfg_idx = -1;
+static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
+
+static void
+cfg_unref(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+	  void *argp)
+{
+	struct nacre_config *cfg = ptr;
+
+	if (cfg && atomic_fetch_sub(&cfg->refs, 1) == 1)
+		nacre_config_free(cfg);
+}
+
+static void
+cfg_index(void)
+{
+	cfg_idx = SSL_CTX_get_ex_new_index(0, "nacre config", NULL, NULL, cfg_unref);
+}
+
 SSL_CTX *
 nacre_tls_acme_ctx_new(const struct nacre_config *cfg, X509 *const *chain,
 		       size_t nchain, EVP_PKEY *key, char *err, size_t errlen)
 {
+	struct nacre_config *c = (struct nacre_config *)cfg;
+	SSL_CTX *ctx;
+
 	if (nchain == 0) {
 		snprintf(err, errlen, "no certificate");
 		return NULL;
 	}
-	return ctx_new(cfg, chain[0], key, chain + 1, nchain - 1, err, errlen);
+	pthread_once(&cfg_once, cfg_index);
+	if (cfg_idx < 0) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (!(ctx = ctx_new(cfg, chain[0], key, chain + 1, nchain - 1, err, errlen)))
+		return NULL;
+	atomic_fetch_add(&c->refs, 1);
+	if (!SSL_CTX_set_ex_data(ctx, cfg_idx, c)) {
+		atomic_fetch_sub(&c->refs, 1);
+		SSL_CTX_free(ctx);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return ctx;
 }

@@ -51,7 +51,9 @@ struct nacre_acme_manager;
 struct nacre_acme_manager *nacre_acme_start(const struct nacre_config *cfg,
 					    int notify_fd, char *err,
 					    size_t errlen);
-void nacre_acme_stop(struct nacre_acme_manager *m);
+/* stops the thread; false when it is still inside an exchange with the
+ * CA after 2 s (then M stays in use: the caller must end the process) */
+bool nacre_acme_stop(struct nacre_acme_manager *m);
 struct nacre_acme_result {
 	const char *const *names;       /* the domain group (the manager's) */
 	size_t nnames;

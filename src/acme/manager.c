@@ -227,6 +227,15 @@ attempt(struct nacre_acme_manager *m, size_t i)
 	(void)RAND_bytes((unsigned char *)&jitter, sizeof(jitter));
 	next = cert->not_after - (int64_t)(m->cfg->acme.renew_before_ms / 1000);
 	next -= (int64_t)(jitter % (m->cfg->acme.renew_before_ms / 8000 + 1));
+	/* a certificate shorter-lived than renew_before (e.g. 6-day ones):
+	 * renew at two thirds of its life, not at once again and again */
+	if (cert->not_after > cert->not_before) {
+		int64_t two_thirds = cert->not_before +
+				     (cert->not_after - cert->not_before) * 2 / 3;
+		if (next < two_thirds && cert->not_after - cert->not_before <
+					 (int64_t)(m->cfg->acme.renew_before_ms / 1000))
+			next = two_thirds;
+	}
 	/* a certificate shorter-lived than renew_before: renew, but never
 	 * more often than this */
 	if (next < now_s() + RENEW_MIN_S)
@@ -299,15 +308,15 @@ nacre_acme_start(const struct nacre_config *cfg, int notify_fd, char *err,
 	m->started = true;
 	return m;
 fail:
-	nacre_acme_stop(m);
+	(void)nacre_acme_stop(m);
 	return NULL;
 }
 
-void
+bool
 nacre_acme_stop(struct nacre_acme_manager *m)
 {
 	if (!m)
-		return;
+		return true;
 	if (m->started) {
 		struct timespec ts;
 		pthread_mutex_lock(&m->mtx);
@@ -318,11 +327,8 @@ nacre_acme_stop(struct nacre_acme_manager *m)
 		 * to end: nacred does not wait for it at exit */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 2;
-		if (pthread_timedjoin_np(m->thread, NULL, &ts) != 0) {
-			log_warn("acme: an exchange with the CA is still running; "
-				 "leaving it");
-			return; /* the thread still uses m: the process ends */
-		}
+		if (pthread_timedjoin_np(m->thread, NULL, &ts) != 0)
+			return false; /* the thread still uses m */
 	}
 	for (size_t i = 0; i < m->npending; i++)
 		nacre_acme_cert_free(m->pending[i].cert);
@@ -334,6 +340,7 @@ nacre_acme_stop(struct nacre_acme_manager *m)
 	free(m->due);
 	free(m->failures);
 	free(m);
+	return true;
 }
 
 bool

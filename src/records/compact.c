@@ -86,10 +86,15 @@ rec_fail(struct compact *k)
 	return NACRE_IO_ERR;
 }
 
+/* reads in one call that brought no plaintext: then the other
+ * connections get their turn (epoll is level-triggered: it comes back) */
+#define READS_PER_CALL 16
+
 static int
 compact_read(struct nacre_records *r, uint8_t *out, size_t cap, size_t *got)
 {
 	struct compact *k = of(r);
+	unsigned reads = 0;
 
 	*got = 0;
 	for (;;) {
@@ -120,6 +125,8 @@ compact_read(struct nacre_records *r, uint8_t *out, size_t cap, size_t *got)
 			nacre_rec_rtrim(k->rec);
 			return NACRE_IO_WANT_READ;
 		}
+		if (++reads > READS_PER_CALL)
+			return NACRE_IO_WANT_READ;
 		if (!(dst = nacre_rec_rspace(k->rec, &room))) {
 			k->why = "out of memory";
 			return NACRE_IO_ERR;

@@ -476,6 +476,7 @@ nacre_rec_close_notify(struct nacre_rec *r)
 	if (nacre_rec_seal_raw(r, CT_ALERT, a, sizeof(a), 0) != 0)
 		return -1;
 	r->closed = true;
+	r->ku_owed = false; /* nothing may follow close_notify (RFC 8446 6.1) */
 	return 0;
 }
 
@@ -722,7 +723,7 @@ nacre_rec_read(struct nacre_rec *r, uint8_t *out, size_t cap, size_t *got)
 		}
 		/* a KeyUpdate we owe goes out before we read on: sealed
 		 * when nothing else is waiting to be sent */
-		if (r->ku_owed) {
+		if (r->ku_owed && !r->closed) {
 			size_t len;
 			if (!nacre_rec_pending(r, &len)) {
 				if (send_key_update(r, false) != 0)

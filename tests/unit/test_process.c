@@ -34,13 +34,15 @@ main(void)
 		rl.rlim_cur = 256;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	nacre_process_harden(&p);
+	nacre_process_harden(&p, 10000);
 	CHECK(prctl(PR_GET_DUMPABLE) == 0, "not dumpable");
 	CHECK(getrlimit(RLIMIT_CORE, &rl) == 0 && rl.rlim_cur == 0 && rl.rlim_max == 0,
 	      "core size limit 0, soft and hard");
 	CHECK(p.dumpable_off && p.core_off, "both reported done");
 	CHECK(p.secure_heap != 0 && CRYPTO_secure_malloc_initialized(),
 	      "OpenSSL's secure heap is set up");
+	CHECK(p.secure_heap_size >= 10000 * 128,
+	      "the secure heap has room for 10000 connections' ephemeral keys");
 	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur == rl.rlim_max &&
 	      p.nofile_soft == rl.rlim_max && p.nofile_was == 256,
 	      "descriptor soft limit raised to the hard limit (from 256)");
