@@ -1223,10 +1223,6 @@ parse_acme(struct pctx *p, const config_setting_t *root, struct nacre_config *c)
 		return fail_line(p, line_of(g), "acme.require_caa = true needs "
 				 "acme.resolver (the DNS server for the CAA check, "
 				 "e.g. \"tcp:127.0.0.1:53\")");
-	if (c->acme.require_caa && !c->acme.caa_identity)
-		return fail_line(p, line_of(g), "acme.require_caa = true needs "
-				 "acme.caa_identity (the CA's CAA issuer domain, "
-				 "e.g. \"letsencrypt.org\")");
 	if (!(s = config_setting_get_member(g, "domains")))
 		return fail_line(p, line_of(g), "acme needs domains = ( { names = "
 				 "[ \"app.example.com\" ]; } )");

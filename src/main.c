@@ -265,6 +265,7 @@ reload(struct daemon *d)
 	struct nacre_config *cfg = NULL;
 	struct nacre_listener **ls;
 	struct nacre_attest *attest;
+	struct nacre_acme_served *prev;
 	struct nacre_gen *g;
 	char err[NACRE_ERRLEN];
 
@@ -278,13 +279,33 @@ reload(struct daemon *d)
 		return;
 	}
 	attest = nacre_provider_open(cfg, false, err, sizeof(err));
+	/* names the new configuration drops are not served by its
+	 * generation; the old table stays with the running one */
+	prev = d->acme_served;
+	if (attest && d->acme && cfg->acme.enabled && prev) {
+		if (!(d->acme_served = nacre_acme_served_only(prev, cfg))) {
+			d->acme_served = prev;
+			prev = NULL;
+		}
+	} else {
+		prev = NULL;
+	}
 	g = attest ? gen_build(d, cfg, attest, &ls, err, sizeof(err)) : NULL;
 	if (!g) {
 		log_err("reload failed: %s; keeping the running configuration", err);
+		if (prev) {
+			nacre_acme_served_unref(d->acme_served);
+			d->acme_served = prev;
+		}
 		nacre_attest_free(attest);
 		nacre_config_free(cfg);
 		nacre_sd_notify("READY=1");
 		return;
+	}
+	if (prev) {
+		nacre_acme_served_unref(prev);
+		d->acme_claims.nkeys = nacre_acme_served_key_hashes(
+			d->acme_served, d->acme_claims.keys, 16);
 	}
 	nacre_attest_free(d->attest);
 	d->attest = attest;
@@ -296,8 +317,15 @@ reload(struct daemon *d)
 	if (cfg->balance != d->balance)
 		log_warn("balance = \"%s\" takes effect at the next start",
 			 cfg->balance == NACRE_BALANCE_PACK ? "pack" : "spread");
-	if (cfg->acme.enabled != (d->acme != NULL))
+	if (cfg->acme.enabled != (d->acme != NULL)) {
 		log_warn("acme takes effect (or stops) at the next start");
+	} else if (d->acme) {
+		if (!nacre_acme_reconfigure(d->acme, cfg))
+			log_warn("acme: a new directory, ca_roots, via or "
+				 "contact takes effect at the next start, with "
+				 "a new account (and so new CAA records); the "
+				 "running account stays");
+	}
 	nacre_log_set_level(cfg->log_level);
 	install_gen(d, g, ls);
 	log_listening(cfg);
@@ -375,18 +403,24 @@ acme_cb(evutil_socket_t fd, short what, void *arg)
 		;
 	changed = nacre_acme_account(d->acme, &d->acme_claims);
 	while (nacre_acme_take(d->acme, &r)) {
-		SSL_CTX *ctx = nacre_tls_acme_ctx_new(cfg, r.cert->chain,
-						      r.cert->nchain, r.cert->key,
-						      err, sizeof(err));
-		struct nacre_acme_served *s = ctx ?
-			nacre_acme_served_with(d->acme_served, r.names, r.nnames,
-					       ctx) : NULL;
+		SSL_CTX *ctx;
+		struct nacre_acme_served *s;
 
+		if (!nacre_acme_configured(cfg, r.names[0])) {
+			/* ordered before a reload that dropped it */
+			nacre_acme_result_done(&r);
+			continue;
+		}
+		ctx = nacre_tls_acme_ctx_new(cfg, r.cert->chain, r.cert->nchain,
+					     r.cert->key, err, sizeof(err));
+		s = ctx ? nacre_acme_served_with(d->acme_served, r.names,
+						 r.nnames, ctx) : NULL;
 		SSL_CTX_free(ctx);
-		nacre_acme_cert_free(r.cert);
 		if (!s) {
 			log_err("acme: cannot serve the certificate for %s: %s",
 				r.names[0], ctx ? "out of memory" : err);
+			nacre_acme_retry(d->acme, &r);
+			nacre_acme_result_done(&r);
 			continue;
 		}
 		nacre_acme_served_unref(d->acme_served);
@@ -395,6 +429,7 @@ acme_cb(evutil_socket_t fd, short what, void *arg)
 			s, d->acme_claims.keys, 16);
 		log_info("acme: serving the certificate for %s to clients that "
 			 "do not ask for attestation", r.names[0]);
+		nacre_acme_result_done(&r);
 		changed = true;
 	}
 	if (changed && !d->draining) {

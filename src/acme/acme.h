@@ -55,16 +55,37 @@ struct nacre_acme_manager *nacre_acme_start(const struct nacre_config *cfg,
  * CA after 2 s (then M stays in use: the caller must end the process) */
 bool nacre_acme_stop(struct nacre_acme_manager *m);
 struct nacre_acme_result {
-	const char *const *names;       /* the domain group (the manager's) */
+	const char *const *names;       /* the domain group (in CFG) */
 	size_t nnames;
 	struct nacre_acme_cert *cert;   /* owned by the taker */
+	unsigned long group;            /* for nacre_acme_retry */
+	struct nacre_config *cfg;       /* a reference, for NAMES */
 };
 /* the account (claims: URL and thumbprint) once registered: true when it
  * changed since the last call */
 bool nacre_acme_account(struct nacre_acme_manager *m,
 			struct nacre_acme_claims *claims);
-/* the next certificate obtained, or false */
+/* the next certificate obtained, or false; the taker ends it with
+ * nacre_acme_result_done() */
 bool nacre_acme_take(struct nacre_acme_manager *m, struct nacre_acme_result *r);
+void nacre_acme_result_done(struct nacre_acme_result *r);
+/* R's certificate could not be put in service: order it again, with
+ * backoff (the manager had scheduled it for renewal only) */
+void nacre_acme_retry(struct nacre_acme_manager *m,
+		      const struct nacre_acme_result *r);
+/* a reload: the thread takes CFG's domains, renew_before, require_caa,
+ * caa_identity and resolver at its next turn (a reference is taken).
+ * Groups with the same names keep their certificate. The account stays:
+ * false when CFG names another (directory, ca_roots, via, contact), which
+ * only a restart, with a new account and new CAA records, applies. */
+bool nacre_acme_reconfigure(struct nacre_acme_manager *m,
+			    const struct nacre_config *cfg);
+/* SERVED without the names CFG no longer configures (a new table; NULL
+ * when out of memory) */
+struct nacre_acme_served *nacre_acme_served_only(
+	const struct nacre_acme_served *served, const struct nacre_config *cfg);
+/* whether CFG's acme.domains list NAME */
+bool nacre_acme_configured(const struct nacre_config *cfg, const char *name);
 /* ---- end serve.c, manager.c ---- */
 
 /* ---- caa.c ---- */
@@ -242,16 +263,24 @@ void nacre_acme_thumbprint(const struct nacre_acme_client *c,
 /* newOrder for NAMES (DNS names, no wildcards), tls-alpn-01 for each
  * pending authorization through PUBLISH/UNPUBLISH (every published name is
  * unpublished before this returns), finalize with a CSR for a fresh P-256
- * key, download the chain. 0 and *OUT, or -1 + err naming the step and the
+ * key, download the chain. REPLACES: NULL, or the RFC 9773 certificate
+ * identifier of the certificate this one renews (only for a CA that
+ * offers renewalInfo). 0 and *OUT, or -1 + err naming the step and the
  * CA's problem. */
 int nacre_acme_obtain(struct nacre_acme_client *c, const char *const *names,
 		      size_t n, nacre_acme_publish_fn publish,
 		      nacre_acme_unpublish_fn unpublish, void *arg,
-		      struct nacre_acme_cert **out, char *err, size_t errlen);
+		      const char *replaces, struct nacre_acme_cert **out,
+		      char *err, size_t errlen);
 void nacre_acme_cert_free(struct nacre_acme_cert *cert);
 /* when the CA last refused with a Retry-After (rateLimited, 503): the
  * Unix time it asked us to wait for; 0 if it did not */
 int64_t nacre_acme_retry_hint(const struct nacre_acme_client *c);
+
+/* the CA's CAA issuer domain from its directory's meta.caaIdentities
+ * (RFC 8555 7.1.1), or NULL + err (none named, or no directory) */
+const char *nacre_acme_ca_caa_identity(struct nacre_acme_client *c,
+				       char *err, size_t errlen);
 
 /* RFC 9773: the CA's suggested renewal window for a certificate */
 struct nacre_acme_window {
@@ -305,6 +334,7 @@ const char *nacre_acme_status_str(enum nacre_acme_status s);
 struct nacre_acme_directory {
 	char *new_nonce, *new_account, *new_order;
 	char *renewal_info; /* RFC 9773; NULL when not offered */
+	char *caa_identity; /* the first usable meta.caaIdentities, or NULL */
 };
 struct nacre_acme_order {
 	enum nacre_acme_status status;

@@ -434,3 +434,17 @@ nacre_acme_renewal_info(struct nacre_acme_client *c, X509 *leaf,
 	return nacre_acme_ari_fetch(c->http, c->dir.renewal_info, leaf,
 				    request_ms(c), w, err, errlen);
 }
+
+const char *
+nacre_acme_ca_caa_identity(struct nacre_acme_client *c, char *err,
+			   size_t errlen)
+{
+	begin(c);
+	if (fetch_directory(c, err, errlen) != 0)
+		return NULL;
+	if (!c->dir.caa_identity)
+		nacre_seterr(err, errlen, "the CA's directory %s names no "
+			     "meta.caaIdentities; set acme.caa_identity to the "
+			     "CA's CAA issuer domain", c->directory_url);
+	return c->dir.caa_identity;
+}

@@ -16,6 +16,7 @@
 
 #define MAX_SUBPROBLEMS 3
 #define TOKEN_MAX 256
+#define CAA_IDENTITIES_MAX 8 /* entries looked at in meta.caaIdentities */
 
 static const char *const status_names[] = {
 	"unknown", "pending", "ready", "processing", "valid", "invalid",
@@ -115,6 +116,40 @@ get_status(json_t *o, enum nacre_acme_status *st, const char *what, char *err,
 	return -1;
 }
 
+/* meta.caaIdentities (RFC 8555 7.1.1): the first that is a host name. A
+ * CA may list several; CAA names one issuer domain per record, and the
+ * first is the one the CA puts first (Let's Encrypt lists one). Absent,
+ * or none usable: NULL, and acme.caa_identity must say it. */
+static int
+get_caa_identity(json_t *j, struct nacre_acme_directory *d, char *err,
+		 size_t errlen)
+{
+	json_t *ids = json_object_get(json_object_get(j, "meta"),
+				      "caaIdentities");
+	size_t i, n;
+
+	if (!ids)
+		return 0;
+	if (!json_is_array(ids)) {
+		nacre_seterr(err, errlen, "the CA's directory has a "
+			     "meta.caaIdentities that is not an array");
+		return -1;
+	}
+	n = json_array_size(ids);
+	for (i = 0; i < n && i < CAA_IDENTITIES_MAX; i++) {
+		const char *v = json_string_value(json_array_get(ids, i));
+
+		if (!v || strlen(v) > 253 || !nacre_hostname_valid(v))
+			continue;
+		if (!(d->caa_identity = strdup(v))) {
+			nacre_seterr(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
 int
 nacre_acme_directory_parse(const char *json, size_t len,
 			   struct nacre_acme_directory *d, char *err,
@@ -132,7 +167,8 @@ nacre_acme_directory_parse(const char *json, size_t len,
 		    errlen) ||
 	    get_url(j, "newOrder", true, &d->new_order, what, err, errlen) ||
 	    get_url(j, "renewalInfo", false, &d->renewal_info, what, err,
-		    errlen))
+		    errlen) ||
+	    get_caa_identity(j, d, err, errlen))
 		goto out;
 	rc = 0;
 out:
@@ -149,6 +185,7 @@ nacre_acme_directory_clear(struct nacre_acme_directory *d)
 	free(d->new_account);
 	free(d->new_order);
 	free(d->renewal_info);
+	free(d->caa_identity);
 	memset(d, 0, sizeof(*d));
 }
 

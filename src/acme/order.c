@@ -88,8 +88,8 @@ valid_names(const char *const *names, size_t n, char *err, size_t errlen)
 
 static int
 new_order(struct nacre_acme_client *c, const char *new_order_url,
-	  const char *const *names, size_t n, struct nacre_acme_order *o,
-	  char **url, char *err, size_t errlen)
+	  const char *const *names, size_t n, const char *replaces,
+	  struct nacre_acme_order *o, char **url, char *err, size_t errlen)
 {
 	json_t *ids = json_array(), *p;
 	struct nacre_acme_resp r;
@@ -103,6 +103,12 @@ new_order(struct nacre_acme_client *c, const char *new_order_url,
 			ids = NULL;
 		}
 	p = ids ? json_pack("{s:o}", "identifiers", ids) : NULL;
+	/* RFC 9773 5: the certificate this order replaces */
+	if (p && replaces &&
+	    json_object_set_new(p, "replaces", json_string(replaces)) != 0) {
+		json_decref(p);
+		p = NULL;
+	}
 	if (nacre_acme_post_json(c, new_order_url, p, "placing the order "
 				 "(newOrder)", &r, err, errlen) != 0)
 		return -1;
@@ -447,7 +453,8 @@ int
 nacre_acme_obtain(struct nacre_acme_client *c, const char *const *names,
 		  size_t n, nacre_acme_publish_fn publish,
 		  nacre_acme_unpublish_fn unpublish, void *arg,
-		  struct nacre_acme_cert **out, char *err, size_t errlen)
+		  const char *replaces, struct nacre_acme_cert **out,
+		  char *err, size_t errlen)
 {
 	struct nacre_acme_order o;
 	const char *new_order_url;
@@ -459,8 +466,8 @@ nacre_acme_obtain(struct nacre_acme_client *c, const char *const *names,
 		return -1;
 	new_order_url = nacre_acme_session(c, err, errlen);
 	if (!new_order_url ||
-	    new_order(c, new_order_url, names, n, &o, &order_url, err,
-		      errlen) != 0)
+	    new_order(c, new_order_url, names, n, replaces, &o, &order_url,
+		      err, errlen) != 0)
 		return -1;
 	if (o.status == NACRE_ACME_INVALID)
 		nacre_seterr(err, errlen, "the CA made the new order invalid: "

@@ -38,21 +38,35 @@ listed(const char *const *names, size_t n, const char *name)
 	return false;
 }
 
-struct nacre_acme_served *
-nacre_acme_served_with(const struct nacre_acme_served *old,
-		       const char *const *names, size_t n, SSL_CTX *ctx)
+bool
+nacre_acme_configured(const struct nacre_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->acme.ndomains; i++)
+		if (listed((const char *const *)cfg->acme.domains[i].names,
+			   cfg->acme.domains[i].nnames, name))
+			return true;
+	return false;
+}
+
+/* OLD's entries that NAMES does not replace and CFG (if given) still
+ * configures, then NAMES served from CTX */
+static struct nacre_acme_served *
+build(const struct nacre_acme_served *old, const struct nacre_config *cfg,
+      const char *const *names, size_t n, SSL_CTX *ctx)
 {
 	size_t keep = 0, k = 0;
 	struct nacre_acme_served *s;
 
+#define KEEP(name) (!listed(names, n, (name)) && \
+		    (!cfg || nacre_acme_configured(cfg, (name))))
 	for (size_t i = 0; old && i < old->n; i++)
-		keep += !listed(names, n, old->e[i].name);
+		keep += KEEP(old->e[i].name);
 	s = calloc(1, sizeof(*s) + (keep + n) * sizeof(s->e[0]));
 	if (!s)
 		return NULL;
 	atomic_init(&s->refs, 1);
 	for (size_t i = 0; old && i < old->n; i++) {
-		if (listed(names, n, old->e[i].name))
+		if (!KEEP(old->e[i].name))
 			continue;
 		s->e[k].name = strdup(old->e[i].name);
 		s->e[k].ctx = old->e[i].ctx;
@@ -61,6 +75,7 @@ nacre_acme_served_with(const struct nacre_acme_served *old,
 		if (!s->e[k - 1].name)
 			goto oom;
 	}
+#undef KEEP
 	for (size_t i = 0; i < n; i++) {
 		s->e[k].name = strdup(names[i]);
 		s->e[k].ctx = ctx;
@@ -73,6 +88,20 @@ nacre_acme_served_with(const struct nacre_acme_served *old,
 oom:
 	nacre_acme_served_unref(s);
 	return NULL;
+}
+
+struct nacre_acme_served *
+nacre_acme_served_with(const struct nacre_acme_served *old,
+		       const char *const *names, size_t n, SSL_CTX *ctx)
+{
+	return build(old, NULL, names, n, ctx);
+}
+
+struct nacre_acme_served *
+nacre_acme_served_only(const struct nacre_acme_served *served,
+		       const struct nacre_config *cfg)
+{
+	return build(served, cfg, NULL, 0, NULL);
 }
 
 void

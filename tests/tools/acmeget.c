@@ -374,7 +374,7 @@ obtain(struct nacre_acme_client *c, struct opts *o)
 	int rc;
 
 	rc = nacre_acme_obtain(c, (const char *const *)o->names, o->nnames,
-			       on_publish, on_unpublish, NULL, &cert, err,
+			       on_publish, on_unpublish, NULL, NULL, &cert, err,
 			       sizeof(err));
 	printf("bad-nonce answers %u\n", bad_nonces);
 	printf("acme-tls/1 handshakes %d\n", atomic_load(&served));

@@ -420,6 +420,28 @@ test_directory(void)
 	CHECK_HAS(err, "directory is not valid JSON", "... as not JSON");
 	CHECK(nacre_acme_directory_parse("[1]", 3, &d, err, sizeof(err)) != 0,
 	      "a JSON array is not a directory");
+
+	/* meta.caaIdentities (RFC 8555 7.1.1): the first host name */
+	static const char caa_ids[] =
+		"{\"newNonce\":\"https://a.test/n\",\"newAccount\":"
+		"\"https://a.test/a\",\"newOrder\":\"https://a.test/o\","
+		"\"meta\":{\"caaIdentities\":[7,\"not a name\","
+		"\"letsencrypt.org\",\"second.example\"]}}";
+	static const char caa_ids_bad[] =
+		"{\"newNonce\":\"https://a.test/n\",\"newAccount\":"
+		"\"https://a.test/a\",\"newOrder\":\"https://a.test/o\","
+		"\"meta\":{\"caaIdentities\":\"letsencrypt.org\"}}";
+	CHECK(d.caa_identity == NULL, "Pebble 2.4 names no caaIdentities");
+	CHECK(nacre_acme_directory_parse(caa_ids, strlen(caa_ids), &d, err,
+					 sizeof(err)) == 0 && d.caa_identity &&
+	      strcmp(d.caa_identity, "letsencrypt.org") == 0,
+	      "directory: the first usable meta.caaIdentities");
+	nacre_acme_directory_clear(&d);
+	CHECK(nacre_acme_directory_parse(caa_ids_bad, strlen(caa_ids_bad), &d,
+					 err, sizeof(err)) != 0,
+	      "meta.caaIdentities not an array: refused");
+	CHECK_HAS(err, "meta.caaIdentities that is not an array",
+		  "... and the error names it");
 }
 
 static void

@@ -853,9 +853,12 @@ test_acme(void)
 	bad("acme caa without resolver", BASE "acme = { directory = \"https://ca/dir\";\n"
 	    "caa_identity = \"ca.example\"; domains = ( { names = [ \"a.example.com\" ]; } ); };\n",
 	    "acme.require_caa = true needs acme.resolver");
-	bad("acme caa without identity", BASE "acme = { directory = \"https://ca/dir\";\n"
-	    "resolver = \"tcp:127.0.0.1:53\"; domains = ( { names = [ \"a.example.com\" ]; } ); };\n",
-	    "acme.require_caa = true needs acme.caa_identity");
+	/* without caa_identity, the CA's directory names it */
+	c = parse(BASE "acme = { directory = \"https://ca/dir\";\n"
+		  "resolver = \"tcp:127.0.0.1:53\"; domains = ( { names = [ \"a.example.com\" ]; } ); };\n");
+	CHECK(c && c->acme.require_caa && !c->acme.caa_identity,
+	      "acme: require_caa without caa_identity (from the directory)");
+	nacre_config_free(c);
 	bad("acme bad contact", BASE "acme = { directory = \"https://ca/dir\"; require_caa = false;\n"
 	    "contact = [ \"ops@example.com\" ]; domains = ( { names = [ \"a.example.com\" ]; } ); };\n",
 	    "acme.contact[0]", "mailto:");
