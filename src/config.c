@@ -824,7 +824,28 @@ parse_balance(struct pctx *p, const config_setting_t *root,
 	return 0;
 }
 
-static const char *const log_keys[] = { "level", NULL };
+static const char *const log_keys[] = { "level", "format", "access", "to",
+					NULL };
+
+/* a local address (tcp loopback, unix, vsock) from KEY's string */
+static int
+get_local_addr(struct pctx *p, const config_setting_t *s, const char *key,
+	       const char *example, bool for_listen, struct nacre_addr *out)
+{
+	const char *text = NULL;
+	char aerr[NACRE_ERRLEN];
+
+	if (get_string(p, s, key, example, &text) != 0)
+		return -1;
+	if (nacre_addr_parse(text, for_listen, out, aerr, sizeof(aerr)) != 0)
+		return fail_line(p, line_of(s), "%s %s", key, aerr);
+	if (!nacre_addr_is_local(out))
+		return fail_line(p, line_of(s), "%s = \"%s\" is not local: "
+				 "use vsock:CID:PORT, unix:/path or "
+				 "tcp:127.0.0.1:PORT (it must not be reachable "
+				 "from a network)", key, text);
+	return 0;
+}
 
 static int
 parse_log(struct pctx *p, const config_setting_t *root, struct nacre_config *c)
@@ -834,21 +855,78 @@ parse_log(struct pctx *p, const config_setting_t *root, struct nacre_config *c)
 	const char *v = NULL;
 
 	c->log_level = NACRE_LOG_INFO;
+	c->log_format = NACRE_LOG_TEXT;
 	if (get_group(p, root, "log", "{ level = \"info\"; }", &g) != 0)
 		return -1;
 	if (!g)
 		return 0;
 	if (check_keys(p, g, "log", log_keys) != 0)
 		return -1;
-	if (!(s = config_setting_get_member(g, "level")))
-		return 0;
-	if (get_string(p, s, "log.level", "\"info\"", &v) != 0)
+	if ((s = config_setting_get_member(g, "level"))) {
+		if (get_string(p, s, "log.level", "\"info\"", &v) != 0)
+			return -1;
+		c->log_level = nacre_log_level_from_str(v);
+		if (c->log_level < 0)
+			return fail_line(p, line_of(s), "log.level = \"%s\" is "
+					 "unknown; use \"error\", \"warn\", "
+					 "\"info\" or \"debug\"", v);
+	}
+	if ((s = config_setting_get_member(g, "format"))) {
+		if (get_string(p, s, "log.format", "\"json\"", &v) != 0)
+			return -1;
+		if (strcmp(v, "json") == 0)
+			c->log_format = NACRE_LOG_JSON;
+		else if (strcmp(v, "text") != 0)
+			return fail_line(p, line_of(s), "log.format = \"%s\" is "
+					 "unknown; use \"text\" or \"json\"", v);
+	}
+	if ((s = config_setting_get_member(g, "access"))) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return fail_line(p, line_of(s), "log.access must be true "
+					 "or false");
+		c->log_access = config_setting_get_bool(s) != 0;
+	}
+	if ((s = config_setting_get_member(g, "to"))) {
+		if (get_local_addr(p, s, "log.to", "\"vsock:3:5140\"", false,
+				   &c->log_to) != 0)
+			return -1;
+		c->has_log_to = true;
+	}
+	return 0;
+}
+
+/* ---- admin ---- */
+
+static const char *const admin_keys[] = { "listen", "max_evidence_age",
+					  NULL };
+
+static int
+parse_admin(struct pctx *p, const config_setting_t *root,
+	    struct nacre_config *c)
+{
+	config_setting_t *g;
+	const config_setting_t *s;
+
+	if (get_group(p, root, "admin",
+		      "{ listen = \"unix:/run/nacre/admin.sock\"; }", &g) != 0)
 		return -1;
-	c->log_level = nacre_log_level_from_str(v);
-	if (c->log_level < 0)
-		return fail_line(p, line_of(s), "log.level = \"%s\" is "
-				 "unknown; use \"error\", \"warn\", "
-				 "\"info\" or \"debug\"", v);
+	if (!g)
+		return 0;
+	if (check_keys(p, g, "admin", admin_keys) != 0)
+		return -1;
+	if (!(s = config_setting_get_member(g, "listen")))
+		return fail_line(p, line_of(g), "admin needs listen = "
+				 "\"unix:/run/nacre/admin.sock\" (or "
+				 "tcp:127.0.0.1:PORT, vsock:CID:PORT)");
+	if (get_local_addr(p, s, "admin.listen",
+			   "\"unix:/run/nacre/admin.sock\"", true,
+			   &c->admin_listen) != 0)
+		return -1;
+	c->has_admin = true;
+	if ((s = config_setting_get_member(g, "max_evidence_age")) &&
+	    get_duration(p, s, "admin.max_evidence_age", SEC, 30 * DAY,
+			 &c->admin_max_evidence_age_ms) != 0)
+		return -1;
 	return 0;
 }
 
@@ -999,7 +1077,7 @@ parse_attestation(struct pctx *p, const config_setting_t *root,
  */
 static const char *const top_keys[] = {
 	"listen", "upstream", "tls", "limits", "workers", "balance",
-	"pack_busy", "log", "attestation", "acme", NULL
+	"pack_busy", "log", "attestation", "acme", "admin", NULL
 };
 
 /* ---- acme ---- */
@@ -1241,6 +1319,7 @@ parse_root(struct pctx *p, const config_setting_t *root,
 	    parse_workers(p, root, c) != 0 ||
 	    parse_balance(p, root, c) != 0 ||
 	    parse_log(p, root, c) != 0 ||
+	    parse_admin(p, root, c) != 0 ||
 	    parse_attestation(p, root, c) != 0 ||
 	    parse_acme(p, root, c) != 0)
 		return -1;

@@ -20,6 +20,7 @@
 
 #include "runtime.h"
 #include "records/records.h"
+#include "admin/stats.h"
 
 enum conn_state { ST_PROXY, ST_HANDSHAKE, ST_CONNECT, ST_SPLICE };
 /* what a blocked operation waits for */
@@ -71,12 +72,25 @@ struct nacre_conn {
 	struct sockaddr_storage peer, local;
 	socklen_t peerlen, locallen;
 	struct timeval connect_start;
+
+	/* what the connection did, for the access log and the metrics */
+	struct nacre_listener_stats *lstats; /* a reference */
+	struct timeval start;
+	uint64_t handshake_us;
+	uint64_t bytes_in, bytes_out;
+	const char *version, *cipher;    /* OpenSSL's static names */
+	const char *detail;              /* static text, or NULL */
+	char *meta;                      /* "SNI\0ALPN\0" when log.access */
+	uint8_t reason;                  /* enum nacre_close + 1; 0: unset */
+	bool attest_asked, acme_cert;
 };
 
 enum { EV_CR = 1, EV_CW = 2, EV_UR = 4, EV_UW = 8 };
 
 static void conn_pump(struct nacre_conn *c);
 static void conn_close(struct nacre_conn *c);
+static void set_reason(struct nacre_conn *c, enum nacre_close r,
+		       const char *detail);
 static void handshake_step(struct nacre_conn *c);
 static void upstream_connect(struct nacre_conn *c);
 static void proxy_read(struct nacre_conn *c);
@@ -150,6 +164,10 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	nacre_log(NACRE_LOG_INFO, c->id, "timeout after %llu ms %s; closing",
 		  (unsigned long long)c->timeout_ms, state_name(c->state));
+	set_reason(c, NACRE_CLOSE_TIMEOUT, state_name(c->state));
+	if (c->state == ST_HANDSHAKE)
+		nacre_stats_handshake(true, nacre_tls_ver_of(SSL_version(c->ssl)),
+				      nacre_tls_attestation_asked(c->ssl), 0);
 	conn_close(c);
 }
 
@@ -202,10 +220,71 @@ reset_on_close(int fd)
 	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
 
+/* the first cause of the end is the one reported */
+static void
+set_reason(struct nacre_conn *c, enum nacre_close r, const char *detail)
+{
+	if (c->reason)
+		return;
+	c->reason = (uint8_t)(r + 1);
+	c->detail = detail;
+}
+
+static uint64_t
+us_since(const struct nacre_conn *c, const struct timeval *t0)
+{
+	struct timeval now;
+
+	event_base_gettimeofday_cached(c->w->base, &now);
+	if (now.tv_sec < t0->tv_sec ||
+	    (now.tv_sec == t0->tv_sec && now.tv_usec < t0->tv_usec))
+		return 0;
+	return (uint64_t)(now.tv_sec - t0->tv_sec) * 1000000 +
+	       (uint64_t)((int64_t)now.tv_usec - t0->tv_usec);
+}
+
+/* the connection's record: to the access log and the counters */
+static void
+report(struct nacre_conn *c)
+{
+	struct nacre_conn_summary s = {
+		.id = c->id,
+		.listener = c->lstats ? c->lstats->text : "",
+		.client = (const struct sockaddr *)&c->peer,
+		.clientlen = c->peerlen,
+		.version = c->version, .cipher = c->cipher,
+		.attestation_asked = c->attest_asked, .acme_cert = c->acme_cert,
+		.duration_us = us_since(c, &c->start),
+		.handshake_us = c->handshake_us,
+		.bytes_in = c->bytes_in, .bytes_out = c->bytes_out,
+		.detail = c->detail,
+	};
+
+	if (c->reason)
+		s.reason = (enum nacre_close)(c->reason - 1);
+	else if (c->u_reset)
+		s.reason = NACRE_CLOSE_UPSTREAM_ERROR;
+	else
+		s.reason = NACRE_CLOSE_OK;
+	if (c->meta) {
+		s.sni = c->meta[0] ? c->meta : NULL;
+		s.alpn = c->meta + strlen(c->meta) + 1;
+		if (!*s.alpn)
+			s.alpn = NULL;
+	}
+	nacre_stats_conn_closed(c->lstats, &s);
+	if (c->gen->cfg->log_access)
+		nacre_log_access(&s);
+	nacre_listener_stats_unref(c->lstats);
+}
+
 static void
 conn_free(struct nacre_conn *c)
 {
 	struct nacre_worker *w = c->w;
+
+	report(c);
+	free(c->meta);
 
 	event_del(&c->crev);
 	event_del(&c->cwev);
@@ -257,7 +336,16 @@ void
 nacre_conn_abort(struct nacre_conn *c, const char *why)
 {
 	nacre_log(NACRE_LOG_INFO, c->id, "closing: %s", why);
+	set_reason(c, c->state == ST_PROXY ? NACRE_CLOSE_PROXY_HEADER :
+		   NACRE_CLOSE_INTERNAL, NULL);
 	conn_free(c);
+}
+
+void
+nacre_conn_drain_close(struct nacre_conn *c, const char *why)
+{
+	set_reason(c, NACRE_CLOSE_DRAIN, NULL);
+	nacre_conn_abort(c, why);
 }
 
 static void
@@ -358,6 +446,7 @@ proxy_read(struct nacre_conn *c)
 	ssize_t n, r;
 
 	if (!c->pp_buf && !(c->pp_buf = malloc(NACRE_PP2_HDR_MAX))) {
+		set_reason(c, NACRE_CLOSE_INTERNAL, NULL);
 		nacre_conn_abort(c, "out of memory");
 		return;
 	}
@@ -401,6 +490,38 @@ proxy_read(struct nacre_conn *c)
 
 /* ---- TLS handshake ---- */
 
+/* what the handshake settled, kept past the SSL (compact frees it) */
+static void
+handshake_done(struct nacre_conn *c)
+{
+	enum nacre_tls_ver v = nacre_tls_ver_of(SSL_version(c->ssl));
+
+	c->handshake_us = us_since(c, &c->start);
+	c->version = SSL_get_version(c->ssl);
+	c->cipher = SSL_get_cipher_name(c->ssl);
+	c->attest_asked = nacre_tls_attestation_asked(c->ssl);
+	c->acme_cert = nacre_tls_acme_served(c->ssl);
+	nacre_stats_handshake(false, v, c->attest_asked, c->handshake_us);
+	if (c->acme_cert)
+		atomic_fetch_add_explicit(&nacre_stats.acme_served, 1,
+					  memory_order_relaxed);
+	if (c->gen->cfg->log_access) {
+		const char *sni = SSL_get_servername(c->ssl,
+						     TLSEXT_NAMETYPE_host_name);
+		const unsigned char *alpn;
+		unsigned alen;
+		size_t slen = sni ? strnlen(sni, 255) : 0;
+
+		SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
+		if ((c->meta = malloc(slen + alen + 2))) {
+			memcpy(c->meta, sni ? sni : "", slen);
+			c->meta[slen] = '\0';
+			memcpy(c->meta + slen + 1, alpn, alen);
+			c->meta[slen + 1 + alen] = '\0';
+		}
+	}
+}
+
 static void
 handshake_step(struct nacre_conn *c)
 {
@@ -421,6 +542,7 @@ handshake_step(struct nacre_conn *c)
 		nacre_sockbio_more(SSL_get_wbio(c->ssl), false);
 
 	if (r == 1) {
+		handshake_done(c);
 		if (nacre_log_on(NACRE_LOG_DEBUG)) {
 			const char *sni = SSL_get_servername(c->ssl,
 							     TLSEXT_NAMETYPE_host_name);
@@ -442,6 +564,7 @@ handshake_step(struct nacre_conn *c)
 			if (alen == 10 && memcmp(alpn, "acme-tls/1", 10) == 0) {
 				nacre_log(NACRE_LOG_INFO, c->id, "tls-alpn-01: "
 					  "challenge certificate served");
+				set_reason(c, NACRE_CLOSE_ACME_CHALLENGE, NULL);
 				conn_close(c);
 				return;
 			}
@@ -465,6 +588,13 @@ handshake_step(struct nacre_conn *c)
 		ev_set(c, EV_CW, &c->cwev, true);
 		return;
 	default:
+		{
+			unsigned long e = ERR_peek_error();
+			set_reason(c, NACRE_CLOSE_HANDSHAKE, e ?
+				   ERR_reason_error_string(e) : NULL);
+		}
+		nacre_stats_handshake(true, nacre_tls_ver_of(SSL_version(c->ssl)),
+				      nacre_tls_attestation_asked(c->ssl), 0);
 		log_ssl_error(c, NACRE_LOG_INFO, "TLS handshake failed");
 		conn_close(c);
 	}
@@ -597,6 +727,8 @@ upstream_fail(struct nacre_conn *c, int err)
 
 	snprintf(why, sizeof(why), "upstream %s: %s", c->gen->cfg->upstream.addr.text,
 		 strerror(err));
+	set_reason(c, NACRE_CLOSE_UPSTREAM_CONNECT, strerror(err));
+	nacre_stats_upstream_fail(err);
 	/* close_notify, so the client sees a clean close rather than a reset */
 	SSL_shutdown(c->ssl);
 	nacre_log(NACRE_LOG_WARN, c->id, "closing: %s", why);
@@ -706,6 +838,7 @@ client_read(struct nacre_conn *c)
 			 * take what it got for all of it */
 			nacre_log(NACRE_LOG_DEBUG, c->id, "client read: %s",
 				  nacre_records_error(c->tls));
+			set_reason(c, NACRE_CLOSE_CLIENT_ERROR, NULL);
 			c->dead = true;
 			c->abort_upstream = true;
 			return true;
@@ -730,6 +863,7 @@ upstream_write(struct nacre_conn *c)
 				 buf_len(&c->c2u), MSG_NOSIGNAL);
 		if (n > 0) {
 			buf_consumed(c, &c->c2u, (uint32_t)n);
+			c->bytes_in += (uint64_t)n;
 			progress = true;
 			continue;
 		}
@@ -819,12 +953,14 @@ client_write(struct nacre_conn *c)
 					     buf_len(&c->u2c), &took);
 		if (st == NACRE_IO_OK) {
 			buf_consumed(c, &c->u2c, (uint32_t)took);
+			c->bytes_out += took;
 			progress = true;
 			continue;
 		}
 		if (st == NACRE_IO_ERR || st == NACRE_IO_EOF) {
 			nacre_log(NACRE_LOG_DEBUG, c->id, "client write: %s",
 				  nacre_records_error(c->tls));
+			set_reason(c, NACRE_CLOSE_CLIENT_ERROR, NULL);
 			c->dead = true;
 			c->abort_upstream = true;
 			return true;
@@ -913,8 +1049,9 @@ conn_pump(struct nacre_conn *c)
 /* ---- accept ---- */
 
 void
-nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
-		 const struct sockaddr *peer, socklen_t peerlen)
+nacre_conn_start(struct nacre_worker *w, int fd, struct nacre_listener *l,
+		 bool proxy_protocol, const struct sockaddr *peer,
+		 socklen_t peerlen)
 {
 	struct nacre_gen *g = w->gen;
 	struct nacre_conn *c = nacre_pool_alloc(sizeof(*c)); /* pool.c */
@@ -955,6 +1092,13 @@ nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
 	c->state = proxy_protocol ? ST_PROXY : ST_HANDSHAKE;
 	memcpy(&c->peer, peer, peerlen);
 	c->peerlen = peerlen;
+	if (l) {
+		c->lstats = l->stats;
+		nacre_listener_stats_ref(c->lstats);
+		atomic_fetch_add_explicit(&c->lstats->active, 1,
+					  memory_order_relaxed);
+	}
+	event_base_gettimeofday_cached(w->base, &c->start);
 	SSL_set_accept_state(c->ssl);
 	event_assign(&c->crev, w->base, fd, EV_READ | EV_PERSIST, client_cb, c);
 	event_assign(&c->cwev, w->base, fd, EV_WRITE | EV_PERSIST, client_cb, c);

@@ -58,8 +58,11 @@ nacre_listener_open(const struct nacre_addr *a, unsigned nworkers, bool spread,
 	unsigned n = per_worker ? nworkers : 1;
 	struct nacre_listener *l = calloc(1, sizeof(*l));
 
-	if (!l || !(l->fds = calloc(n, sizeof(*l->fds)))) {
+	if (!l || !(l->fds = calloc(n, sizeof(*l->fds))) ||
+	    !(l->stats = nacre_listener_stats_new(a->text))) {
 		snprintf(err, errlen, "%s: out of memory", a->text);
+		if (l)
+			free(l->fds);
 		free(l);
 		return NULL;
 	}
@@ -68,6 +71,7 @@ nacre_listener_open(const struct nacre_addr *a, unsigned nworkers, bool spread,
 		if (l->fds[i] < 0) {
 			while (i-- > 0)
 				close(l->fds[i]);
+			nacre_listener_stats_unref(l->stats);
 			free(l->fds);
 			free(l);
 			return NULL;
@@ -98,6 +102,7 @@ nacre_listener_unref(struct nacre_listener *l)
 		return;
 	for (unsigned i = 0; i < l->nfds; i++)
 		close(l->fds[i]);
+	nacre_listener_stats_unref(l->stats); /* connections may hold it */
 	free(l->fds);
 	free(l);
 }

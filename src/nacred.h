@@ -135,6 +135,14 @@ struct nacre_config {
 	enum nacre_balance balance;   /* how new connections find a worker */
 	unsigned pack_busy;           /* "pack": % busy at which a worker spills */
 	int log_level;                /* enum nacre_log_level */
+	enum nacre_log_format { NACRE_LOG_TEXT, NACRE_LOG_JSON } log_format;
+	bool log_access;              /* a line per closed connection */
+	bool has_log_to;              /* lines go to log_to, not stderr */
+	struct nacre_addr log_to;     /* a collector outside the enclave */
+	bool has_admin;               /* the admin endpoint (src/admin/) */
+	struct nacre_addr admin_listen;
+	uint64_t admin_max_evidence_age_ms; /* /healthz: 503 when the served
+					     * evidence is older; 0: no bound */
 	unsigned char digest[32];     /* SHA-256 of the file as read */
 	atomic_int refs;              /* generations sharing it (gen.c) */
 };
@@ -167,6 +175,45 @@ bool nacre_hostname_valid(const char *s);
 /* formats one sentence into err (may be NULL) */
 void nacre_seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* What one connection did, filled by conn.c as it closes: log.c writes
+ * the access line from it (log.access), metrics count it. Strings are
+ * raw (a client's SNI may hold any bytes): escape them to write them. */
+enum nacre_close {
+	NACRE_CLOSE_OK,               /* both sides ended the stream */
+	NACRE_CLOSE_PROXY_HEADER,     /* no valid PROXY header */
+	NACRE_CLOSE_HANDSHAKE,        /* the TLS handshake failed */
+	NACRE_CLOSE_ACME_CHALLENGE,   /* a CA's tls-alpn-01 validation */
+	NACRE_CLOSE_UPSTREAM_CONNECT, /* the upstream could not be reached */
+	NACRE_CLOSE_TIMEOUT,          /* idle, handshake or connect timeout */
+	NACRE_CLOSE_CLIENT_ERROR,     /* the client broke the stream or TLS */
+	NACRE_CLOSE_UPSTREAM_ERROR,   /* the upstream broke the stream */
+	NACRE_CLOSE_DRAIN,            /* closed by a drain or shutdown */
+	NACRE_CLOSE_INTERNAL,         /* out of memory and the like */
+	NACRE_CLOSE_COUNT
+};
+/* "ok", "proxy_header", "handshake", ...: stable, for logs and labels */
+const char *nacre_close_name(enum nacre_close r);
+struct nacre_conn_summary {
+	uint64_t id;
+	const char *listener;          /* the listen address as written */
+	const struct sockaddr *client; /* from PROXY v2 when present */
+	socklen_t clientlen;
+	const char *sni;               /* NULL: none */
+	const char *alpn;              /* NULL: none */
+	const char *version;           /* "TLSv1.3"; NULL: no handshake */
+	const char *cipher;            /* NULL: no handshake */
+	bool attestation_asked;
+	bool acme_cert;                /* the ACME certificate was served */
+	uint64_t duration_us;          /* accept to close */
+	uint64_t handshake_us;         /* accept to handshake done; 0: none */
+	uint64_t bytes_in;             /* plaintext, client to upstream */
+	uint64_t bytes_out;            /* plaintext, upstream to client */
+	enum nacre_close reason;
+	const char *detail;            /* e.g. OpenSSL's reason; NULL: none */
+};
+/* the access line (log.access), text or JSON as log.format says */
+void nacre_log_access(const struct nacre_conn_summary *s);
+
 #define log_err(...)   nacre_log(NACRE_LOG_ERROR, 0, __VA_ARGS__)
 #define log_warn(...)  nacre_log(NACRE_LOG_WARN, 0, __VA_ARGS__)
 #define log_info(...)  nacre_log(NACRE_LOG_INFO, 0, __VA_ARGS__)
@@ -260,6 +307,8 @@ struct ssl_ctx_st *nacre_tls_acme_ctx_new(const struct nacre_config *cfg,
  * its ClientHello: nacre and libnacre do, browsers never) */
 struct ssl_st;
 bool nacre_tls_attestation_asked(const struct ssl_st *s);
+/* S was given the ACME certificate chain of its SNI */
+bool nacre_tls_acme_served(const struct ssl_st *s);
 /* the ACME certificates (acme/acme.h) S may be served from: its
  * generation's table, which must outlive the handshake */
 struct nacre_acme_served;

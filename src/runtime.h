@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "nacred.h"
+#include "admin/stats.h"
 
 /*
  * A generation is what new connections start with: a configuration and the
@@ -40,6 +41,8 @@ struct nacre_listener {
 	int *fds;
 	unsigned nfds;
 	struct nacre_addr addr;
+	struct nacre_listener_stats *stats; /* admin/stats.h; connections
+					     * hold it past the listener */
 };
 
 struct nacre_listener *nacre_listener_open(const struct nacre_addr *a,
@@ -118,9 +121,12 @@ void nacre_process_log(const struct nacre_process *p, uint64_t max_connections);
 void nacre_process_check_budget(uint64_t max_connections);
 
 /* conn.c */
-void nacre_conn_start(struct nacre_worker *w, int fd, bool proxy_protocol,
-		      const struct sockaddr *peer, socklen_t peerlen);
+void nacre_conn_start(struct nacre_worker *w, int fd, struct nacre_listener *l,
+		      bool proxy_protocol, const struct sockaddr *peer,
+		      socklen_t peerlen);
 void nacre_conn_abort(struct nacre_conn *c, const char *why);
+/* closed by a drain deadline or shutdown (counted as such) */
+void nacre_conn_drain_close(struct nacre_conn *c, const char *why);
 struct nacre_conn *nacre_conn_next(struct nacre_conn *c);
 
 #endif

@@ -182,6 +182,10 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 static int asked_idx = -1, served_idx = -1;
 static pthread_once_t asked_once = PTHREAD_ONCE_INIT;
 
+/* asked_idx: what client_hello() decided for the connection */
+#define MARK_ASKED ((uintptr_t)1) /* the attested certificate, asked for */
+#define MARK_ACME ((uintptr_t)2)  /* the ACME chain of its SNI */
+
 static void
 asked_index(void)
 {
@@ -257,7 +261,7 @@ client_hello(SSL *s, int *al, void *arg)
 	if (asked_idx >= 0 &&
 	    SSL_client_hello_get0_ext(s, NACRE_TLSEXT_ATTEST, &p, &n) == 1 &&
 	    n >= 1 && p[0] >= NACRE_TLSEXT_ATTEST_VERSION) {
-		SSL_set_ex_data(s, asked_idx, (void *)1);
+		SSL_set_ex_data(s, asked_idx, (void *)MARK_ASKED);
 		asked = true;
 	}
 	have_sni = SSL_client_hello_get0_ext(s, TLSEXT_TYPE_server_name, &p, &n) == 1 &&
@@ -275,8 +279,10 @@ client_hello(SSL *s, int *al, void *arg)
 	}
 	if (!asked && have_sni && served) {
 		SSL_CTX *acme = nacre_acme_served_find(served, sni);
-		if (acme)
+		if (acme) {
 			SSL_set_SSL_CTX(s, acme);
+			SSL_set_ex_data(s, asked_idx, (void *)MARK_ACME);
+		}
 	}
 	return SSL_CLIENT_HELLO_SUCCESS;
 }
@@ -294,7 +300,15 @@ attest_ext_parse(SSL *s, unsigned int type, unsigned int context,
 bool
 nacre_tls_attestation_asked(const SSL *s)
 {
-	return asked_idx >= 0 && SSL_get_ex_data(s, asked_idx) != NULL;
+	return asked_idx >= 0 &&
+	       (uintptr_t)SSL_get_ex_data(s, asked_idx) == MARK_ASKED;
+}
+
+bool
+nacre_tls_acme_served(const SSL *s)
+{
+	return asked_idx >= 0 &&
+	       (uintptr_t)SSL_get_ex_data(s, asked_idx) == MARK_ACME;
 }
 
 /* Evidence binding the key: NSM public_key = the key's DER SPKI, user_data

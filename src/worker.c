@@ -207,11 +207,14 @@ static void
 accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct nacre_worker *w = arg;
+	struct nacre_listener *l = NULL;
 	bool pp = false;
 
 	for (size_t i = 0; i < w->gen->nlisteners; i++)
-		if (nacre_listener_fd(w->gen->listeners[i], w->idx) == lfd)
+		if (nacre_listener_fd(w->gen->listeners[i], w->idx) == lfd) {
 			pp = w->gen->listener_pp[i];
+			l = w->gen->listeners[i];
+		}
 
 	for (int n = 0; n < ACCEPT_BATCH; n++) {
 		struct sockaddr_storage ss;
@@ -222,6 +225,10 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 			/* resumes when a connection here closes, or soon; the
 			 * clients wait in the backlog, none is taken in that
 			 * could not reach the upstream */
+			if (!w->accept_paused)
+				nacre_stats_accept_pause(fd_bound() ?
+					NACRE_PAUSE_DESCRIPTORS :
+					NACRE_PAUSE_MAX_CONNECTIONS);
 			if (fd_bound() && !w->accept_paused && w->ticks++ % 64 == 0)
 				log_warn("descriptor budget reached (%llu connections "
 					 "with 2 descriptors each); pausing accept",
@@ -241,6 +248,11 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 			    errno == ENOBUFS || errno == ENOMEM) {
 				/* out of descriptors or memory: stop taking
 				 * new work for a moment, keep the old */
+				if (!w->accept_paused)
+					nacre_stats_accept_pause(
+						errno == EMFILE || errno == ENFILE ?
+						NACRE_PAUSE_DESCRIPTORS :
+						NACRE_PAUSE_MEMORY);
 				if (w->ticks++ % 64 == 0)
 					log_warn("accept: %s; pausing accept for %d ms",
 						 strerror(errno), ACCEPT_RETRY_MS);
@@ -250,7 +262,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 			log_err("accept: %s", strerror(errno));
 			return;
 		}
-		nacre_conn_start(w, fd, pp, (struct sockaddr *)&ss, sl);
+		nacre_conn_start(w, fd, l, pp, (struct sockaddr *)&ss, sl);
 		load_start(w);
 	}
 }
@@ -294,7 +306,7 @@ force_close_all(struct nacre_worker *w)
 
 	while (c) {
 		struct nacre_conn *next = nacre_conn_next(c);
-		nacre_conn_abort(c, "drain deadline reached");
+		nacre_conn_drain_close(c, "drain deadline reached");
 		c = next;
 	}
 	event_base_loopexit(w->base, NULL);
