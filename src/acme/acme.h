@@ -406,6 +406,28 @@ int nacre_acme_http_do(struct nacre_acme_http *h, const char *method,
 		       char *err, size_t errlen);
 void nacre_acme_resp_clear(struct nacre_acme_resp *r);
 
+/* hop.c: the relay http.c hands curl for a vsock hop (curl connects unix
+ * sockets itself, on every version). A thread accepts on an abstract unix
+ * socket with a random name, from this process only, and copies bytes
+ * (TLS records: ciphertext only) to a vsock connection to VIA each. */
+#define NACRE_ACME_HOP_PAIRS 4          /* connections relayed at once */
+#define NACRE_ACME_HOP_BUF 16384        /* each way, each connection */
+#define NACRE_ACME_HOP_CONNECT_MS 10000 /* bound on reaching the hop */
+struct nacre_acme_hop;
+/* listening and its thread started, or NULL + err */
+struct nacre_acme_hop *nacre_acme_hop_start(const struct nacre_addr *via,
+					    char *err, size_t errlen);
+/* the abstract socket's name (without the leading NUL), for
+ * CURLOPT_ABSTRACT_UNIX_SOCKET */
+const char *nacre_acme_hop_name(const struct nacre_acme_hop *hop);
+/* forget the last failure (before a request) */
+void nacre_acme_hop_clear(struct nacre_acme_hop *hop);
+/* true + OUT: why the hop could not be reached since the last clear */
+bool nacre_acme_hop_failure(struct nacre_acme_hop *hop, char *out,
+			    size_t outlen);
+/* wakes the thread, joins it, closes everything; HOP may be NULL */
+void nacre_acme_hop_stop(struct nacre_acme_hop *hop);
+
 /* client.c, for order.c: a run of signed requests */
 /* starts a run (its deadline) with the account registered: the
  * directory's newOrder URL, or NULL + err */

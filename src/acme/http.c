@@ -2,10 +2,11 @@
  * http.c: HTTPS to the CA with libcurl (a well-kept HTTP/1.1 + TLS client:
  * we write no HTTP ourselves). With `via`, every connection goes to that
  * hop (e.g. the parent instance of an enclave) instead of the CA's
- * address: a tcp or vsock socket we connect and hand to curl as already
- * connected, or curl's own unix-socket support; either way TLS runs end to
- * end with the CA, its host name used for SNI and verification, and the
- * CA's name is never looked up here.
+ * address: a tcp socket we connect and hand to curl as already connected,
+ * curl's own unix-socket support, or for vsock the relay of hop.c, which
+ * curl reaches as an abstract unix socket; either way TLS runs end to end
+ * with the CA, its host name used for SNI and verification, and the CA's
+ * name is never looked up here.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,12 +24,10 @@
 #include "nacred.h"
 
 #define CONNECT_TIMEOUT_MS 10000
-/* libcurl 7.88.x calls connect() on a socket CURL_SOCKOPT_ALREADY_CONNECTED
- * said was connected (curl issue #10626, fixed in 8.0.0). A TCP socket
- * whose non-blocking connect we completed answers that with success; a
- * connected vsock socket answers EISCONN. */
-#define CURL_RECONNECT_BUG_FROM 0x075800
-#define CURL_RECONNECT_BUG_UNTIL 0x080000
+/* through the relay, curl's connect phase (its TLS handshake included)
+ * outlasts the relay's own bound on reaching the hop, so that the relay's
+ * reason is what a failure reports */
+#define RELAY_CONNECT_TIMEOUT_MS (NACRE_ACME_HOP_CONNECT_MS + 5000)
 #define USER_AGENT "nacre/" NACRE_VERSION " (ACME; RFC 8555)"
 
 struct nacre_acme_http {
@@ -38,6 +37,7 @@ struct nacre_acme_http {
 	bool has_via;
 	struct nacre_addr via;
 	char via_err[NACRE_ERRLEN]; /* why the hop refused, for the message */
+	struct nacre_acme_hop *hop; /* the relay, for a vsock hop */
 	struct curl_slist *resolve; /* host:port pinned so curl never looks
 				     * the CA up itself when a hop is used */
 	struct nacre_acme_resp *cur;
@@ -136,10 +136,12 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* A connected socket to the hop; curl does TLS over it. Connected without
- * blocking: libcurl 7.88 calls connect() on it once more, and Linux
- * answers 0 to that only while the socket's own connect() was started
- * non-blocking and has not been called again. */
+/* A connected socket to a tcp hop; curl does TLS over it. Connected
+ * without blocking: libcurl 7.88 calls connect() on a socket
+ * CURL_SOCKOPT_ALREADY_CONNECTED said was connected (curl issue #10626,
+ * fixed in 8.0.0), and Linux answers 0 to that only while the socket's own
+ * connect() was started non-blocking and has not been called again (a
+ * connected vsock answers EISCONN: hence the relay for vsock). */
 static int
 connect_hop(struct nacre_acme_http *h)
 {
@@ -223,7 +225,19 @@ setup(struct nacre_acme_http *h)
 		e |= curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_roots);
 		e |= curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
 	}
-	if (h->has_via && h->via.kind == NACRE_ADDR_UNIX) {
+	if (h->hop) {
+		/* curl connects the relay's abstract socket itself
+		 * (CURLOPT_ABSTRACT_UNIX_SOCKET: libcurl 7.53 and later) */
+		e |= curl_easy_setopt(c, CURLOPT_ABSTRACT_UNIX_SOCKET,
+				      nacre_acme_hop_name(h->hop));
+		e |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+				      (long)RELAY_CONNECT_TIMEOUT_MS);
+		/* libcurl 7.88 reuses no connection to an abstract socket
+		 * (its peer "address" is empty, which it takes for a name
+		 * still being resolved): one kept connection at most, so
+		 * that no more than two are open through the relay */
+		e |= curl_easy_setopt(c, CURLOPT_MAXCONNECTS, 1L);
+	} else if (h->has_via && h->via.kind == NACRE_ADDR_UNIX) {
 		/* curl connects the path itself: a connected unix socket
 		 * cannot survive 7.88's second connect() */
 		const struct sockaddr_un *un = (const void *)&h->via.ss;
@@ -235,8 +249,6 @@ setup(struct nacre_acme_http *h)
 		e |= curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, h);
 		e |= curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
 		e |= curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, h);
-		if (h->via.kind != NACRE_ADDR_TCP)
-			e |= curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 0L);
 	}
 	return e == CURLE_OK ? 0 : -1;
 }
@@ -253,22 +265,6 @@ check_ca_roots(const char *path, char *err, size_t errlen)
 	}
 	close(fd);
 	return 0;
-}
-
-static int
-vsock_unsupported(const struct nacre_addr *via, char *err, size_t errlen)
-{
-	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-
-	if (via->kind != NACRE_ADDR_VSOCK ||
-	    v->version_num < CURL_RECONNECT_BUG_FROM ||
-	    v->version_num >= CURL_RECONNECT_BUG_UNTIL)
-		return 0;
-	nacre_seterr(err, errlen, "ACME via %s: libcurl %s cannot use a vsock "
-		     "hop (it connects an already connected socket again, "
-		     "curl issue #10626); use libcurl 8.0.0 or later, or a tcp "
-		     "or unix hop", via->text, v->version);
-	return -1;
 }
 
 struct nacre_acme_http *
@@ -296,7 +292,8 @@ nacre_acme_http_new(const struct nacre_acme_config *cfg, char *err,
 			goto fail;
 		}
 		h->has_via = true;
-		if (vsock_unsupported(&h->via, err, errlen) != 0)
+		if (h->via.kind == NACRE_ADDR_VSOCK &&
+		    !(h->hop = nacre_acme_hop_start(&h->via, err, errlen)))
 			goto fail;
 	}
 	h->curl = curl_easy_init();
@@ -316,7 +313,8 @@ nacre_acme_http_free(struct nacre_acme_http *h)
 	if (!h)
 		return;
 	if (h->curl)
-		curl_easy_cleanup(h->curl);
+		curl_easy_cleanup(h->curl); /* closes its connections first */
+	nacre_acme_hop_stop(h->hop);
 	curl_slist_free_all(h->resolve);
 	free(h->ca_roots);
 	free(h);
@@ -417,6 +415,14 @@ transport_error(struct nacre_acme_http *h, CURLcode e, const char *method,
 
 	curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os_errno);
 
+	/* the relay closed curl's connection because the hop failed: curl
+	 * saw no more than an end, the relay knows why */
+	if (h->hop && nacre_acme_hop_failure(h->hop, h->via_err,
+					     sizeof(h->via_err))) {
+		nacre_seterr(err, errlen, "cannot connect to the CA through the "
+			     "hop %s: %s", h->via.text, h->via_err);
+		return;
+	}
 	switch (e) {
 	case CURLE_PEER_FAILED_VERIFICATION:
 		nacre_seterr(err, errlen, "the CA's certificate could not be "
@@ -478,8 +484,10 @@ nacre_acme_http_do(struct nacre_acme_http *h, const char *method,
 	h->cur = r;
 	h->too_big = false;
 	h->errbuf[0] = h->via_err[0] = '\0';
+	if (h->hop)
+		nacre_acme_hop_clear(h->hop);
 	if (!hdrs || set_method(h->curl, method, body ? body : "") != 0 ||
-	    (h->has_via && h->via.kind != NACRE_ADDR_UNIX &&
+	    (h->has_via && h->via.kind == NACRE_ADDR_TCP &&
 	     pin_host(h, url) != 0) ||
 	    curl_easy_setopt(h->curl, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||

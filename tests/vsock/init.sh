@@ -5,6 +5,10 @@
 # "not ok - vsock ..." line per check, then the end marker, and powers off.
 # "/init step NAME" runs one check's body; the main run calls it that way
 # under timeout(1), so a hung check costs its own time only.
+# ACME (when the image has pebble): Pebble, its DNS and a socat vsock->TCP
+# relay (the parent instance's part) start early, since Go programs take
+# seconds to start under TCG; after the data-path checks nacred obtains a
+# certificate through the hop vsock:1:14001 and a client verifies it.
 export PATH=/bin
 export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
 . /etc/vsock-test.env # MODULES BYTES STEP_SECONDS GUEST_BUDGET HAVE_*
@@ -57,10 +61,20 @@ step_proxy_v2() {
 
 step_tls_echo() { vsockc echo --tls 1 8444 "$BYTES"; }
 
+# The sim root's certificate: the .crt nacred writes beside the root's key
+# file, or (a nacred that keeps both in one file) the .pem itself.
+sim_root() {
+	if [ -e "/tmp/sim-root-$1.crt" ]; then
+		echo "/tmp/sim-root-$1.crt"
+	else
+		echo "/tmp/sim-root-$1.pem"
+	fi
+}
+
 # nacre verify over vsock: the sim evidence chains to the root this nacred
 # created, and PCR0 is the SHA-384 of the nacred binary.
 step_verify() {
-	nacre verify vsock:1:8443 --root /tmp/sim-root-http.pem \
+	nacre verify vsock:1:8443 --root "$(sim_root http)" \
 		--pcr "0=$NACRED_SHA384"
 }
 
@@ -68,7 +82,7 @@ step_verify() {
 # PCR0 it does not have, and against the default AWS root.
 step_verify_refuses() {
 	bad=$(echo "$NACRED_SHA384" | tr 0-9a-f 1-9a-f0)
-	nacre verify vsock:1:8443 --root /tmp/sim-root-http.pem --pcr "0=$bad"
+	nacre verify vsock:1:8443 --root "$(sim_root http)" --pcr "0=$bad"
 	rc=$?
 	echo "wrong PCR0: exit $rc"
 	[ "$rc" -eq 1 ] || return 1
@@ -86,6 +100,23 @@ step_half_close() {
 step_concurrent() {
 	tlsclient concurrent --connect vsock:1:8443 --conns 20 \
 		--timeout "$((STEP_SECONDS - 5))"
+}
+
+# The ACME certificate over vsock, by SNI: the chain nacred serves verifies
+# for the name against Pebble's root (fetched from its management API
+# through a second relay), and the leaf's issuer is Pebble's intermediate.
+step_acme_client() {
+	vsockc get --tls 1 15001 /roots/0 >/tmp/pebble-root.pem || return 1
+	grep -q 'BEGIN CERTIFICATE' /tmp/pebble-root.pem || {
+		echo "no certificate from Pebble's /roots/0"
+		return 1
+	}
+	vsockc cert --sni app.nacre.test --ca /tmp/pebble-root.pem 1 8447 \
+		>/tmp/acme-cert.out || return 1
+	cat /tmp/acme-cert.out
+	grep -q '^issuer: .*Pebble Intermediate CA' /tmp/acme-cert.out &&
+		grep -q '^verified: yes for app.nacre.test' /tmp/acme-cert.out &&
+		grep -q 'cmw=no' /tmp/acme-cert.out
 }
 
 if [ "$1" = step ]; then
@@ -139,7 +170,10 @@ check() {
 
 finish() {
 	if [ "$FAILED" -ne 0 ]; then
-		for f in /tmp/upstream-*.log /tmp/nacred-*.log; do show "$f"; done
+		for f in /tmp/upstream-*.log /tmp/nacred-*.log /tmp/pebble.log \
+			 /tmp/challtestsrv.log /tmp/socat-*.log; do
+			show "$f"
+		done
 	fi
 	echo "# guest uptime $(uptime_s)s"
 	echo "# vsock guest done"
@@ -205,6 +239,35 @@ start_nacred() {
 		vsockc wait 1 "$2" 0
 }
 
+# wait_log FILE TEXT SECONDS: until FILE holds TEXT (0), or SECONDS pass or
+# the guest's budget ends (1)
+wait_log() {
+	_end=$(($(cut -d. -f1 /proc/uptime) + $3))
+	[ "$_end" -gt "$GUEST_BUDGET" ] && _end=$GUEST_BUDGET
+	while ! grep -qF "$2" "$1" 2>/dev/null; do
+		[ "$(cut -d. -f1 /proc/uptime)" -ge "$_end" ] && return 1
+		sleep 0.2
+	done
+}
+
+# the CA, its DNS (every name is 127.0.0.1, so Pebble validates
+# tls-alpn-01 on nacred's tcp:127.0.0.1:5001), and the parent's relays:
+# vsock 14001 -> Pebble's ACME port, 15001 -> its management port
+if [ "$HAVE_ACME" = yes ]; then
+	pebble-challtestsrv -dns01 127.0.0.1:8053 -management 127.0.0.1:8055 \
+		-http01 "" -https01 "" -tlsalpn01 "" -defaultIPv4 127.0.0.1 \
+		-defaultIPv6 "" >/tmp/challtestsrv.log 2>&1 &
+	PEBBLE_VA_NOSLEEP=1 pebble -config /etc/acme/pebble.json \
+		-dnsserver 127.0.0.1:8053 >/tmp/pebble.log 2>&1 &
+	PEBBLE_PID=$!
+	socat -d -d VSOCK-LISTEN:14001,fork TCP:127.0.0.1:14000 \
+		>/tmp/socat-hop.log 2>&1 &
+	socat VSOCK-LISTEN:15001,fork TCP:127.0.0.1:15000 \
+		>/tmp/socat-mgmt.log 2>&1 &
+	socat VSOCK-LISTEN:8054,fork TCP:127.0.0.1:8053 \
+		>/tmp/socat-dns.log 2>&1 &
+fi
+
 start_upstream http 8080 http
 start_upstream echo 8081 echo
 start_upstream drain 8082 drain
@@ -236,9 +299,75 @@ else
 fi
 echo "# checks done at $(uptime_s)s"
 
+# ---- ACME through the vsock hop ----
+# bound on the certificate: about 15 s under TCG, 10 of them nacred's
+# pause after the CAA refusal
+ACME_SECONDS=60
+acme_names=""
+if [ "$HAVE_ACME" = yes ] &&
+   wait_ready "pebble (the ACME test CA) listening" "$PEBBLE_PID" \
+	grep -q "Listening on" /tmp/pebble.log; then
+	start_nacred acme 8447 && acme_names="$acme_names acme"
+	start_nacred nohop 8448 && acme_names="$acme_names nohop"
+	echo "# ACME nacreds up at $(uptime_s)s"
+fi
+case " $acme_names " in *" acme "*)
+	lg=/tmp/nacred-acme.log
+	# require_caa: nacred registers, asks the resolver vsock:1:8054 (DNS
+	# over TCP through a relay) for CAA, finds no record and orders
+	# nothing; the record that pins its account is then added, and its
+	# next attempt (10 s later) orders
+	if wait_log $lg "acme: publish: app.nacre.test. CAA 0 issue" 30; then
+		ok "ACME: CAA checked through the resolver vsock:1:8054: $(sed -n 's/.*acme: CAA for app.nacre.test: \([a-z-]*\).*/\1/p' $lg | head -n 1), no order, the records to publish logged"
+		acct=$(sed -n 's/.*acme: account \(https:[^ ]*\) (the accounturi.*/\1/p' $lg | head -n 1)
+		if wget -q -O /dev/null --post-data "{\"host\":\"app.nacre.test\",\"policies\":[{\"tag\":\"issue\",\"value\":\"pebble.example; accounturi=$acct; validationmethods=tls-alpn-01\"},{\"tag\":\"issuewild\",\"value\":\";\"}]}" \
+			http://127.0.0.1:8055/add-caa >/tmp/add-caa.out 2>&1; then
+			ok "ACME: the CAA record pinning the account added (challtestsrv)"
+			echo "# account $acct"
+		else
+			notok "ACME: the CAA record pinning the account added (challtestsrv)"
+			show /tmp/add-caa.out
+		fi
+	else
+		notok "ACME: CAA checked through the resolver vsock:1:8054, the records to publish logged"
+	fi
+	if wait_log $lg "acme: serving the certificate for app.nacre.test" \
+		"$ACME_SECONDS"; then
+		ok "ACME via vsock:1:14001: nacred obtained a certificate from Pebble and serves it"
+		echo "# served at $(uptime_s)s"
+	else
+		notok "ACME via vsock:1:14001: nacred obtained a certificate from Pebble and serves it (not within ${ACME_SECONDS}s)"
+	fi
+	if grep -qF "acme: CAA for app.nacre.test pins this account" $lg; then
+		ok "ACME: the order came once CAA (over vsock) pinned the account"
+	else
+		notok "ACME: the order came once CAA (over vsock) pinned the account"
+	fi
+	if grep -qF "acme: relaying the CA's connections to the hop vsock:1:14001" $lg &&
+	   grep -qF "acme: certificate for app.nacre.test obtained" $lg &&
+	   [ "$(grep -c 'accepting connection from AF=40' /tmp/socat-hop.log)" -gt 0 ]; then
+		ok "ACME: the log shows the certificate obtained through the hop"
+		echo "# $(grep -c 'accepting connection from AF=40' /tmp/socat-hop.log) vsock connections at the relay"
+	else
+		notok "ACME: the log shows the certificate obtained through the hop"
+	fi
+	check "ACME: a TLS client over vsock with SNI app.nacre.test gets Pebble's chain, verified by Pebble's root" acme_client
+	;;
+esac
+case " $acme_names " in *" nohop "*)
+	want="cannot connect to the CA through the hop vsock:1:14999: "
+	if wait_log /tmp/nacred-nohop.log "$want" 20; then
+		ok "ACME: a hop nobody listens on is named in the log: '$(sed -n "s/.*\\($want[^;]*\\).*/\\1/p" \
+			/tmp/nacred-nohop.log | head -n 1)'"
+	else
+		notok "ACME: a hop nobody listens on is named in the log"
+	fi
+	;;
+esac
+
 # nacred survived everything, and exits 0 on SIGTERM (drain_timeout is 5 s).
 termed=""
-for n in http echo drain pp2; do
+for n in http echo drain pp2 $acme_names; do
 	eval "pid=\$NACRED_PID_$n"
 	if kill -0 "$pid" 2>/dev/null; then
 		ok "nacred ($n.conf) still running after the tests"

@@ -5,12 +5,16 @@
 # test tools and tests/vsock/vsockc. The guest's /init (tests/vsock/init.sh)
 # runs the checks on CID 1 and prints "ok - vsock ..." lines on the serial
 # console; this script captures it (build/vsock/console.log) and repeats them.
+# ACME over vsock: Debian's pebble (the ACME test CA) and pebble-challtestsrv
+# (its DNS) run in the guest, socat relays a vsock port to Pebble's TCP port
+# as the parent instance of an enclave would, and nacred with
+# acme.via = "vsock:1:PORT" gets a certificate through it.
 #
 # Environment: NACRED, UPSTREAM, TLSCLIENT, NACRE (binaries; NACRED may be the
 # ASan build), VSOCK_KVER (kernel version; default: the newest installed with
 # modules), VSOCK_ACCEL (default tcg, which needs no /dev/kvm), VSOCK_TIMEOUT
 # (hard limit on the VM, 240 s), VSOCK_BYTES (bulk transfer size, 4 MiB).
-# A normal run takes about 20 s under TCG; if every check hangs, about 150 s.
+# A normal run takes about 45 s under TCG; if every check hangs, about 210 s.
 cd "$(dirname "$0")/../.." || exit 1
 OUT=build/vsock
 ROOT=$OUT/root
@@ -193,6 +197,69 @@ done <<EOF
 $CONFIGS
 EOF
 
+# ---- ACME through a vsock hop ----
+# Pebble's HTTPS certificate (test material) names ca.nacre.test, a name
+# that resolves nowhere: nacred's directory URL uses it with a port nothing
+# listens on, so only the hop reaches the CA. Ports: Pebble 14000 (ACME),
+# 15000 (management); challtestsrv 8053 (DNS: every name is 127.0.0.1),
+# 8055; socat vsock 14001 -> 14000 (the hop), 15001 -> 15000 (Pebble's
+# root, for the client's check), 8054 -> 8053 (DNS over TCP: acme.conf's
+# CAA resolver); nacred (acme.conf) tcp:127.0.0.1:5001 (Pebble's
+# tls-alpn-01 validation, tlsPort) and vsock 8447 (the client);
+# nohop.conf's hop, vsock:1:14999, has no listener.
+have_acme=no
+acme_missing=""
+for t in pebble pebble-challtestsrv socat openssl; do
+	command -v "$t" >/dev/null 2>&1 || acme_missing="$acme_missing $t"
+done
+if [ "$have_nacred" = yes ] && [ -n "$acme_missing" ]; then
+	notok "ACME over vsock: prerequisites (missing$acme_missing; sh tests/deps.sh vsock)"
+elif [ "$have_nacred" = yes ]; then
+	have_acme=yes
+	mkdir -p "$ROOT/etc/acme" &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-days 2 -keyout "$ROOT/etc/acme/pebble.key" \
+		-out "$ROOT/etc/acme/pebble.crt" -subj /CN=pebble -addext \
+		"subjectAltName=DNS:ca.nacre.test,DNS:localhost,IP:127.0.0.1" \
+		>"$OUT/openssl.log" 2>&1 || have_acme=no
+	for b in pebble pebble-challtestsrv socat; do
+		add_program "$(command -v "$b")" || have_acme=no
+	done
+	[ "$have_acme" = yes ] ||
+		notok "ACME over vsock: Pebble's certificate and the programs in the initramfs"
+	cat >"$ROOT/etc/acme/pebble.json" <<EOF
+{ "pebble": { "listenAddress": "127.0.0.1:14000",
+  "managementListenAddress": "127.0.0.1:15000",
+  "certificate": "/etc/acme/pebble.crt", "privateKey": "/etc/acme/pebble.key",
+  "httpPort": 1, "tlsPort": 5001, "ocspResponderURL": "",
+  "externalAccountBindingRequired": false } }
+EOF
+	# NAME TCP_PORT VSOCK_PORT HOP_PORT CAA_SETTINGS
+	while read -r name tport vport hport caa; do
+		cat >"$ROOT/etc/nacre/$name.conf" <<EOF
+# nacred in the vsock test guest, ACME through the hop vsock:1:$hport
+listen = ( { address = "tcp:127.0.0.1:$tport"; }, { address = "vsock:any:$vport"; } );
+upstream = { address = "vsock:1:8080"; proxy_protocol = "none"; };
+limits = { drain_timeout = "5s"; };
+log = { level = "debug"; };
+attestation = { provider = "sim"; sim = { root = "/tmp/sim-root-$name.pem"; }; };
+acme = { directory = "https://ca.nacre.test:14999/dir"; ca_roots = "/etc/acme/pebble.crt";
+  via = "vsock:1:$hport"; domains = ( { names = [ "app.nacre.test" ]; } );
+  $caa };
+EOF
+	done <<EOF
+acme 5001 8447 14001 require_caa = true; resolver = "vsock:1:8054"; caa_identity = "pebble.example";
+nohop 5011 8448 14999 require_caa = false;
+EOF
+	what="nacred -t accepts acme.via = \"vsock:1:14001\" (acme.conf)"
+	if out=$(timeout -k 2 10 "$NACRED" -t -c "$ROOT/etc/nacre/acme.conf" 2>&1); then
+		ok "$what"
+	else
+		notok "$what"
+		echo "$out" | sed 's/^/# /'
+	fi
+fi
+
 cat >"$ROOT/etc/vsock-test.env" <<EOF
 MODULES="${ORDER# }"
 BYTES=$BYTES
@@ -201,6 +268,7 @@ GUEST_BUDGET=$GUEST_BUDGET
 HAVE_NACRED=$have_nacred
 HAVE_TLSCLIENT=$have_tlsclient
 HAVE_NACRE=$have_nacre
+HAVE_ACME=$have_acme
 NACRED_SHA384=$nacred_sha384
 EOF
 
@@ -213,7 +281,7 @@ echo "# kernel $KVER, accel $ACCEL, initramfs $(du -k "$INITRD" | cut -f1) KiB, 
 CONSOLE=$OUT/console.log
 rm -f "$CONSOLE"
 start=$(date +%s)
-timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel "$ACCEL" -cpu max -m 512 \
+timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel "$ACCEL" -cpu max -m 1024 \
 	-smp 1 -nographic -no-reboot -nic none -monitor none \
 	-serial "file:$CONSOLE" -kernel "$KERNEL" -initrd "$INITRD" \
 	-append "console=ttyS0 quiet panic=-1" </dev/null >"$OUT/qemu.log" 2>&1
