@@ -91,6 +91,7 @@ static void conn_pump(struct nacre_conn *c);
 static void conn_close(struct nacre_conn *c);
 static void set_reason(struct nacre_conn *c, enum nacre_close r,
 		       const char *detail);
+static enum nacre_tls_ver failed_version(const SSL *ssl);
 static void handshake_step(struct nacre_conn *c);
 static void upstream_connect(struct nacre_conn *c);
 static void proxy_read(struct nacre_conn *c);
@@ -166,7 +167,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		  (unsigned long long)c->timeout_ms, state_name(c->state));
 	set_reason(c, NACRE_CLOSE_TIMEOUT, state_name(c->state));
 	if (c->state == ST_HANDSHAKE)
-		nacre_stats_handshake(true, nacre_tls_ver_of(SSL_version(c->ssl)),
+		nacre_stats_handshake(true, failed_version(c->ssl),
 				      nacre_tls_attestation_asked(c->ssl), 0);
 	conn_close(c);
 }
@@ -490,6 +491,18 @@ proxy_read(struct nacre_conn *c)
 
 /* ---- TLS handshake ---- */
 
+/* a handshake that failed: its version, once the ServerHello chose one */
+static enum nacre_tls_ver
+failed_version(const SSL *ssl)
+{
+	OSSL_HANDSHAKE_STATE st = SSL_get_state(ssl);
+
+	if (st == TLS_ST_BEFORE || st == TLS_ST_SR_CLNT_HELLO ||
+	    st == DTLS_ST_SW_HELLO_VERIFY_REQUEST)
+		return NACRE_VER_NONE;
+	return nacre_tls_ver_of(SSL_version(ssl));
+}
+
 /* what the handshake settled, kept past the SSL (compact frees it) */
 static void
 handshake_done(struct nacre_conn *c)
@@ -593,7 +606,7 @@ handshake_step(struct nacre_conn *c)
 			set_reason(c, NACRE_CLOSE_HANDSHAKE, e ?
 				   ERR_reason_error_string(e) : NULL);
 		}
-		nacre_stats_handshake(true, nacre_tls_ver_of(SSL_version(c->ssl)),
+		nacre_stats_handshake(true, failed_version(c->ssl),
 				      nacre_tls_attestation_asked(c->ssl), 0);
 		log_ssl_error(c, NACRE_LOG_INFO, "TLS handshake failed");
 		conn_close(c);

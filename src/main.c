@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "acme/acme.h"
+#include "admin/admin.h"
 #include "attest.h"
 #include "runtime.h"
 
@@ -46,6 +47,10 @@ struct daemon {
 	struct nacre_acme_claims acme_claims;
 	struct event *ev_acme;
 	int acme_rd, acme_wr;
+	/* the admin endpoint (src/admin/) and what it reports */
+	struct nacre_admin *admin;
+	char admin_text[sizeof(((struct nacre_addr *)0)->text)];
+	struct nacre_admin_view view;
 };
 
 static void
@@ -153,6 +158,9 @@ publish_gen(struct daemon *d, struct nacre_gen *g)
 		nacre_worker_send_gen(&d->workers[i], g);
 	nacre_gen_unref(d->gen);
 	d->gen = g;
+	/* every generation has a new key and new evidence */
+	d->view.gen = g;
+	d->view.evidence_at = (int64_t)time(NULL);
 	log_generation(g);
 }
 
@@ -221,6 +229,7 @@ rotate_cb(evutil_socket_t fd, short what, void *arg)
 		if (retry > ROTATE_RETRY_MAX_MS)
 			retry = ROTATE_RETRY_MAX_MS;
 		d->rotate_failures++;
+		d->view.rotations[1]++;
 		log_err("rotation failed (attempt %u): %s; still serving "
 			"generation %llu; retrying in %llu ms", d->rotate_failures,
 			err, (unsigned long long)d->gen->id,
@@ -230,6 +239,7 @@ rotate_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	d->rotate_failures = 0;
 	publish_gen(d, g);
+	d->view.rotations[0]++;
 	log_info("rotated key and certificate (generation %llu)",
 		 (unsigned long long)g->id);
 	schedule_rotation(d, cfg->attestation.rotate_ms);
@@ -275,6 +285,7 @@ reload(struct daemon *d)
 	log_info("reloading %s", d->config_path);
 	if (nacre_config_load(d->config_path, &cfg, err, sizeof(err)) < 0) {
 		log_err("reload failed: %s; keeping the running configuration", err);
+		d->view.reloads[1]++;
 		nacre_sd_notify("READY=1");
 		return;
 	}
@@ -293,6 +304,7 @@ reload(struct daemon *d)
 	g = attest ? gen_build(d, cfg, attest, &ls, err, sizeof(err)) : NULL;
 	if (!g) {
 		log_err("reload failed: %s; keeping the running configuration", err);
+		d->view.reloads[1]++;
 		if (prev) {
 			nacre_acme_served_unref(d->acme_served);
 			d->acme_served = prev;
@@ -357,6 +369,7 @@ drain(struct daemon *d)
 		return;
 	}
 	d->draining = true;
+	d->view.draining = true;
 	evtimer_del(d->ev_rotate);
 	nacre_sd_notify("STOPPING=1");
 	log_info("draining: no new connections; %llu open, deadline %llu ms",
@@ -600,6 +613,8 @@ run(const char *path, bool debug)
 		return 1;
 	}
 	log_generation(d.gen);
+	d.view.gen = d.gen;
+	d.view.evidence_at = (int64_t)time(NULL);
 	d.nlisteners = cfg->nlisten;
 	signal(SIGPIPE, SIG_IGN);
 	d.base = event_base_new();
@@ -632,12 +647,24 @@ run(const char *path, bool debug)
 	log_listening(cfg);
 	if (acme_begin(&d, cfg) < 0)
 		return 1;
+	d.view.acme = d.acme;
+	d.view.started_at = (int64_t)time(NULL);
+	if (cfg->has_admin) {
+		if (!(d.admin = nacre_admin_start(d.base, cfg, &d.view, err,
+						  sizeof(err)))) {
+			log_err("%s", err);
+			return 1;
+		}
+		snprintf(d.admin_text, sizeof(d.admin_text), "%s",
+			 cfg->admin_listen.text);
+	}
 	nacre_process_fd_budget(&proc);
 	nacre_process_log(&proc, cfg->limits.max_connections);
 	nacre_sd_notify("READY=1");
 
 	event_base_dispatch(d.base);
 
+	nacre_admin_stop(d.admin);
 	acme_end(&d);
 	workers_free(&d);
 	for (size_t i = 0; i < d.nlisteners; i++)

@@ -80,6 +80,22 @@ void nacre_acme_retry(struct nacre_acme_manager *m,
  * only a restart, with a new account and new CAA records, applies. */
 bool nacre_acme_reconfigure(struct nacre_acme_manager *m,
 			    const struct nacre_config *cfg);
+/* each domain group's state, for the admin endpoint */
+struct nacre_acme_group_state {
+	char name[254];         /* the group's first name */
+	int caa;                /* -1 not checked, 0 not pinned, 1 pinned */
+	int64_t not_after;      /* of the certificate in service; 0: none */
+	int64_t next_attempt;   /* Unix time of the next order attempt */
+	unsigned failures;      /* attempts failed in a row */
+};
+/* up to MAX groups into OUT; *REGISTERED: the account exists */
+size_t nacre_acme_groups(struct nacre_acme_manager *m,
+			 struct nacre_acme_group_state *out, size_t max,
+			 bool *registered);
+/* calls FN for each name SERVED serves, with its certificate's notAfter */
+void nacre_acme_served_each(const struct nacre_acme_served *served,
+			    void (*fn)(const char *name, int64_t not_after,
+				       void *arg), void *arg);
 /* SERVED without the names CFG no longer configures (a new table; NULL
  * when out of memory) */
 struct nacre_acme_served *nacre_acme_served_only(

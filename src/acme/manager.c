@@ -61,6 +61,9 @@ struct nacre_acme_manager {
 	unsigned long retry[RETRIES_MAX]; /* groups the main thread could
 					   * not install */
 	size_t nretry;
+	struct nacre_acme_group_state *status; /* each group's, for the admin */
+	size_t nstatus;
+	bool registered;
 	/* the thread's own */
 	struct group *g;
 	size_t ng;
@@ -497,11 +500,36 @@ attempt(struct nacre_acme_manager *m, size_t i)
 	hand_over(m, g, d, cert);
 }
 
+/* the groups' state for nacre_acme_groups() */
+static void
+publish_status(struct nacre_acme_manager *m)
+{
+	struct nacre_acme_group_state *st = calloc(m->ng ? m->ng : 1, sizeof(*st));
+
+	if (!st)
+		return; /* the last one stays */
+	for (size_t i = 0; i < m->ng; i++) {
+		snprintf(st[i].name, sizeof(st[i].name), "%s",
+			 m->cfg->acme.domains[i].names[0]);
+		st[i].caa = m->cfg->acme.require_caa ? m->g[i].caa : -1;
+		st[i].not_after = m->g[i].leaf ? m->g[i].not_after : 0;
+		st[i].next_attempt = m->g[i].due;
+		st[i].failures = m->g[i].failures;
+	}
+	pthread_mutex_lock(&m->mtx);
+	free(m->status);
+	m->status = st;
+	m->nstatus = m->ng;
+	m->registered = nacre_acme_account_url(m->client) != NULL;
+	pthread_mutex_unlock(&m->mtx);
+}
+
 static void *
 run(void *arg)
 {
 	struct nacre_acme_manager *m = arg;
 
+	publish_status(m);
 	if (!registered(m))
 		return NULL;
 	for (;;) {
@@ -522,6 +550,7 @@ run(void *arg)
 			if (stopping(m))
 				return NULL;
 		}
+		publish_status(m);
 		if (wait_until(m, next))
 			return NULL;
 	}
@@ -595,6 +624,7 @@ nacre_acme_stop(struct nacre_acme_manager *m)
 	for (size_t i = 0; i < m->ng; i++)
 		group_clear(&m->g[i]);
 	free(m->g);
+	free(m->status);
 	nacre_acme_client_free(m->client);
 	cfg_unref(m->next_cfg);
 	cfg_unref(m->cfg);
@@ -682,4 +712,19 @@ nacre_acme_take(struct nacre_acme_manager *m, struct nacre_acme_result *r)
 	}
 	pthread_mutex_unlock(&m->mtx);
 	return got;
+}
+
+size_t
+nacre_acme_groups(struct nacre_acme_manager *m, struct nacre_acme_group_state *out,
+		  size_t max, bool *registered)
+{
+	size_t n;
+
+	pthread_mutex_lock(&m->mtx);
+	n = m->nstatus < max ? m->nstatus : max;
+	if (n)
+		memcpy(out, m->status, n * sizeof(*out));
+	*registered = m->registered;
+	pthread_mutex_unlock(&m->mtx);
+	return n;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -102,6 +103,21 @@ nacre_acme_served_only(const struct nacre_acme_served *served,
 		       const struct nacre_config *cfg)
 {
 	return build(served, cfg, NULL, 0, NULL);
+}
+
+void
+nacre_acme_served_each(const struct nacre_acme_served *served,
+		       void (*fn)(const char *, int64_t, void *), void *arg)
+{
+	for (size_t i = 0; served && i < served->n; i++) {
+		X509 *x = SSL_CTX_get0_certificate(served->e[i].ctx);
+		int64_t t = 0;
+		struct tm tm;
+
+		if (x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+			t = (int64_t)timegm(&tm);
+		fn(served->e[i].name, t, arg);
+	}
 }
 
 void

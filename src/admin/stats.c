@@ -158,3 +158,9 @@ nacre_close_name(enum nacre_close r)
 
 	return r < NACRE_CLOSE_COUNT ? n[r] : "internal";
 }
+
+__attribute__((weak)) uint64_t
+nacre_log_dropped_total(void)
+{
+	return 0;
+}

@@ -62,4 +62,7 @@ void nacre_stats_accept_pause(enum nacre_pause why);
 void nacre_stats_conn_closed(struct nacre_listener_stats *ls,
 			     const struct nacre_conn_summary *s);
 
+/* log.c: lines the log.to link dropped */
+uint64_t nacre_log_dropped_total(void);
+
 #endif
