@@ -23,6 +23,8 @@ int main(int argc, char **argv)
 	BIO_get_ssl(b, &ssl);
 	const struct nacre_result *r = nacre_ssl_result(ssl);
 	printf("%s: %s\n", ok ? "verified" : "refused", r ? r->message : "no certificate checked");
+	if (r && r->warning[0])                      /* e.g. a policy with allow_any_code */
+		fprintf(stderr, "warning: %s\n", r->warning);
 	if (ok)
 		printf("module %s, PCR0 %02x%02x..., signed at %llu ms\n", r->module_id,
 		       r->pcr[0][0], r->pcr[0][1], (unsigned long long)r->timestamp_ms);

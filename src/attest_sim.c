@@ -5,6 +5,9 @@
  * zonal -> instance -> 3-hour signing certificate) under a local root whose
  * every name says it is a simulator. Only the trust anchor differs from
  * real Nitro; verifiers reject sim evidence unless a policy names its root.
+ * The root lives in two files: KEY (e.g. sim-root.pem: certificate and
+ * private key, mode 0600, read by nacred only) and, beside it, its
+ * certificate alone for clients to pin (sim-root.crt, mode 0644).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "attest.h"
+#include "libnacre.h"
 #include "nacred.h"
 
 #define SIM_ORG "nacre simulator"
@@ -56,7 +60,8 @@ struct nacre_sim {
 	char instance[32];       /* "i-sim" + 14 hex, like "i-" + 17 hex */
 	char module_id[64];
 	char root_hex[65];
-	char *root_path;
+	char *root_path;         /* certificate and key, 0600 */
+	char *cert_path;         /* the certificate alone, 0644, for clients */
 };
 
 static time_t
@@ -289,7 +294,9 @@ mkdir_parents(const char *path, char *err, size_t errlen)
 			continue;
 		char c = *p;
 		*p = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		/* 0755: clients read the certificate beside the key file,
+		 * which keeps itself private (0600) */
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 			nacre_seterr(err, errlen, "cannot create directory %s for the sim "
 			       "root: %s", dir, strerror(errno));
 			return -1;
@@ -376,7 +383,9 @@ load_root(struct nacre_sim *s, const char *path, char *err, size_t errlen)
 	struct stat st;
 	uint8_t *pem;
 	size_t len;
-	int rc, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO at the path must not wait for a writer; it is
+	 * refused below as not a regular file */
+	int rc, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
 	if (fd < 0 && errno == ENOENT)
 		return 0;
@@ -392,7 +401,10 @@ load_root(struct nacre_sim *s, const char *path, char *err, size_t errlen)
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		nacre_seterr(err, errlen, "sim root %s: not a regular file", path);
+		nacre_seterr(err, errlen, "sim root %s: not a regular file (%s)",
+			     path, S_ISFIFO(st.st_mode) ? "a FIFO" :
+			     S_ISDIR(st.st_mode) ? "a directory" :
+			     "a device or socket");
 		return -1;
 	}
 	if (st.st_mode & 077) {
@@ -422,6 +434,95 @@ write_pem(int fd, X509 *x, EVP_PKEY *k)
 
 	BIO_free(b);
 	return ok && fsync(fd) == 0 ? 0 : -1;
+}
+
+/* the certificate alone, PEM */
+static int
+write_cert_pem(int fd, X509 *x)
+{
+	BIO *b = BIO_new_fd(fd, BIO_NOCLOSE);
+	int ok = b && PEM_write_bio_X509(b, x) && BIO_flush(b) == 1;
+
+	BIO_free(b);
+	return ok && fsync(fd) == 0 ? 0 : -1;
+}
+
+/* 1 when path is a regular file whose first PEM certificate is exactly
+ * the root s->der[0] (and, with need_0644, of mode 0644), 0 when absent or
+ * different, -1 (err) when it cannot be read or is not a regular file */
+static int
+cert_file_is_root(const struct nacre_sim *s, const char *path,
+		  const char *what, bool need_0644, char *err, size_t errlen)
+{
+	struct stat st;
+	char *text;
+	BIO *b;
+	X509 *x = NULL;
+	unsigned char *der = NULL;
+	int len = -1;
+	bool same;
+
+	if (stat(path, &st) < 0 && errno == ENOENT)
+		return 0;
+	/* regular files only, size-bounded, never waiting on a FIFO */
+	if (!(text = nacre_read_text_file(path, ROOT_FILE_MAX, what, err,
+					  errlen)))
+		return -1;
+	if ((b = BIO_new_mem_buf(text, -1))) {
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		BIO_free(b);
+	}
+	ERR_clear_error();
+	OPENSSL_cleanse(text, strlen(text));   /* the key file's text too */
+	free(text);
+	if (x)
+		len = i2d_X509(x, &der);
+	same = len > 0 && (size_t)len == s->der_len[0] &&
+	       memcmp(der, s->der[0], (size_t)len) == 0;
+	X509_free(x);
+	OPENSSL_free(der);
+	if (same && need_0644 && stat(path, &st) == 0 &&
+	    (st.st_mode & 07777) != 0644)
+		same = false;
+	return same ? 1 : 0;
+}
+
+/* The certificate for clients, beside the key file: written to a
+ * temporary file (0644), then renamed into place, so a reader sees the
+ * old file or the whole new one. Rewritten when missing, different
+ * (an older root's) or of another mode. */
+static int
+publish_cert(struct nacre_sim *s, char *err, size_t errlen)
+{
+	char tmp[4200];
+	int fd, rc = cert_file_is_root(s, s->cert_path, "sim root certificate",
+				       true, err, errlen);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", s->cert_path);
+	if ((fd = mkstemp(tmp)) < 0) {
+		nacre_seterr(err, errlen, "cannot write the sim root certificate "
+			     "next to %s: %s", s->cert_path, strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, 0644) < 0 || write_cert_pem(fd, s->root) < 0) {
+		nacre_seterr(err, errlen, "cannot write the sim root certificate "
+			     "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, s->cert_path) < 0) {
+		nacre_seterr(err, errlen, "cannot install the sim root certificate "
+			     "at %s: %s", s->cert_path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	log_info("sim: wrote the root certificate %s for clients",
+		 s->cert_path);
+	return 0;
 }
 
 /* a new root, published atomically: written to a temporary file (0600),
@@ -514,6 +615,7 @@ nacre_sim_free(struct nacre_sim *s)
 	for (int i = 0; i < NCA + 2; i++)
 		OPENSSL_free(s->der[i]);
 	free(s->root_path);
+	free(s->cert_path);
 	free(s);
 }
 
@@ -523,7 +625,7 @@ nacre_sim_new(const char *root_pem_path, const uint8_t pcrs[16][48],
 {
 	struct nacre_sim *s = calloc(1, sizeof(*s));
 	uint8_t md[32];
-	char enc[17];
+	char enc[17], crt[4096];
 
 	if (!s) {
 		nacre_seterr(err, errlen, "out of memory");
@@ -535,12 +637,21 @@ nacre_sim_new(const char *root_pem_path, const uint8_t pcrs[16][48],
 	}
 	if (pcrs)
 		memcpy(s->pcrs, pcrs, sizeof(s->pcrs));
-	if (!(s->root_path = strdup(root_pem_path))) {
+	if (nacre_sim_cert_path(root_pem_path, crt, sizeof(crt)) < 0) {
+		nacre_seterr(err, errlen, "sim root %s: the key file needs a "
+			     "name that does not end in \".crt\" or \"/\" "
+			     "(its certificate for clients is written beside it, "
+			     "as NAME.crt); e.g. /var/lib/nacre/sim-root.pem",
+			     root_pem_path);
+		goto fail;
+	}
+	if (!(s->root_path = strdup(root_pem_path)) ||
+	    !(s->cert_path = strdup(crt))) {
 		nacre_seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (root_open(s, root_pem_path, err, errlen) < 0 ||
-	    set_der(s, 0, s->root) < 0)
+	    set_der(s, 0, s->root) < 0 || publish_cert(s, err, errlen) < 0)
 		goto fail;
 	SHA256(s->der[0], s->der_len[0], md);
 	nacre_hex_encode(md, 32, s->root_hex);
@@ -695,38 +806,36 @@ nacre_sim_request(struct nacre_sim *s, const uint8_t *req, size_t reqlen,
 /* ---- the provider ---- */
 
 /*
- * Clients pin the sim root by its fingerprint, read from the file. If the
- * file is gone or holds another root, evidence signed under ours could no
- * longer be checked by anyone who looks there, so the provider refuses.
+ * Clients pin the sim root by its fingerprint or by its certificate file;
+ * a restart loads the key file. If either file is gone or holds another
+ * root, evidence signed under ours could no longer be checked by anyone
+ * who looks there, so the provider refuses. Both are read without ever
+ * blocking (a FIFO there is refused, not waited on).
  */
 static int
 root_unchanged(const struct nacre_sim *s, char *err, size_t errlen)
 {
-	FILE *f = fopen(s->root_path, "re");
-	int open_errno = errno;
-	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-	unsigned char *der = NULL;
-	int len = x ? i2d_X509(x, &der) : -1;
-	bool same = len > 0 && (size_t)len == s->der_len[0] &&
-		    memcmp(der, s->der[0], (size_t)len) == 0;
+	struct stat st;
+	int rc;
 
-	if (f)
-		fclose(f);
-	X509_free(x);
-	OPENSSL_free(der);
-	if (same)
-		return 0;
-	if (!f && open_errno != ENOENT) {
-		/* there, but not readable: say why, not "gone" */
-		nacre_seterr(err, errlen, "sim root %s cannot be read: %s",
-			     s->root_path, strerror(open_errno));
+	rc = cert_file_is_root(s, s->root_path, "sim root", false, err, errlen);
+	if (rc == 0)
+		nacre_seterr(err, errlen, "sim root %s is %s; restore it, or "
+			     "restart nacred to create a new root (and re-pin "
+			     "its fingerprint)", s->root_path,
+			     stat(s->root_path, &st) == 0 ? "no longer the root "
+			     "this sim signs with" : "gone");
+	if (rc <= 0)
 		return -1;
-	}
-	nacre_seterr(err, errlen, "sim root %s is %s; restore it, or restart nacred "
-	       "to create a new root (and re-pin its fingerprint)",
-	       s->root_path, f ? "no longer the root this sim signs with" :
-	       "gone");
-	return -1;
+	rc = cert_file_is_root(s, s->cert_path, "sim root certificate", false,
+			       err, errlen);
+	if (rc == 0)
+		nacre_seterr(err, errlen, "sim root certificate %s is %s; "
+			     "restore it, or restart nacred to write it again "
+			     "from %s", s->cert_path,
+			     stat(s->cert_path, &st) == 0 ? "no longer the root "
+			     "this sim signs with" : "gone", s->root_path);
+	return rc > 0 ? 0 : -1;
 }
 
 static int
@@ -759,6 +868,11 @@ nacre_attest_sim_open(const char *root_pem_path, const uint8_t pcrs[16][48],
 	if (!s)
 		return NULL;
 	memcpy(root_hex, s->root_hex, sizeof(root_hex));
+	/* where each file is: the key never leaves this machine, the
+	 * certificate is what clients pin (nacre verify --root FILE.crt) */
+	log_info("sim: root key file %s (mode 0600, nacred only); root "
+		 "certificate %s (mode 0644, for clients: nacre verify --root "
+		 "%s)", s->root_path, s->cert_path, s->cert_path);
 	return nacre_attest_wrap("sim", sim_transport, s, sim_free_ctx,
 				 root_hex, err, errlen);
 }

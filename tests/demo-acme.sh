@@ -105,9 +105,11 @@ echo | openssl s_client -connect "127.0.0.1:$PORT" -servername "$NAME" 2>/dev/nu
 	openssl x509 -noout -subject -issuer | sed 's/^/  served to curl: /'
 
 root=$(sed -n 's/.*sim root sha256:\([0-9a-f]\{64\}\).*/\1/p' "$dir/nacred.log" | head -n 1)
+# PCR0 of the sim is the SHA-384 of this nacred binary: the code pinned
+pcr0=$(sed -n 's/.*sim PCR0 \([0-9a-f]\{96\}\).*/\1/p' "$dir/nacred.log" | head -n 1)
 echo
-echo "\$ nacre verify 127.0.0.1:$PORT --sni $NAME --root sha256:$root"
-"$NACRE" verify "127.0.0.1:$PORT" --sni "$NAME" --root "sha256:$root" ||
+echo "\$ nacre verify 127.0.0.1:$PORT --sni $NAME --root sha256:$root --pcr 0=${pcr0%${pcr0#????????}}..."
+"$NACRE" verify "127.0.0.1:$PORT" --sni "$NAME" --root "sha256:$root" --pcr "0=$pcr0" ||
 	die "nacre verify failed"
 echo
 echo "demo-acme: ok: one port, a WebPKI certificate for browsers, the attested one for nacre"

@@ -119,11 +119,12 @@ fi
 
 # a verifying client: nacre verify checks, during the handshake, that the
 # key nacred used is the one the (simulated) enclave attested, that the
-# evidence chains to the sim root it logged, and that PCR0 is this nacred
+# evidence chains to the sim root it logged (the root's certificate, which
+# nacred writes beside the root's key file), and that PCR0 is this nacred
 pcr0=$(grep -o 'sim PCR0 [0-9a-f]*' "$dir/nacred.log" | cut -d' ' -f3)
 echo
-echo "\$ nacre verify 127.0.0.1:$PORT --root $dir/sim-root.pem --pcr 0=${pcr0%${pcr0#????????}}..."
-if build/nacre verify "127.0.0.1:$PORT" --sni localhost --root "$dir/sim-root.pem" \
+echo "\$ nacre verify 127.0.0.1:$PORT --root $dir/sim-root.crt --pcr 0=${pcr0%${pcr0#????????}}..."
+if build/nacre verify "127.0.0.1:$PORT" --sni localhost --root "$dir/sim-root.crt" \
 	--pcr "0=$pcr0" >"$dir/verify.out" 2>&1; then
 	sed 's/^/  /' "$dir/verify.out"
 else

@@ -22,7 +22,11 @@ extern "C" {
 struct nacre_policy; /* opaque */
 
 /* Defaults: trust the built-in AWS Nitro Enclaves Root G1 only; max_age 2h;
- * allow_debug false; no PCR or module constraints. NULL on allocation
+ * allow_debug false; no PCR or module constraints, and allow_any_code
+ * false. Such a policy pins no code, so verification under it fails (with
+ * NACRE_E_POLICY_UNPINNED) until a PCR or a module id is added, or
+ * nacre_policy_set_allow_any_code is called: trusting a root alone would
+ * accept any code in any enclave under that root. NULL on allocation
  * failure. */
 struct nacre_policy *nacre_policy_new(void);
 /* A policy file (libconfig syntax, see nacre_policy_parse). 0, or -1 with
@@ -35,7 +39,11 @@ int nacre_policy_load(struct nacre_policy **out, const char *path, char *err,
  *   allow_debug = false;
  *   pcrs = { pcr0 = [ "<hex>", ... ]; ... pcr15 = [ ... ]; };
  *   module_ids = [ "i-...-enc..." ];
- * Every key is optional; without trust the AWS root is trusted. A relative
+ *   allow_any_code = false;
+ * Every key is optional; without trust the AWS root is trusted. A file
+ * that pins no code (no pcrs, no module_ids, no allow_any_code = true)
+ * loads, since a caller may add pins after, but verifies nothing (see
+ * nacre_policy_check). A relative
  * PEM path is read next to the policy file (nacre_policy_load) or from the
  * working directory (nacre_policy_parse). @include is refused. */
 int nacre_policy_parse(struct nacre_policy **out, const char *text,
@@ -44,6 +52,10 @@ int nacre_policy_parse(struct nacre_policy **out, const char *text,
  * default AWS root unless nacre_policy_add_root_aws is called too. */
 int nacre_policy_add_root_aws(struct nacre_policy *p, char *err,
 			      size_t errlen);
+/* pem_path: a regular file of at most 64 KiB holding the root certificate
+ * (PEM) and no private key; a FIFO or device is refused without waiting,
+ * and so is a file with a private key (for nacred's sim root give its
+ * certificate file, sim-root.crt, not the key file sim-root.pem) */
 int nacre_policy_add_root_pem(struct nacre_policy *p, const char *pem_path,
 			      char *err, size_t errlen);
 /* pins by SHA-256 of the root's DER; the document's cabundle[0] supplies
@@ -58,6 +70,18 @@ int nacre_policy_add_pcr(struct nacre_policy *p, unsigned index,
 int nacre_policy_add_module_id(struct nacre_policy *p, const char *id);
 void nacre_policy_set_max_age(struct nacre_policy *p, uint64_t seconds);
 void nacre_policy_set_allow_debug(struct nacre_policy *p, bool allow);
+/* Accept evidence whatever code it measures when the policy pins no PCR
+ * and no module id: any enclave under the trusted roots then passes, and
+ * every verification says so in nacre_result.warning. For development and
+ * for callers that check the measurements themselves; default false. With
+ * a PCR or module id pinned it changes nothing. */
+void nacre_policy_set_allow_any_code(struct nacre_policy *p, bool allow);
+/* Whether p can be used: 0 when it pins code (a PCR or a module id) or
+ * allows any code; -1 with err naming what to pin, e.g. "the policy pins
+ * no code: add pcrs.pcr0 (the image measurement) or module_ids, or
+ * allow_any_code = true to accept any enclave". Call it after building a
+ * policy to refuse a bad one before connecting. */
+int nacre_policy_check(const struct nacre_policy *p, char *err, size_t errlen);
 /* injectable clock; 0 = the real clock */
 void nacre_policy_set_time(struct nacre_policy *p, time_t now);
 void nacre_policy_free(struct nacre_policy *p);
@@ -77,7 +101,10 @@ enum nacre_verify_status {
 	NACRE_E_DEBUG,
 	NACRE_E_PCR,
 	NACRE_E_MODULE,
-	NACRE_E_INTERNAL
+	NACRE_E_INTERNAL,
+	/* the policy pins no code and does not allow any (nacre_policy_check);
+	 * reported once the evidence itself has passed every other check */
+	NACRE_E_POLICY_UNPINNED
 };
 
 struct nacre_result {
@@ -102,6 +129,10 @@ struct nacre_result {
 	size_t acme_nkeys;
 	uint8_t acme_keys[16][32];
 	char root_sha256_hex[65];    /* of cabundle[0] */
+	/* non-empty when the policy weakens the verdict, whatever the
+	 * status: today when it allows any code and pins none ("the policy
+	 * pins no code ..."); show it to the user on every verification */
+	char warning[256];
 };
 
 /* Verifies cert against p, fills r; returns r->status. */
@@ -115,7 +146,8 @@ int nacre_verify_cert(X509 *cert, const struct nacre_policy *p,
 int nacre_verify_document(const uint8_t *doc, size_t len, const uint8_t *spki,
 			  size_t spki_len, const struct nacre_policy *p,
 			  struct nacre_result *r);
-/* "ok", "no-evidence", ..., "pcr-mismatch"; "unknown" for other values */
+/* "ok", "no-evidence", ..., "pcr-mismatch", "policy-pins-no-code";
+ * "unknown" for other values */
 const char *nacre_verify_status_name(enum nacre_verify_status s);
 
 /* The ClientHello extension (private-use type) by which a client asks
@@ -130,7 +162,10 @@ const char *nacre_verify_status_name(enum nacre_verify_status s);
  * certificate (NACRE_TLSEXT_ATTEST) and fails unless the peer's
  * certificate carries attestation evidence that passes p (which must
  * outlive ctx). The certificate is trusted for its evidence alone: CA
- * chain checks are replaced, not added to. 0, or -1 on allocation failure.
+ * chain checks are replaced, not added to. A policy that pins no code
+ * fails every handshake (NACRE_E_POLICY_UNPINNED) unless it allows any
+ * code; nacre_policy_check says so before connecting. 0, or -1 on
+ * allocation failure.
  */
 int nacre_ssl_ctx_verify(SSL_CTX *ctx, const struct nacre_policy *p);
 /* The verdict of ssl's handshake (whether it passed or failed), with the

@@ -47,6 +47,7 @@ struct cli_policy {
 	bool has_max_age;
 	uint64_t max_age_s;
 	bool allow_debug;
+	bool any_code;    /* --any-code: no PCR or module id pinned is fine */
 	bool has_at;
 	time_t at;
 	bool any;         /* some policy option was given */
@@ -56,7 +57,7 @@ struct cli_policy {
  * (printed). */
 int cli_policy_opt(struct cli_policy *cp, struct cli_args *a);
 /* the policy the options describe (file first, flags on top); NULL with
- * the reason printed */
+ * the reason printed, also when it pins no code without --any-code */
 struct nacre_policy *cli_policy_build(const struct cli_policy *cp);
 /* the policy options' lines for --help */
 extern const char cli_policy_help[];
@@ -66,6 +67,10 @@ void cli_iso_ms(uint64_t ms, char *out, size_t len);
 /* a JSON string literal, escaped */
 void cli_json_str(FILE *f, const char *s);
 uint64_t cli_now_ms(time_t at);  /* at, or the real clock when 0 */
+
+/* "nacre CMD: warning: ..." on stderr when r carries a warning (a policy
+ * with --any-code), for every verification */
+void cli_warn(const char *cmd, const struct nacre_result *r);
 
 /* the decoded facts of r as "  key: value" lines */
 void cli_result_text(FILE *f, const struct nacre_result *r, uint64_t now_ms);

@@ -170,6 +170,9 @@ open_verified(struct job *j)
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
 		fprintf(stderr, "nacre connect: client %s: verified enclave "
 			"%s at %s\n", j->who, r->module_id, fw.to.text);
+		if (r->warning[0])
+			fprintf(stderr, "nacre connect: client %s: warning: "
+				"%s\n", j->who, r->warning);
 		return ssl;
 	}
 	r = ssl ? nacre_ssl_result(ssl) : NULL;

@@ -405,10 +405,16 @@ verdict(const struct nacre_result *r, bool json)
 {
 	const char *name = nacre_verify_status_name(r->status);
 
+	cli_warn("inspect", r);
 	if (json) {
 		printf(", \"verified\": %s, \"status\": \"%s\", \"message\": ",
 		       r->status == NACRE_OK ? "true" : "false", name);
 		cli_json_str(stdout, r->message);
+		printf(", \"warning\": ");
+		if (r->warning[0])
+			cli_json_str(stdout, r->warning);
+		else
+			printf("null");
 		return;
 	}
 	printf("verification: %s\n  %s\n",

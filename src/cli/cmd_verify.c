@@ -215,6 +215,11 @@ print_json(const struct peer *pe, const struct nacre_result *r,
 			       : pe->status);
 	printf(", \"message\": ");
 	cli_json_str(stdout, r ? r->message : pe->error);
+	printf(", \"warning\": ");
+	if (r && r->warning[0])
+		cli_json_str(stdout, r->warning);
+	else
+		printf("null");
 	printf(", \"peer\": {\"address\": ");
 	cli_json_str(stdout, pe->address);
 	printf(", \"tls_version\": ");
@@ -426,6 +431,7 @@ run(const struct opts *o, const struct nacre_policy *p)
 	}
 	if (r && r->status == NACRE_OK && !pe.version[0])
 		r = NULL;   /* verified, yet the handshake failed after */
+	cli_warn("verify", r);
 	if (o->json)
 		print_json(&pe, r, cli_now_ms(o->pol.has_at ? o->pol.at : 0));
 	else

@@ -41,6 +41,9 @@ const char cli_policy_help[] =
 	"  --module-id ID       allow this module id only; repeatable\n"
 	"  --max-age DUR        oldest document accepted (default 2h)\n"
 	"  --allow-debug        accept debug-mode enclaves (PCR0-2 zero)\n"
+	"  --any-code           with no --pcr and no --module-id, accept any\n"
+	"                       code in any enclave under the roots (warns on\n"
+	"                       every verification); refused otherwise\n"
 	"  --at UNIX_TIME       verify as if the clock read this time\n";
 
 int
@@ -128,7 +131,7 @@ int
 cli_policy_opt(struct cli_policy *cp, struct cli_args *a)
 {
 	const char *v = NULL;
-	uint64_t ms;
+	uint64_t ms = 0;
 	int m;
 
 	if ((m = cli_match(a, "policy", true, &v)) != 0) {
@@ -162,6 +165,8 @@ cli_policy_opt(struct cli_policy *cp, struct cli_args *a)
 		cp->max_age_s = ms / 1000;
 	} else if ((m = cli_match(a, "allow-debug", false, &v)) != 0) {
 		cp->allow_debug = true;
+	} else if ((m = cli_match(a, "any-code", false, &v)) != 0) {
+		cp->any_code = true;
 	} else if ((m = cli_match(a, "at", true, &v)) != 0) {
 		if (m > 0 && parse_at(cp, a->cmd, v) < 0)
 			return -1;
@@ -216,6 +221,19 @@ cli_policy_build(const struct cli_policy *cp)
 		nacre_policy_set_allow_debug(p, true);
 	if (cp->has_at)
 		nacre_policy_set_time(p, cp->at);
+	if (cp->any_code)
+		nacre_policy_set_allow_any_code(p, true);
+	if (nacre_policy_check(p, err, sizeof(err)) < 0) {
+		/* trusting a root alone takes any code in any enclave under
+		 * it: say what to pin, in flags and in policy-file keys */
+		fprintf(stderr, "nacre: the policy pins no code: add --pcr "
+			"0=<96 hex digits> (the image measurement) or "
+			"--module-id ID (pcrs.pcr0 or module_ids in a --policy "
+			"file), or --any-code (allow_any_code = true) to accept "
+			"any enclave\n");
+		nacre_policy_free(p);
+		return NULL;
+	}
 	return p;
 oom:
 	fprintf(stderr, "nacre: out of memory building the policy\n");
@@ -264,6 +282,13 @@ cli_now_ms(time_t at)
 		return (uint64_t)at * 1000;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+cli_warn(const char *cmd, const struct nacre_result *r)
+{
+	if (r && r->warning[0])
+		fprintf(stderr, "nacre %s: warning: %s\n", cmd, r->warning);
 }
 
 static int64_t

@@ -4,14 +4,14 @@
  * read from a libconfig file. Strict like nacred.conf: unknown keys and
  * bad values are errors "NAME:LINE: what is wrong; what to write".
  */
-#include <errno.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -65,6 +65,7 @@ struct nacre_policy {
 	size_t npins;
 	uint64_t max_age_ms;
 	bool allow_debug;
+	bool allow_any_code;  /* no PCR or module id pinned is fine */
 	time_t now;
 	struct pcr_allow pcr[NPCRS];
 	char **module_ids;
@@ -180,42 +181,61 @@ nacre_policy_add_root_aws(struct nacre_policy *p, char *err, size_t errlen)
 
 #define MAX_ROOT_FILE (64 * 1024)
 
-/* a root file is a small regular file: never a device, FIFO or giant */
+int
+nacre_sim_cert_path(const char *key_path, char *out, size_t len)
+{
+	const char *base = strrchr(key_path, '/');
+	const char *dot;
+	size_t stem;
+
+	base = base ? base + 1 : key_path;
+	dot = strrchr(base, '.');
+	/* "root" and ".root" have no extension: ".crt" is appended */
+	stem = dot && dot != base ? (size_t)(dot - key_path) : strlen(key_path);
+	if (!*base || (dot && strcmp(dot, ".crt") == 0) ||
+	    snprintf(out, len, "%.*s.crt", (int)stem, key_path) >= (int)len)
+		return -1;
+	return 0;
+}
+
+/* a root file is a small regular file (never a device or a FIFO, which
+ * nacre_read_text_file refuses without waiting for a writer) holding a
+ * certificate and no private key */
 static X509 *
 read_root_pem(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	struct stat st;
-	char *buf = NULL;
-	size_t n = 0;
-	BIO *b = NULL;
+	char *text, crt[4096];
+	BIO *b;
 	X509 *x = NULL;
 
-	if (!f) {
-		nacre_seterr(err, errlen, "cannot read the root certificate "
-			     "%s: %s", path, strerror(errno));
+	if (!(text = nacre_read_text_file(path, MAX_ROOT_FILE,
+					  "root certificate", err, errlen)))
 		return NULL;
-	}
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > MAX_ROOT_FILE) {
-		nacre_seterr(err, errlen, "the root certificate %s is not a "
-			     "regular file of at most 64 KiB", path);
+	if (strstr(text, "PRIVATE KEY-----")) {
+		/* a verifier never needs the root's key: nacred's sim keeps
+		 * its key in PATH.pem and the certificate in PATH.crt */
+		if (nacre_sim_cert_path(path, crt, sizeof(crt)) == 0)
+			nacre_seterr(err, errlen, "%s holds a private key; give "
+				     "the verifier the root certificate alone "
+				     "(for nacred's sim root: %s, written "
+				     "beside the key file)", path, crt);
+		else
+			nacre_seterr(err, errlen, "%s holds a private key; give "
+				     "the verifier the root certificate alone",
+				     path);
 		goto out;
 	}
-	if (!(buf = malloc(MAX_ROOT_FILE))) {
-		nacre_seterr(err, errlen, "out of memory");
-		goto out;
-	}
-	n = fread(buf, 1, MAX_ROOT_FILE, f);
-	b = BIO_new_mem_buf(buf, (int)n);
+	b = BIO_new_mem_buf(text, -1);
 	x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	ERR_clear_error();
 	if (!x)
 		nacre_seterr(err, errlen, "%s holds no PEM certificate "
 			     "(expected -----BEGIN CERTIFICATE-----)", path);
 out:
-	BIO_free(b);
-	free(buf);
-	fclose(f);
+	/* a key file read by mistake: leave no copy of the key behind */
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
 	return x;
 }
 
@@ -310,6 +330,40 @@ void
 nacre_policy_set_time(struct nacre_policy *p, time_t now)
 {
 	p->now = now;
+}
+
+void
+nacre_policy_set_allow_any_code(struct nacre_policy *p, bool allow)
+{
+	p->allow_any_code = allow;
+}
+
+bool
+nacre_policy_pins_code(const struct nacre_policy *p)
+{
+	for (size_t i = 0; i < NPCRS; i++)
+		if (p->pcr[i].n)
+			return true;
+	return p->nmodule_ids > 0;
+}
+
+bool
+nacre_policy_any_code(const struct nacre_policy *p)
+{
+	return !nacre_policy_pins_code(p) && p->allow_any_code;
+}
+
+int
+nacre_policy_check(const struct nacre_policy *p, char *err, size_t errlen)
+{
+	if (!p) {
+		nacre_seterr(err, errlen, "no policy");
+		return -1;
+	}
+	if (nacre_policy_pins_code(p) || p->allow_any_code)
+		return 0;
+	nacre_seterr(err, errlen, "%s", NACRE_UNPINNED_MSG);
+	return -1;
 }
 
 /* ---- for verify.c ---- */
@@ -633,7 +687,7 @@ parse_top(struct pctx *c, struct nacre_policy *p, const config_setting_t *root)
 	const config_setting_t *s;
 
 	if (check_keys(c, root, "the policy", "trust, max_age, allow_debug, "
-		       "pcrs, module_ids") < 0)
+		       "pcrs, module_ids, allow_any_code") < 0)
 		return -1;
 	if ((s = config_setting_get_member(root, "trust")) &&
 	    parse_trust(c, p, s) < 0)
@@ -653,6 +707,12 @@ parse_top(struct pctx *c, struct nacre_policy *p, const config_setting_t *root)
 	if ((s = config_setting_get_member(root, "module_ids")) &&
 	    parse_module_ids(c, p, s) < 0)
 		return -1;
+	if ((s = config_setting_get_member(root, "allow_any_code"))) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return fail(c, s, "allow_any_code must be true or false "
+				    "(without quotes)");
+		p->allow_any_code = config_setting_get_bool(s);
+	}
 	return 0;
 }
 

@@ -41,6 +41,7 @@ static const char *const status_names[] = {
 	[NACRE_E_PCR] = "pcr-mismatch",
 	[NACRE_E_MODULE] = "module-not-allowed",
 	[NACRE_E_INTERNAL] = "internal-error",
+	[NACRE_E_POLICY_UNPINNED] = "policy-pins-no-code",
 };
 
 const char *
@@ -327,7 +328,24 @@ check_policy(const struct nacre_policy *p, struct nacre_result *r)
 		return set(r, NACRE_E_MODULE, "The enclave's module id %s is "
 			   "not among the policy's %zu module_ids; add it if "
 			   "this enclave is yours.", r->module_id, nallowed);
+	/* last: the evidence is sound, but a policy that pins nothing would
+	 * take any code in any enclave under its roots for this one */
+	if (nacre_policy_check(p, NULL, 0) < 0)
+		return set(r, NACRE_E_POLICY_UNPINNED, "The evidence is genuine, "
+			   "but the policy pins no code, so any enclave under "
+			   "its roots would pass: add pcrs.pcr0 (the image "
+			   "measurement) or module_ids, or allow_any_code = "
+			   "true to accept any enclave.");
 	return NACRE_OK;
+}
+
+/* every verification under allow_any_code (nothing pinned) says so */
+static void
+any_code_warning(const struct nacre_policy *p, struct nacre_result *r)
+{
+	if (nacre_policy_any_code(p))
+		snprintf(r->warning, sizeof(r->warning), "%s",
+			 NACRE_ANY_CODE_WARNING);
 }
 
 static int
@@ -364,6 +382,7 @@ nacre_verify_document(const uint8_t *doc, size_t len, const uint8_t *spki,
 	if (!doc || !p)
 		return set(r, NACRE_E_INTERNAL, "No document or no policy was "
 			   "given to the verifier.");
+	any_code_warning(p, r);
 	snprintf(r->evidence_type, sizeof(r->evidence_type), "%s",
 		 NACRE_MEDIA_TYPE_NITRO);
 	st = verify_doc(doc, len, spki, spki_len, p, r);
@@ -388,6 +407,7 @@ nacre_verify_cert(X509 *cert, const struct nacre_policy *p,
 	if (!cert || !p)
 		return set(r, NACRE_E_INTERNAL, "No certificate or no policy "
 			   "was given to the verifier.");
+	any_code_warning(p, r);
 	ev = nacre_evidence_from_cert(cert, &mt, &doc, &len, err, sizeof(err));
 	if (ev != NACRE_EV_OK)
 		return evidence_status(ev, err, r);

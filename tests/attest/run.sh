@@ -3,8 +3,10 @@
 # verifier (tests/py/nitro_verify.py, Python, written from AWS's docs):
 # real AWS-signed documents must verify at their recorded times and fail when
 # tampered with or too late; sim documents written by our C code
-# (build/tools/nacre-simdoc) must verify under the sim root, bind the key,
-# user_data and nonce they were asked for, and be refused under the AWS root.
+# (build/tools/nacre-simdoc) must verify under the sim root (the certificate
+# file the sim writes beside its key file, as a client gets it), bind the
+# key, user_data and nonce they were asked for, and be refused under the
+# AWS root.
 # One "ok - " / "not ok - " line per check.
 cd "$(dirname "$0")/../.." || exit 1
 SIMDOC=${NACRE_SIMDOC:-build/tools/nacre-simdoc}
@@ -94,14 +96,27 @@ must_pass "nacre-simdoc writes a sim document and certificate" \
 	--spki "$tmp/spki.der" --cert "$tmp/cert.der" \
 	--user-data a16176 --nonce 00112233445566778899
 root_sha=$(grep -E '^[0-9a-f]{64}$' "$tmp/out")
+SIM_CRT=$tmp/sim/root.crt
+if [ "$(stat -c %a "$SIM_CRT" "$tmp/sim/root.pem" 2>&1 | tr '\n' ' ')" = "644 600 " ] &&
+	grep -q "BEGIN CERTIFICATE" "$SIM_CRT" && ! grep -q "PRIVATE KEY" "$SIM_CRT"; then
+	pass "the sim writes root.crt (0644, certificate only) beside root.pem (0600)"
+else
+	ls -l "$tmp/sim" >"$tmp/out" 2>&1
+	fail "the sim writes root.crt (0644, certificate only) beside root.pem (0600)"
+fi
+if [ "$(openssl x509 -in "$SIM_CRT" -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1)" = "$root_sha" ]; then
+	pass "root.crt is the root whose SHA-256 the sim prints"
+else
+	fail "root.crt is the root whose SHA-256 the sim prints"
+fi
 must_pass "sim document verifies (independent verifier, sim root)" \
-	$PY $VERIFY "$tmp/sim.cbor" --root "$tmp/sim/root.pem" \
+	$PY $VERIFY "$tmp/sim.cbor" --root "$SIM_CRT" \
 	--expect-public-key-der "$tmp/spki.der" --expect-user-data-hex a16176
 has "sim document: cabundle[0] is the sim root" "\"${root_sha:-no root hash printed}\""
 has "sim document: nonce as asked" '"nonce": "00112233445566778899"'
 has "sim document: signing certificate says SIMULATED" 'OU=SIMULATED'
 must_pass "sim certificate: id-pe-cmw evidence verifies and binds the key" \
-	$PY $VERIFY --cert "$tmp/cert.der" --root "$tmp/sim/root.pem"
+	$PY $VERIFY --cert "$tmp/cert.der" --root "$SIM_CRT"
 has "sim certificate: media type application/aws-nitro-document" \
 	'"media_type": "application/aws-nitro-document"'
 must_fail "sim document under the AWS root is refused" \
@@ -109,21 +124,21 @@ must_fail "sim document under the AWS root is refused" \
 	$PY $VERIFY "$tmp/sim.cbor" --root $AWS_ROOT
 flip "$tmp/sim.cbor" "$tmp/sim.flip" 200
 must_fail "sim document with a flipped byte is refused" "does not verify" \
-	$PY $VERIFY "$tmp/sim.flip" --root "$tmp/sim/root.pem"
+	$PY $VERIFY "$tmp/sim.flip" --root "$SIM_CRT"
 must_fail "sim document verified 4 hours later is refused" "not valid at" \
-	$PY $VERIFY "$tmp/sim.cbor" --root "$tmp/sim/root.pem" \
+	$PY $VERIFY "$tmp/sim.cbor" --root "$SIM_CRT" \
 	--at $(( $(date +%s) + 4 * 3600 ))
 must_pass "nacre-simdoc writes a certificate whose key differs" \
 	"$SIMDOC" --root "$tmp/sim/root.pem" --doc "$tmp/sim2.cbor" \
 	--cert "$tmp/cert2.der" --mismatch
 must_fail "certificate whose key is not the attested one is refused" \
-	"binding" $PY $VERIFY --cert "$tmp/cert2.der" --root "$tmp/sim/root.pem"
+	"binding" $PY $VERIFY --cert "$tmp/cert2.der" --root "$SIM_CRT"
 must_fail "certificate without evidence is refused" "no id-pe-cmw" \
 	$PY $VERIFY --cert $VEC/evervault_ga_tls_cert.der --root $AWS_ROOT
 must_pass "nacre-simdoc without user_data and nonce" \
 	"$SIMDOC" --root "$tmp/sim/root.pem" --doc "$tmp/sim3.cbor"
 must_pass "sim document with null user_data and nonce verifies" \
-	$PY $VERIFY "$tmp/sim3.cbor" --root "$tmp/sim/root.pem"
+	$PY $VERIFY "$tmp/sim3.cbor" --root "$SIM_CRT"
 has "sim document: user_data null" '"user_data": null'
 
 exit $failed

@@ -20,7 +20,11 @@ conf "$T/att.conf"
 # rotate fast, keep the sim root where the test can reach it
 sed -i 's|^attestation = .*|attestation = { provider = "sim"; rotate = "3s"; sim = { root = "'"$T"'/simroot/root.pem"; }; };|' "$T/att.conf"
 if nacred att "$T/att.conf" "$P_AT"; then
-	ROOT="$T/simroot/root.pem"
+	# clients get the root's certificate file, never its key file
+	ROOT="$T/simroot/root.crt"
+	check "the sim wrote its root certificate beside the key file" \
+		test -f "$ROOT" -a "$(stat -c %a "$ROOT" 2>/dev/null)" = 644
+	check_lacks "... holding no private key" "$(cat "$ROOT")" "PRIVATE KEY"
 	cert_of "$P_AT" "$T/att1.pem"
 	text=$(openssl x509 -in "$T/att1.pem" -noout -text 2>&1)
 	check_has "openssl x509 -text shows the id-pe-cmw extension" "$text" "1.3.6.1.5.5.7.1.35"

@@ -1,8 +1,11 @@
 # 96-cli: the nacre tool against a running nacred (sim provider): `nacre
-# verify` passes with a policy pinning the sim root and PCR0, fails with
-# the default AWS-only trust, on a wrong PCR and on a certificate whose
-# evidence belongs to another key; `nacre connect` forwards a verified
-# connection and closes one that fails the policy.
+# verify` passes with a policy pinning the sim root (by hash, or by the
+# certificate file nacred writes beside its key) and PCR0, fails with the
+# default AWS-only trust, on a wrong PCR and on a certificate whose
+# evidence belongs to another key; a policy that pins no code is refused
+# unless --any-code, which warns on every verification; the sim's key file
+# is refused as a root; `nacre connect` forwards a verified connection and
+# closes one that fails the policy.
 
 NACRE_CLI=${NACRE_CLI:-$(dirname "$NACRED")/nacre}
 
@@ -44,8 +47,20 @@ if nacred cli "$T/cli.conf" "$P_CLI"; then
 		"$(grep 'handshake done' "$T/cli.err" | tail -n 1)" "attestation asked"
 	check_has "nacre verify shows the binding" "$out" "certificate key == document public_key"
 
+	check_has "nacred logs the sim root's key file and its certificate for clients" \
+		"$(cat "$T/cli.err")" "root certificate $T/sim-root.crt (mode 0644, for clients"
+	check_eq "the certificate file is the root nacred logged (sha256)" \
+		"$(openssl x509 -in "$T/sim-root.crt" -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1)" "$ROOT_SHA"
+	check_eq "... mode 0644 beside the key file's 0600" \
+		"$(stat -c '%a' "$T/sim-root.crt" "$T/sim-root.pem" 2>&1 | tr '\n' ' ')" "644 600 "
+	cli_run verify "127.0.0.1:$P_CLI" --root "$T/sim-root.pem" --pcr 0=$PCR0
+	cli_expect "nacre verify --root KEY-FILE: refused, pointing at the .crt (exit 2)" 2 \
+		"holds a private key; give the verifier the root certificate alone (for nacred's sim root: $T/sim-root.crt"
+	cli_run verify "127.0.0.1:$P_CLI" --sni localhost --root "$T/sim-root.crt" --pcr 0=$PCR0
+	cli_expect "nacre verify --root the .crt file, PCR0 pinned: verified" 0 "verified: yes"
+
 	cat >"$T/cli.policy" <<EOF2
-trust = { roots = [ "$T/sim-root.pem" ]; };
+trust = { roots = [ "$T/sim-root.crt" ]; };
 max_age = "1h";
 allow_debug = false;
 pcrs = { pcr0 = [ "$PCR0" ]; };
@@ -58,15 +73,30 @@ EOF2
 	v=$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["verified"], d["status"], d["peer"]["alpn"], d["evidence"]["pcrs"]["0"] == sys.argv[2])' "$T/cli.json" "$PCR0" 2>&1)
 	check_eq "nacre verify --json: one object with verdict, peer, evidence" "$v" "True ok http/1.1 True"
 
-	cli_run verify "127.0.0.1:$P_CLI"
+	cli_run verify "127.0.0.1:$P_CLI" --pcr 0=$PCR0
 	cli_expect "nacre verify with the default (AWS-only) trust: exit 1" 1 "untrusted-root"
+
+	# a policy that pins no code: refused; --any-code: verified, warned
+	cli_run verify "127.0.0.1:$P_CLI" --root sha256:$ROOT_SHA
+	cli_expect "nacre verify, sim root trusted but no code pinned: refused (exit 2)" 2 \
+		"the policy pins no code: add --pcr 0=<96 hex digits> (the image measurement) or --module-id ID"
+	check_lacks "... before connecting" "$out" "server:"
+	cli_run verify "127.0.0.1:$P_CLI" --root sha256:$ROOT_SHA --any-code
+	cli_expect "nacre verify --any-code: verified (exit 0)" 0 "verified: yes"
+	check_has "... with a warning" "$out" "nacre verify: warning: the policy pins no code (allow_any_code): any code in any enclave under the trusted roots passes"
+	printf 'trust = { roots = [ "%s" ]; };\nallow_any_code = true;\n' "$T/sim-root.crt" >"$T/any.policy"
+	cli_run verify "127.0.0.1:$P_CLI" --policy "$T/any.policy" --json
+	printf '%s\n' "$out" | grep -v '^nacre' >"$T/any.json"
+	v=$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["verified"], "pins no code" in d["warning"])' "$T/any.json" 2>&1)
+	check_eq "allow_any_code = true: --json says verified, with the warning" "$v" "True True"
+	check_has "... and on stderr" "$out" "nacre verify: warning: the policy pins no code"
 
 	wrong=$(printf '%096d' 0 | tr 0 b)
 	cli_run verify "127.0.0.1:$P_CLI" --root sha256:$ROOT_SHA --pcr 4=$wrong
 	cli_expect "nacre verify with a wrong PCR: exit 1, pcr-mismatch" 1 "pcr-mismatch"
 	check_has "... the message names the PCR" "$out" "PCR4"
 
-	cli_run verify "127.0.0.1:$P_CLI" --json
+	cli_run verify "127.0.0.1:$P_CLI" --pcr 0=$PCR0 --json
 	printf '%s\n' "$out" | grep -v '^nacre' >"$T/cli2.json"
 	v=$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["verified"], d["status"])' "$T/cli2.json" 2>&1)
 	check_eq "nacre verify --json on failure: verified false and the status" "$v" "False untrusted-root"
@@ -141,6 +171,22 @@ sys.exit(0 if s.recv(1) == b"" else 1)' "$P_FWD"
 	bg_signal cli_fwd2 INT
 	check_eq "nacre connect exits 0 on SIGINT" "$(bg_wait cli_fwd2 10)" 0
 	check_eq "nacre connect (refusing): no sanitizer report" "$(san_errors cli_fwd2)" ""
+
+	# --any-code: every forwarded connection is verified and warned about
+	bg cli_fwd4 "$NACRE_CLI" connect --listen "127.0.0.1:$P_FWD2" --to "127.0.0.1:$P_CLI" \
+		--sni localhost --root sha256:$ROOT_SHA --any-code
+	wait_for "$T/cli_fwd4.out" '^ready' 10
+	b1=$(curl -s --max-time 20 "http://127.0.0.1:$P_FWD2/")
+	b2=$(curl -s --max-time 20 "http://127.0.0.1:$P_FWD2/")
+	check_eq "nacre connect --any-code forwards (two requests)" "$b1 $b2" \
+		"hello from the enclave app hello from the enclave app"
+	count_wait_file() { _i=0; while [ "$(grep -c "$2" "$1")" -lt "$3" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done; }
+	count_wait_file "$T/cli_fwd4.err" 'warning: the policy pins no code' 2
+	check_eq "... and warns once per verified connection" \
+		"$(grep -c 'verified enclave' "$T/cli_fwd4.err") $(grep -c 'warning: the policy pins no code' "$T/cli_fwd4.err")" "2 2"
+	bg_signal cli_fwd4 TERM
+	check_eq "nacre connect --any-code exits 0" "$(bg_wait cli_fwd4 10)" 0
+	check_eq "nacre connect --any-code: no sanitizer report" "$(san_errors cli_fwd4)" ""
 
 	# half-close through the forwarder: the app (drain mode) answers only
 	# after our FIN has reached it through TLS (close_notify)

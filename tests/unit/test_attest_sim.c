@@ -2,8 +2,13 @@
  * test_attest_sim.c: the software NSM and the provider path over it: root
  * file creation and reuse, documents that carry exactly what was asked and
  * verify against the sim root, AWS-shaped chains, leaf renewal, NSM error
- * answers, and a provider that refuses a document binding something else.
+ * answers, and a provider that refuses a document binding something else;
+ * the root's certificate file for clients (.crt, 0644, no key) beside the
+ * key file (0600), and FIFOs at either path refused at once, never waited
+ * on.
  */
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,8 +153,8 @@ test_provider(void)
 	snprintf(hex1, sizeof(hex1), "%s", nacre_attest_sim_root_sha256_hex(a));
 	CHECK(strlen(hex1) == 64, "root SHA-256 is 64 hex digits");
 	snprintf(path, sizeof(path), "%s/a/b", dir);
-	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0700,
-	      "missing directories were created 0700");
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0755,
+	      "missing directories were created 0755 (clients read the .crt)");
 	snprintf(path, sizeof(path), "%s/a/b/root.pem", dir);
 	b = nacre_attest_sim_open(path, NULL, err, sizeof(err));
 	CHECK(b && strcmp(nacre_attest_sim_root_sha256_hex(b), hex1) == 0,
@@ -426,6 +431,152 @@ test_bad_roots(void)
 	nacre_sim_free(s);
 }
 
+static char *
+slurp(const char *path)
+{
+	static char buf[16384];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return f ? buf : NULL;
+}
+
+static void
+on_alarm(int sig)
+{
+	static const char msg[] = "not ok - a FIFO at a sim root path hangs\n";
+
+	(void)sig;
+	(void)!write(1, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/* 1 when dir d holds a leftover temporary file (NAME.XXXXXX) */
+static bool
+has_temp_files(const char *d)
+{
+	DIR *dp = opendir(d);
+	struct dirent *e;
+	bool found = false;
+
+	while (dp && (e = readdir(dp)))
+		found |= strchr(e->d_name, '.') &&
+			 strlen(strrchr(e->d_name, '.')) == 7;
+	if (dp)
+		closedir(dp);
+	return found;
+}
+
+/* the certificate file for clients, and what the provider does when
+ * either file changes under it */
+static void
+test_cert_file(void)
+{
+	char key[128], crt[128], sub[128], hex[65];
+	const char *text;
+	struct nacre_attest *a;
+	struct stat st;
+	uint8_t *doc = NULL;
+	size_t len;
+	X509 *from_key, *from_crt;
+
+	snprintf(sub, sizeof(sub), "%s/c", dir);
+	snprintf(key, sizeof(key), "%s/c/sim-root.pem", dir);
+	snprintf(crt, sizeof(crt), "%s/c/sim-root.crt", dir);
+	a = nacre_attest_sim_open(key, NULL, err, sizeof(err));
+	CHECK(a != NULL, "crt: the sim opens, creating key file and certificate");
+	if (!a) {
+		printf("# %s\n", err);
+		return;
+	}
+	CHECK(stat(key, &st) == 0 && (st.st_mode & 07777) == 0600,
+	      "crt: the key file is mode 0600");
+	CHECK(stat(crt, &st) == 0 && S_ISREG(st.st_mode) &&
+	      (st.st_mode & 07777) == 0644,
+	      "crt: sim-root.crt beside it, a regular file of mode 0644");
+	text = slurp(crt);
+	CHECK(text && strstr(text, "BEGIN CERTIFICATE") &&
+	      !strstr(text, "PRIVATE KEY"),
+	      "crt: it holds the certificate and no private key");
+	from_key = root_from_file(key);
+	from_crt = root_from_file(crt);
+	CHECK(from_key && from_crt && X509_cmp(from_key, from_crt) == 0,
+	      "crt: the same root certificate as in the key file");
+	CHECK(!has_temp_files(sub), "crt: no temporary file left behind");
+	snprintf(hex, sizeof(hex), "%s", nacre_attest_sim_root_sha256_hex(a));
+	nacre_attest_free(a);
+
+	/* an old install has no .crt; another root's .crt is stale */
+	unlink(crt);
+	a = nacre_attest_sim_open(key, NULL, err, sizeof(err));
+	CHECK(a && stat(crt, &st) == 0 && (st.st_mode & 07777) == 0644 &&
+	      strcmp(nacre_attest_sim_root_sha256_hex(a), hex) == 0,
+	      "crt: a missing .crt is written again from the key file");
+	nacre_attest_free(a);
+	write_file(crt, slurp("tests/vectors/nitro/aws_nitro_root_g1.pem"),
+		   0600);
+	a = nacre_attest_sim_open(key, NULL, err, sizeof(err));
+	X509_free(from_crt);
+	from_crt = root_from_file(crt);
+	CHECK(a && from_crt && X509_cmp(from_key, from_crt) == 0 &&
+	      stat(crt, &st) == 0 && (st.st_mode & 07777) == 0644,
+	      "crt: a .crt of another root (or mode) is replaced at open");
+	CHECK(!has_temp_files(sub), "crt: ... no temporary file left behind");
+
+	/* at attestation: both files must still hold this root */
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	size_t spki_len;
+	uint8_t *spki = spki_der(k, &spki_len);
+	CHECK(a && nacre_attest_get(a, spki, spki_len, NULL, 0, NULL, 0, &doc,
+				    &len, err, sizeof(err)) == 0,
+	      "crt: attestation while both files are in place");
+	free(doc);
+	doc = NULL;
+	unlink(crt);
+	CHECK(a && nacre_attest_get(a, spki, spki_len, NULL, 0, NULL, 0, &doc,
+				    &len, err, sizeof(err)) < 0 && !doc,
+	      "crt: the .crt removed: attestation refused");
+	CHECK_HAS(err, "sim root certificate", "... naming the certificate");
+	CHECK_HAS(err, "is gone; restore it, or restart nacred to write it "
+		  "again", "... and the fix");
+
+	signal(SIGALRM, on_alarm);
+	alarm(10);
+	CHECK(mkfifo(crt, 0644) == 0, "crt: a FIFO in place of the .crt");
+	CHECK(a && nacre_attest_get(a, spki, spki_len, NULL, 0, NULL, 0, &doc,
+				    &len, err, sizeof(err)) < 0 && !doc,
+	      "crt: ... attestation refused at once, not blocked on the FIFO");
+	CHECK_HAS(err, "must be a regular file; this is a FIFO",
+		  "... saying it is a FIFO");
+	unlink(crt);
+	rename(key, crt);   /* keep the key aside */
+	CHECK(mkfifo(key, 0600) == 0, "crt: a FIFO in place of the key file");
+	CHECK(a && nacre_attest_get(a, spki, spki_len, NULL, 0, NULL, 0, &doc,
+				    &len, err, sizeof(err)) < 0 && !doc &&
+	      strstr(err, "this is a FIFO") && strstr(err, key),
+	      "crt: ... attestation refused at once, naming the file");
+	nacre_attest_free(a);
+	a = nacre_attest_sim_open(key, NULL, err, sizeof(err));
+	CHECK(a == NULL && strstr(err, "not a regular file (a FIFO)"),
+	      "crt: opening a FIFO as the key file fails at once");
+	alarm(0);
+	nacre_attest_free(a);
+
+	snprintf(key, sizeof(key), "%s/c/root.crt", dir);
+	a = nacre_attest_sim_open(key, NULL, err, sizeof(err));
+	CHECK(a == NULL && strstr(err, "does not end in \".crt\""),
+	      "crt: a key path ending in .crt is refused (the name is the "
+	      "certificate's)");
+	nacre_attest_free(a);
+	X509_free(from_key);
+	X509_free(from_crt);
+	OPENSSL_free(spki);
+	EVP_PKEY_free(k);
+}
+
 /* a transport that swaps the public key: the provider must notice */
 static int
 lying_transport(void *ctx, const uint8_t *req, size_t reqlen, uint8_t *resp,
@@ -492,6 +643,7 @@ main(void)
 	test_renewal();
 	test_bad_roots();
 	test_lying_nsm();
+	test_cert_file();
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

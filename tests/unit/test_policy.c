@@ -1,8 +1,12 @@
 /*
  * test_policy.c: struct nacre_policy: defaults (the built-in AWS root,
  * checked against its published fingerprint), the programmatic setters,
- * every key of the policy file, and every error with its line number.
+ * every key of the policy file, and every error with its line number; a
+ * policy that pins no code is refused unless it allows any code; a root
+ * file is never a FIFO (refused at once, not waited on) nor a key file.
  */
+#include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,13 +282,13 @@ static const struct bad bad_cases[] = {
 	  "trust2 = 1;\n", "t.policy:2: unknown key \"trust2\"",
 	  "error after a good root" },
 	{ "\ntrust = { roots = [ \"/nonexistent/root.pem\" ]; };\n",
-	  "t.policy:2: trust.roots: cannot read the root certificate "
-	  "/nonexistent/root.pem", "missing PEM file" },
+	  "t.policy:2: trust.roots: /nonexistent/root.pem: cannot read the "
+	  "root certificate: No such file", "missing PEM file" },
 	{ "trust = { roots = [ \"/dev/null\" ]; };\n",
-	  "t.policy:1: trust.roots: the root certificate /dev/null is not a "
-	  "regular file", "a device is not a root file" },
+	  "t.policy:1: trust.roots: /dev/null: the root certificate must be a "
+	  "regular file; this is a device", "a device is not a root file" },
 	{ "trust = { roots = [ \"/dev/zero\" ]; };\n",
-	  "t.policy:1: trust.roots: the root certificate /dev/zero is not a "
+	  "t.policy:1: trust.roots: /dev/zero: the root certificate must be a "
 	  "regular file", "an endless device is refused, not read" },
 	{ "trust = { roots = [ \"LICENSE\" ]; };\n",
 	  "t.policy:1: trust.roots: LICENSE holds no PEM certificate",
@@ -299,6 +303,13 @@ static const struct bad bad_cases[] = {
 	  "max_age below 1s" },
 	{ "allow_debug = \"yes\";\n",
 	  "t.policy:1: allow_debug must be true or false", "allow_debug text" },
+	{ "\nallow_any_code = 1;\n",
+	  "t.policy:2: allow_any_code must be true or false",
+	  "allow_any_code a number" },
+	{ "allow_any_codes = true;\n",
+	  "t.policy:1: unknown key \"allow_any_codes\" in the policy; known "
+	  "keys are: trust, max_age, allow_debug, pcrs, module_ids, "
+	  "allow_any_code", "unknown key lists allow_any_code" },
 	{ "pcrs = [ 1 ];\n", "t.policy:1: pcrs must be a group",
 	  "pcrs not a group" },
 	{ "pcrs = {\n pcr16 = [ \"" HEX48_A "\" ];\n};\n",
@@ -344,6 +355,128 @@ test_errors(void)
 		CHECK(rc < 0 && p == NULL, b->name);
 		CHECK_HAS(err, b->want, b->name);
 	}
+}
+
+/* a policy must pin code (a PCR or a module id) or say it takes any */
+static void
+test_any_code(void)
+{
+	struct nacre_policy *p = parse("");
+	uint8_t v[48] = { 1 };
+
+	CHECK(p && !nacre_policy_pins_code(p) &&
+	      nacre_policy_check(p, err, sizeof(err)) < 0,
+	      "unpinned: an empty policy pins no code and fails the check");
+	CHECK_STR(err, "the policy pins no code: add pcrs.pcr0 (the image "
+		  "measurement) or module_ids, or allow_any_code = true to "
+		  "accept any enclave", "unpinned: ... saying what to pin");
+	nacre_policy_free(p);
+
+	p = parse("trust = { roots = [ \"aws-nitro\" ]; };\n"
+		  "allow_any_code = false;\n");
+	CHECK(p && nacre_policy_check(p, err, sizeof(err)) < 0 &&
+	      !nacre_policy_any_code(p),
+	      "unpinned: allow_any_code = false is the default, refused");
+	nacre_policy_free(p);
+
+	p = parse("trust = { roots = [ \"aws-nitro\" ]; };\n"
+		  "allow_any_code = true;\n");
+	CHECK(p && nacre_policy_check(p, err, sizeof(err)) == 0 &&
+	      nacre_policy_any_code(p),
+	      "allow_any_code = true: the check passes, any code taken");
+	nacre_policy_add_pcr(p, 0, v, sizeof(v));
+	CHECK(p && nacre_policy_pins_code(p) && !nacre_policy_any_code(p),
+	      "allow_any_code with PCR0 pinned: the pin applies");
+	nacre_policy_free(p);
+
+	p = nacre_policy_new();
+	nacre_policy_set_allow_any_code(p, true);
+	CHECK(p && nacre_policy_check(p, err, sizeof(err)) == 0 &&
+	      nacre_policy_any_code(p), "nacre_policy_set_allow_any_code");
+	nacre_policy_set_allow_any_code(p, false);
+	CHECK(p && nacre_policy_check(p, err, sizeof(err)) < 0,
+	      "... and back off");
+	nacre_policy_free(p);
+
+	p = parse("module_ids = [ \"i-1-enc1\" ];\n");
+	CHECK(p && nacre_policy_check(p, err, sizeof(err)) == 0,
+	      "module_ids alone pin the enclave");
+	nacre_policy_free(p);
+	p = parse("pcrs = { pcr8 = [ \"" HEX48_A "\" ]; };\n");
+	CHECK(p && nacre_policy_check(p, err, sizeof(err)) == 0,
+	      "any pinned PCR passes the check");
+	nacre_policy_free(p);
+}
+
+static void
+on_alarm(int sig)
+{
+	static const char msg[] = "not ok - a FIFO root hangs the verifier\n";
+
+	(void)sig;
+	(void)!write(1, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/* root files: a FIFO is refused at once (it used to block in fopen until
+ * a writer came), a file with a private key is refused naming the .crt */
+static void
+test_root_files(void)
+{
+	char path[160], text[512], crt[64];
+	struct nacre_policy *p = nacre_policy_new();
+	EVP_PKEY *k = EVP_EC_gen("P-384");
+	X509 *x = pem_file(other_pem);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/fifo.pem", dir);
+	CHECK(mkfifo(path, 0600) == 0, "a FIFO made for the root path");
+	signal(SIGALRM, on_alarm);
+	alarm(10);
+	CHECK(nacre_policy_add_root_pem(p, path, err, sizeof(err)) < 0,
+	      "a FIFO as root file is refused without waiting for a writer");
+	snprintf(text, sizeof(text), "%s: the root certificate must be a "
+		 "regular file; this is a FIFO", path);
+	CHECK_HAS(err, text, "... saying it is a FIFO");
+	snprintf(text, sizeof(text), "trust = { roots = [ \"%s\" ]; };\n",
+		 path);
+	CHECK(parse(text) == NULL && strstr(err, "this is a FIFO"),
+	      "... in a policy file too");
+	alarm(0);
+
+	snprintf(path, sizeof(path), "%s/key.pem", dir);
+	f = fopen(path, "w");
+	if (f) {
+		PEM_write_X509(f, x);
+		PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+		fclose(f);
+	}
+	CHECK(nacre_policy_add_root_pem(p, path, err, sizeof(err)) < 0,
+	      "a root file holding a private key is refused");
+	snprintf(text, sizeof(text), "%s holds a private key; give the "
+		 "verifier the root certificate alone (for nacred's sim root: "
+		 "%s/key.crt", path, dir);
+	CHECK_HAS(err, text, "... pointing at the certificate beside it");
+
+	CHECK(nacre_sim_cert_path("/var/lib/nacre/sim-root.pem", crt,
+				  sizeof(crt)) == 0 &&
+	      strcmp(crt, "/var/lib/nacre/sim-root.crt") == 0,
+	      "sim certificate path: sim-root.pem -> sim-root.crt");
+	CHECK(nacre_sim_cert_path("/x.d/root", crt, sizeof(crt)) == 0 &&
+	      strcmp(crt, "/x.d/root.crt") == 0,
+	      "... a name without extension gets .crt (dots in directories "
+	      "ignored)");
+	CHECK(nacre_sim_cert_path("/x/.root", crt, sizeof(crt)) == 0 &&
+	      strcmp(crt, "/x/.root.crt") == 0, "... .root -> .root.crt");
+	CHECK(nacre_sim_cert_path("/x/root.crt", crt, sizeof(crt)) < 0 &&
+	      nacre_sim_cert_path("/x/", crt, sizeof(crt)) < 0 &&
+	      nacre_sim_cert_path("", crt, sizeof(crt)) < 0,
+	      "... refused for a .crt key path, a directory, nothing");
+	CHECK(nacre_sim_cert_path("/a/very/long/path/to/the/sim/root/key.pem",
+				  crt, 16) < 0, "... and when it does not fit");
+	X509_free(x);
+	EVP_PKEY_free(k);
+	nacre_policy_free(p);
 }
 
 static void
@@ -402,6 +535,8 @@ main(void)
 	test_defaults();
 	test_full();
 	test_errors();
+	test_any_code();
+	test_root_files();
 	test_load();
 	OPENSSL_free(aws_der);
 	OPENSSL_free(other_der);

@@ -1,9 +1,11 @@
 /*
  * test_verify.c: nacre_verify_cert end to end on certificates carrying sim
  * evidence (trusted by PEM and by hash, untrusted by default, broken chain,
- * signature and binding, age, debug, PCRs, module ids), on certificates
- * without or with foreign evidence, and on real AWS documents, which must
- * pass chain and signature and then fail the binding.
+ * signature and binding, age, debug, PCRs, module ids), a policy that
+ * pins no code (refused, or with allow_any_code accepted with a warning on
+ * every verification), on certificates without or with foreign evidence,
+ * and on real AWS documents, which must pass chain and signature and then
+ * fail the binding.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 static char err[512];
 static char dir[64] = "/tmp/nacre-test-verify-XXXXXX";
 static char root_path[128];
+static char crt_path[128];
 static uint8_t pcrs[16][48];
 
 static uint8_t *
@@ -86,13 +89,27 @@ sim_cert(struct nacre_attest *a, EVP_PKEY *bind_key, EVP_PKEY *cert_key)
 	return x;
 }
 
+/* the sim root pinned by hash, nothing else: pins no code */
 static struct nacre_policy *
-sim_policy(const char *sha_hex)
+root_only_policy(const char *sha_hex)
 {
 	struct nacre_policy *p = nacre_policy_new();
 
 	if (p && nacre_policy_add_root_sha256(p, sha_hex, err,
 					      sizeof(err)) < 0) {
+		nacre_policy_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* the sim root and PCR0 as the sim enclave measures it */
+static struct nacre_policy *
+sim_policy(const char *sha_hex)
+{
+	struct nacre_policy *p = root_only_policy(sha_hex);
+
+	if (p && nacre_policy_add_pcr(p, 0, pcrs[0], 48) < 0) {
 		nacre_policy_free(p);
 		return NULL;
 	}
@@ -116,8 +133,14 @@ test_trust(struct nacre_attest *a, X509 *good)
 	struct nacre_result r;
 
 	CHECK(p && nacre_policy_add_root_pem(p, root_path, err,
-					     sizeof(err)) == 0,
-	      "policy: sim root added by PEM path");
+					     sizeof(err)) < 0,
+	      "policy: the sim's key file is refused as a root");
+	CHECK_HAS(err, "holds a private key", "... saying it holds a key");
+	CHECK_HAS(err, crt_path, "... and naming the certificate beside it");
+	CHECK(p && nacre_policy_add_root_pem(p, crt_path, err,
+					     sizeof(err)) == 0 &&
+	      nacre_policy_add_pcr(p, 0, pcrs[0], 48) == 0,
+	      "policy: sim root added by its certificate file, PCR0 pinned");
 	CHECK(p && verify(good, p, &r) == NACRE_OK && r.status == NACRE_OK,
 	      "sim evidence verifies with the sim root pinned by PEM");
 	CHECK_HAS(r.message, "satisfies the policy", "OK message says so");
@@ -212,13 +235,16 @@ test_policy_checks(struct nacre_attest *a, X509 *good)
 static void
 test_debug(const char *hex, EVP_PKEY *k)
 {
+	static const uint8_t zero[48];
 	struct nacre_attest *b = nacre_attest_sim_open(root_path, NULL, err,
 						       sizeof(err));
-	struct nacre_policy *p = sim_policy(hex);
+	struct nacre_policy *p = root_only_policy(hex);
 	struct nacre_result r;
 	X509 *x = b ? sim_cert(b, k, k) : NULL;
 
 	CHECK(x && p, "debug sim enclave (all-zero PCRs) issues a certificate");
+	if (p)
+		nacre_policy_add_pcr(p, 0, zero, sizeof(zero));
 	if (x && p) {
 		CHECK(verify(x, p, &r) == NACRE_E_DEBUG && r.debug,
 		      "a debug enclave is refused by default");
@@ -230,6 +256,81 @@ test_debug(const char *hex, EVP_PKEY *k)
 	X509_free(x);
 	nacre_policy_free(p);
 	nacre_attest_free(b);
+}
+
+/* a policy that trusts a root and pins no code accepts any enclave
+ * under it: refused unless allow_any_code, which then warns every time */
+static void
+test_unpinned(struct nacre_attest *a, EVP_PKEY *k, X509 *good)
+{
+	const char *hex = nacre_attest_sim_root_sha256_hex(a);
+	struct nacre_policy *p = root_only_policy(hex);
+	struct nacre_result r;
+	uint8_t *spki, *doc = NULL;
+	size_t spki_len, doc_len = 0;
+
+	if (!p)
+		return;
+	CHECK(nacre_policy_check(p, err, sizeof(err)) < 0,
+	      "unpinned: nacre_policy_check refuses a policy pinning no code");
+	CHECK_STR(err, "the policy pins no code: add pcrs.pcr0 (the image "
+		  "measurement) or module_ids, or allow_any_code = true to "
+		  "accept any enclave", "... saying what to pin");
+	CHECK(verify(good, p, &r) == NACRE_E_POLICY_UNPINNED,
+	      "unpinned: genuine sim evidence is refused");
+	CHECK_STR(nacre_verify_status_name(r.status), "policy-pins-no-code",
+		  "... status policy-pins-no-code");
+	CHECK_HAS(r.message, "pins no code", "... the message says so");
+	CHECK_HAS(r.message, "pcrs.pcr0", "... and names what to pin");
+	CHECK_HAS(r.message, "allow_any_code = true", "... or how to allow any");
+	CHECK(r.warning[0] == '\0' && strcmp(r.module_id,
+					      nacre_attest_module_id(a)) == 0,
+	      "... no warning, the facts filled in");
+
+	nacre_policy_set_allow_any_code(p, true);
+	CHECK(nacre_policy_check(p, err, sizeof(err)) == 0,
+	      "allow_any_code: nacre_policy_check accepts it");
+	CHECK(verify(good, p, &r) == NACRE_OK,
+	      "allow_any_code: the same evidence verifies");
+	CHECK_HAS(r.warning, "pins no code (allow_any_code)",
+		  "allow_any_code: the result carries a warning");
+	memset(&r, 0, sizeof(r));
+	CHECK(verify(good, p, &r) == NACRE_OK &&
+	      strstr(r.warning, "any code in any enclave"),
+	      "allow_any_code: ... on every verification");
+	spki = spki_der(k, &spki_len);
+	CHECK(nacre_attest_get(a, spki, spki_len, NULL, 0, NULL, 0, &doc,
+			       &doc_len, err, sizeof(err)) == 0 &&
+	      nacre_verify_document(doc, doc_len, spki, spki_len, p, &r) ==
+	      NACRE_OK && strstr(r.warning, "pins no code"),
+	      "allow_any_code: nacre_verify_document warns too");
+	nacre_policy_set_time(p, time(NULL) + 3 * 3600);
+	CHECK(verify(good, p, &r) == NACRE_E_TOO_OLD && r.warning[0],
+	      "allow_any_code: a failed verification carries it too");
+	nacre_policy_set_time(p, 0);
+
+	nacre_policy_add_module_id(p, nacre_attest_module_id(a));
+	CHECK(verify(good, p, &r) == NACRE_OK && r.warning[0] == '\0',
+	      "allow_any_code with a module id pinned: no warning");
+	nacre_policy_free(p);
+
+	p = root_only_policy(hex);
+	nacre_policy_add_module_id(p, nacre_attest_module_id(a));
+	CHECK(p && nacre_policy_check(p, err, sizeof(err)) == 0 &&
+	      verify(good, p, &r) == NACRE_OK && r.warning[0] == '\0',
+	      "a module id alone pins the enclave: verifies, no warning");
+	nacre_policy_free(p);
+
+	p = root_only_policy(hex);
+	nacre_policy_add_pcr(p, 8, pcrs[8], 48);
+	CHECK(p && verify(good, p, &r) == NACRE_OK && r.warning[0] == '\0',
+	      "any pinned PCR (PCR8, the signer) counts as a pin");
+	nacre_policy_free(p);
+
+	CHECK(nacre_policy_check(NULL, err, sizeof(err)) < 0,
+	      "nacre_policy_check(NULL) fails, no crash");
+	free(doc);
+	OPENSSL_free(spki);
 }
 
 static void
@@ -421,7 +522,7 @@ test_status_names(void)
 {
 	bool distinct = true;
 
-	for (int i = NACRE_OK; i <= NACRE_E_INTERNAL; i++)
+	for (int i = NACRE_OK; i <= NACRE_E_POLICY_UNPINNED; i++)
 		for (int j = NACRE_OK; j < i; j++)
 			distinct = distinct &&
 				strcmp(nacre_verify_status_name(i),
@@ -492,6 +593,7 @@ main(void)
 		return 1;
 	}
 	snprintf(root_path, sizeof(root_path), "%s/root.pem", dir);
+	snprintf(crt_path, sizeof(crt_path), "%s/root.crt", dir);
 	for (int i = 0; i < 16; i++)
 		memset(pcrs[i], i + 1, 48);
 	a = nacre_attest_sim_open(root_path, (const uint8_t (*)[48])pcrs, err,
@@ -502,6 +604,7 @@ main(void)
 	if (good) {
 		test_trust(a, good);
 		test_policy_checks(a, good);
+		test_unpinned(a, k, good);
 		test_debug(nacre_attest_sim_root_sha256_hex(a), k);
 		test_binding(a, k);
 		test_forgery(a, k);
