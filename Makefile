@@ -37,7 +37,11 @@ ASAN_OBJ   = $(DAEMON_SRC:src/%.c=$(BA)/obj/%.o)
 LIB_OBJ   = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 LIB_PIC   = $(LIB_SRC:src/%.c=$(B)/pic/%.o)
 LIB_PKGS  = openssl libconfig libcbor
-LIB_VERSION = 0
+# the soname's major (libnacre.so.N): bumped on every incompatible change of
+# include/nacre/verify.h's ABI; the exported symbols are those of
+# src/verify/libnacre.map (README.md, "Library ABI")
+LIB_VERSION = 1
+LIB_MAP   = src/verify/libnacre.map
 # the CLI, src/cli/: links libnacre and the daemon's address/PROXY code
 CLI_SRC   = $(wildcard src/cli/*.c)
 CLI_OBJ   = $(CLI_SRC:src/%.c=$(B)/obj/%.o)
@@ -52,7 +56,7 @@ TOOL_BIN  = $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
-.PHONY: demo-acme soak bench all lib check check-bins asan tools fuzz-bins fuzz install uninstall clean demo deps
+.PHONY: FORCE demo-acme soak bench all lib check check-bins asan tools fuzz-bins fuzz install uninstall clean demo deps
 
 all: $(B)/nacred lib $(if $(CLI_SRC),$(B)/nacre)
 
@@ -66,15 +70,26 @@ $(B)/libnacre.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(B)/libnacre.so: $(LIB_PIC)
-	$(CC) -shared -Wl,-soname,libnacre.so.$(LIB_VERSION) -o $@.$(LIB_VERSION) $^ \
+$(B)/libnacre.so: $(LIB_PIC) $(LIB_MAP)
+	$(CC) -shared -Wl,-soname,libnacre.so.$(LIB_VERSION) \
+	  -Wl,--version-script,$(LIB_MAP) -o $@.$(LIB_VERSION) $(LIB_PIC) \
 	  $(shell pkg-config --libs $(LIB_PKGS)) -lpthread
 	ln -sf libnacre.so.$(LIB_VERSION) $@
 
-# nacre.pc for an installed libnacre; nacre-uninstalled.pc for this tree
-$(B)/pkgconfig/nacre.pc: Makefile
+# the directories nacre.pc names; rewritten only when they change, so that
+# `make install PREFIX=/usr` after a plain `make` remakes nacre.pc
+PC_DIRS = $(PREFIX) $(LIBDIR) $(INCLUDEDIR)
+$(B)/pkgconfig/dirs: FORCE
 	@mkdir -p $(@D)
-	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	@echo '$(PC_DIRS)' | cmp -s - $@ || echo '$(PC_DIRS)' >$@
+FORCE:
+
+# nacre.pc for an installed libnacre; nacre-uninstalled.pc for this tree
+$(B)/pkgconfig/nacre.pc: Makefile $(B)/pkgconfig/dirs
+	@mkdir -p $(@D)
+	printf '%s\n' 'prefix=$(PREFIX)' \
+	  'libdir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))' \
+	  'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))' '' \
 	  'Name: nacre' 'Description: verify TEE attestation (AWS Nitro) in TLS certificates' \
 	  'Version: $(NACRE_VERSION)' 'Requires: openssl' 'Requires.private: libconfig libcbor' \
 	  'Libs: -L$${libdir} -lnacre' 'Libs.private: -lpthread' 'Cflags: -I$${includedir}' >$@

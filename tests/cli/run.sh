@@ -6,6 +6,8 @@
 # form (CBOR, base64 with newlines, hex, stdin, PEM/DER certificate) is read.
 # Every verifying policy pins PCR0: one that pins no code is refused with
 # the fix named, unless --any-code, which then warns on every verification.
+# Then install.sh (make install PREFIX=/usr into a DESTDIR, a client built
+# against it, libnacre.so's exported symbols).
 # NACRE picks the binary (default build/nacre; build/asan/nacre works too).
 # Prints one "ok - " / "not ok - " line per check; exits 1 if any failed.
 cd "$(dirname "$0")/../.." || exit 1
@@ -275,6 +277,10 @@ run connect --to 127.0.0.1:1
 expect "nacre connect without --listen: exit 2" 2 "--listen"
 run inspect "$BETA" --max-age soon
 expect "a bad --max-age: exit 2" 2 "--max-age"
+
+# ---- make install into a DESTDIR, a client built against it, the
+# library's exported symbols ----
+. tests/cli/install.sh
 
 echo "# cli: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
