@@ -198,6 +198,9 @@ demo-acme:
 	@$(MAKE) --no-print-directory all tools
 	@sh tests/demo-acme.sh
 
+# the systemd layout: nacred.service, plus /run/nacre-app (the app's socket
+# directory, tmpfiles.d) and its group nacre-app (sysusers.d); README.md,
+# "Running under systemd"
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(B)/nacred $(DESTDIR)$(BINDIR)/nacred
@@ -218,6 +221,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed -e 's|/usr/local/sbin|$(BINDIR)|g' -e 's|/etc/nacre|$(SYSCONFDIR)/nacre|g' \
 	  systemd/nacred.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/nacred.service
+	install -d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d $(DESTDIR)$(PREFIX)/lib/sysusers.d
+	install -m 0644 systemd/nacre.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/nacre.conf
+	install -m 0644 systemd/nacre.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/nacre.conf
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/nacre
@@ -226,7 +232,9 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/nacre $(DESTDIR)$(MANDIR)/man1/nacre.1
 	rm -f $(DESTDIR)$(BINDIR)/nacred $(DESTDIR)$(MANDIR)/man8/nacred.8 \
 	  $(DESTDIR)$(MANDIR)/man5/nacred.conf.5 \
-	  $(DESTDIR)$(PREFIX)/lib/systemd/system/nacred.service
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system/nacred.service \
+	  $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/nacre.conf \
+	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/nacre.conf
 
 clean:
 	rm -rf $(B) $(B).log

@@ -23,11 +23,12 @@ else
 	missing=""
 	for f in usr/sbin/nacred usr/bin/nacre usr/include/nacre/verify.h \
 		usr/lib/libnacre.so.1 usr/lib/libnacre.a usr/share/man/man1/nacre.1 \
-		usr/lib/systemd/system/nacred.service etc/nacre/nacred.conf; do
+		usr/lib/systemd/system/nacred.service usr/lib/tmpfiles.d/nacre.conf \
+		usr/lib/sysusers.d/nacre.conf etc/nacre/nacred.conf; do
 		[ -e "$INST/$f" ] || missing="$missing $f"
 	done
-	if [ -z "$missing" ]; then ok "make install: binaries, library, header, man pages, unit"
-	else notok "make install: binaries, library, header, man pages, unit" "missing$missing"; fi
+	if [ -z "$missing" ]; then ok "make install: binaries, library, header, man pages, units, tmpfiles, sysusers"
+	else notok "make install: binaries, library, header, man pages, units, tmpfiles, sysusers" "missing$missing"; fi
 	[ "$(readlink "$INST/usr/lib/libnacre.so")" = libnacre.so.1 ] &&
 		ok "libnacre.so -> libnacre.so.1" || notok "libnacre.so -> libnacre.so.1" "$(readlink "$INST/usr/lib/libnacre.so")"
 	grep -q '^ExecStart=/usr/sbin/nacred -c /etc/nacre/nacred.conf$' "$INST/usr/lib/systemd/system/nacred.service" &&

@@ -7,7 +7,8 @@
 # Every verifying policy pins PCR0: one that pins no code is refused with
 # the fix named, unless --any-code, which then warns on every verification.
 # Then install.sh (make install PREFIX=/usr into a DESTDIR, a client built
-# against it, libnacre.so's exported symbols).
+# against it, libnacre.so's exported symbols) and systemd.sh (the units
+# under systemd-analyze verify, the socket directory layout).
 # NACRE picks the binary (default build/nacre; build/asan/nacre works too).
 # Prints one "ok - " / "not ok - " line per check; exits 1 if any failed.
 cd "$(dirname "$0")/../.." || exit 1
@@ -279,8 +280,9 @@ run inspect "$BETA" --max-age soon
 expect "a bad --max-age: exit 2" 2 "--max-age"
 
 # ---- make install into a DESTDIR, a client built against it, the
-# library's exported symbols ----
+# library's exported symbols; the systemd units and socket layout ----
 . tests/cli/install.sh
+. tests/cli/systemd.sh
 
 echo "# cli: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -733,8 +733,8 @@ test_example(void)
 	CHECK(c->nlisten >= 1 && strcmp(c->listen[0].addr.text,
 					"tcp:0.0.0.0:8443") == 0,
 	      "example listens on tcp:0.0.0.0:8443");
-	CHECK_STR(c->upstream.addr.text, "unix:/run/nacre/app.sock",
-		  "example upstream is unix:/run/nacre/app.sock");
+	CHECK_STR(c->upstream.addr.text, "unix:/run/nacre-app/app.sock",
+		  "example upstream is unix:/run/nacre-app/app.sock");
 	nacre_config_free(c);
 }
 
