@@ -4,6 +4,7 @@
  * errors of the form "FILE:LINE: what is wrong; what to write instead".
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libconfig.h>
@@ -31,6 +32,9 @@ struct pctx {
 	const char *name;
 	char *err;
 	size_t errlen;
+	bool all;       /* go on after an error: one line per error (-t) */
+	unsigned nerr;
+	size_t used;    /* of err, in that mode */
 };
 
 /* ---- errors ---- */
@@ -42,19 +46,32 @@ static int
 fail_line(struct pctx *p, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
+	char *out = p->err;
+	size_t cap = p->errlen;
 	int n;
 
-	if (p->errlen == 0)
-		return -1;
+	if (p->all && p->nerr > 0) {
+		/* the next line of the list, if it fits whole */
+		if (p->used + 2 >= p->errlen)
+			goto counted;
+		out = p->err + p->used;
+		*out++ = '\n';
+		cap = p->errlen - p->used - 1;
+	}
+	if (cap == 0)
+		goto counted;
 	if (line)
-		n = snprintf(p->err, p->errlen, "%s:%u: ", p->name, line);
+		n = snprintf(out, cap, "%s:%u: ", p->name, line);
 	else
-		n = snprintf(p->err, p->errlen, "%s: ", p->name);
-	if (n < 0 || (size_t)n >= p->errlen)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
+		n = snprintf(out, cap, "%s: ", p->name);
+	if (n >= 0 && (size_t)n < cap) {
+		va_start(ap, fmt);
+		vsnprintf(out + n, cap - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	p->used = strlen(p->err);
+counted:
+	p->nerr++;
 	return -1;
 }
 
@@ -1311,37 +1328,69 @@ static int
 parse_root(struct pctx *p, const config_setting_t *root,
 	   struct nacre_config *c)
 {
-	if (check_keys(p, root, "the top level", top_keys) != 0 ||
-	    parse_listen(p, root, c) != 0 ||
-	    parse_upstream(p, root, c) != 0 ||
-	    parse_tls(p, root, c) != 0 ||
-	    parse_limits(p, root, c) != 0 ||
-	    parse_workers(p, root, c) != 0 ||
-	    parse_balance(p, root, c) != 0 ||
-	    parse_log(p, root, c) != 0 ||
-	    parse_admin(p, root, c) != 0 ||
-	    parse_attestation(p, root, c) != 0 ||
-	    parse_acme(p, root, c) != 0)
-		return -1;
-	return 0;
+	/* the sections do not read each other: with p->all, each one's
+	 * first error is reported */
+	static int (*const parts[])(struct pctx *, const config_setting_t *,
+				    struct nacre_config *) = {
+		parse_listen, parse_upstream, parse_tls, parse_limits,
+		parse_workers, parse_balance, parse_log, parse_admin,
+		parse_attestation, parse_acme,
+	};
+	int rc = check_keys(p, root, "the top level", top_keys);
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (rc != 0 && !p->all)
+			break;
+		if (parts[i](p, root, c) != 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+/* the setting name that starts line LINE of TEXT, or "" */
+static void
+key_at_line(const char *text, unsigned line, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (unsigned l = 1; l < line && text; l++)
+		if ((text = strchr(text, '\n')))
+			text++;
+	out[0] = '\0';
+	if (!text || !cap)
+		return;
+	text += strspn(text, " \t");
+	while (n + 1 < cap && (isalnum((unsigned char)text[n]) ||
+			       text[n] == '_' || text[n] == '-' ||
+			       text[n] == '*'))
+		n++;
+	memcpy(out, text, n);
+	out[n] = '\0';
 }
 
 static int
 read_libconfig(struct pctx *p, const char *text, config_t *cfg)
 {
-	char msg[NACRE_ERRLEN];
+	char msg[NACRE_ERRLEN], key[64];
 	unsigned line = 0;
 
-	if (nacre_libconfig_read(cfg, text, msg, sizeof(msg), &line) != 0)
-		return fail_line(p, line, "%s", msg);
-	return 0;
+	if (nacre_libconfig_read(cfg, text, msg, sizeof(msg), &line) == 0)
+		return 0;
+	/* libconfig does not say which: the name is the line's first word */
+	if (line && strstr(msg, "duplicate setting name")) {
+		key_at_line(text, line, key, sizeof(key));
+		if (key[0])
+			return fail_line(p, line, "\"%s\" is set twice in the "
+					 "same group; keep one", key);
+	}
+	return fail_line(p, line, "%s", msg);
 }
 
-int
-nacre_config_parse(const char *text, const char *name,
-		   struct nacre_config **out, char *err, size_t errlen)
+static int
+config_parse(const char *text, const char *name, bool all,
+	     struct nacre_config **out, char *err, size_t errlen)
 {
-	struct pctx p = { name ? name : "(config)", err, errlen };
+	struct pctx p = { name ? name : "(config)", err, errlen, all, 0, 0 };
 	struct nacre_config *c;
 	config_t cfg;
 	int rc;
@@ -1373,8 +1422,15 @@ nacre_config_parse(const char *text, const char *name,
 }
 
 int
-nacre_config_load(const char *path, struct nacre_config **out, char *err,
-		  size_t errlen)
+nacre_config_parse(const char *text, const char *name,
+		   struct nacre_config **out, char *err, size_t errlen)
+{
+	return config_parse(text, name, false, out, err, errlen);
+}
+
+static int
+config_load(const char *path, bool all, struct nacre_config **out, char *err,
+	    size_t errlen)
 {
 	char *text;
 	int rc;
@@ -1385,9 +1441,23 @@ nacre_config_load(const char *path, struct nacre_config **out, char *err,
 		return -1;
 	/* the text is exactly the file's bytes, so parse's digest is the
 	 * SHA-256 of the file as read */
-	rc = nacre_config_parse(text, path, out, err, errlen);
+	rc = config_parse(text, path, all, out, err, errlen);
 	free(text);
 	return rc;
+}
+
+int
+nacre_config_load(const char *path, struct nacre_config **out, char *err,
+		  size_t errlen)
+{
+	return config_load(path, false, out, err, errlen);
+}
+
+int
+nacre_config_load_all(const char *path, struct nacre_config **out, char *err,
+		      size_t errlen)
+{
+	return config_load(path, true, out, err, errlen);
 }
 
 void

@@ -62,9 +62,10 @@ usage(FILE *f)
 		"  -c FILE  configuration file (libconfig syntax, see nacred.conf(5))\n"
 		"  -t       check the configuration and exit (0 ok, 78 bad)\n"
 		"  -d       log at debug level, whatever the file says\n"
-		"  -V       print the version and exit\n"
-		"  -h       this help\n"
-		"Signals: SIGHUP reloads the configuration; SIGTERM drains and exits.\n");
+		"  -V       print the version and exit (also --version)\n"
+		"  -h       this help (also --help)\n"
+		"Signals: SIGHUP reloads the configuration; SIGTERM drains and exits.\n"
+		"Manuals: nacred(8), nacred.conf(5); clients verify with nacre(1).\n");
 }
 
 /* Reuse open listeners whose address is unchanged; open the new ones. On
@@ -516,11 +517,18 @@ static int
 check_only(const char *path)
 {
 	struct nacre_config *cfg;
-	char err[NACRE_ERRLEN];
+	char err[NACRE_ERRLEN], all[8192];
 	SSL_CTX *ctx;
 
-	if (nacre_config_load(path, &cfg, err, sizeof(err)) < 0) {
-		nacre_print_line(stderr, err);
+	if (nacre_config_load_all(path, &cfg, all, sizeof(all)) < 0) {
+		/* every error found, a line each */
+		char *save = NULL;
+		unsigned n = 0;
+		for (char *l = strtok_r(all, "\n", &save); l;
+		     l = strtok_r(NULL, "\n", &save), n++)
+			nacre_print_line(stderr, l);
+		if (n > 1)
+			fprintf(stderr, "%s: %u errors\n", path, n);
 		return NACRE_EX_CONFIG;
 	}
 	ctx = nacre_tls_ctx_new(cfg, NULL, NULL, err, sizeof(err));
@@ -697,6 +705,21 @@ main(int argc, char **argv)
 	/* first, before OpenSSL allocates: idle connections' memory (pool.c);
 	 * on failure plain malloc serves, with more memory per connection */
 	(void)nacre_pool_init();
+	/* the long forms people type first */
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("nacred %s\n", NACRE_VERSION);
+		return 0;
+	}
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strncmp(argv[i], "--", 2) == 0) {
+			fprintf(stderr, "nacred: unknown option %.64s (nacred "
+				"--help lists them)\n", argv[i]);
+			return 64;
+		}
 	while ((ch = getopt(argc, argv, "c:tdVh")) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;

@@ -152,6 +152,10 @@ int nacre_config_parse(const char *text, const char *name,
 		       struct nacre_config **out, char *err, size_t errlen);
 int nacre_config_load(const char *path, struct nacre_config **out, char *err,
 		      size_t errlen);
+/* the same, going on after an error: ERR gets one line per error found
+ * (each section's first), for nacred -t */
+int nacre_config_load_all(const char *path, struct nacre_config **out,
+			  char *err, size_t errlen);
 void nacre_config_free(struct nacre_config *c);
 
 /* ---- log.c ---- */

@@ -94,4 +94,27 @@ rc=$?
 check_eq "unknown option: exit 64" "$rc" 64
 check_has "unknown option: usage is printed" "$out" "usage: nacred"
 SAN_ALL="$SAN_ALL$(san_in "$out")"
+out=$("$NACRED" --help 2>&1)
+rc=$?
+check_eq "nacred --help: exit 0" "$rc" 0
+check_has "nacred --help: the usage, with the manuals" "$out" "nacred(8), nacred.conf(5); clients verify with nacre(1)"
+out=$("$NACRED" --chek 2>&1)
+rc=$?
+check_eq "nacred --chek (a typo): exit 64" "$rc" 64
+check_has "nacred --chek: names the option" "$out" "unknown option --chek"
+# a duplicate key is named; -t reports every error of the file, a line each
+printf 'listen = ( { address = "tcp:127.0.0.1:1"; } );\nworkers = 1;\nworkers = 2;\n' >"$T/dup.conf"
+out=$("$NACRED" -t -c "$T/dup.conf" 2>&1)
+check_has "nacred -t: a duplicate key is named" "$out" "$T/dup.conf:3: \"workers\" is set twice in the same group"
+printf '%s\n' 'listen = ( { address = "tcp:127.0.0.1:1"; } );' \
+	'upstream = { address = "tcp:10.0.0.1:80"; };' 'tls = { key = "rsa"; };' \
+	'log = { level = "loud"; };' >"$T/multi.conf"
+out=$("$NACRED" -t -c "$T/multi.conf" 2>&1)
+rc=$?
+SAN_ALL="$SAN_ALL$(san_in "$out")"
+check_eq "nacred -t, three errors: exit 78" "$rc" 78
+check_has "nacred -t: the first error" "$out" "$T/multi.conf:2: upstream.address"
+check_has "nacred -t: ... the second" "$out" "$T/multi.conf:3: tls.key = \"rsa\" is unknown"
+check_has "nacred -t: ... the third" "$out" "$T/multi.conf:4: log.level = \"loud\" is unknown"
+check_has "nacred -t: ... and the count" "$out" "$T/multi.conf: 3 errors"
 check_eq "nacred -t runs: no sanitizer report" "$SAN_ALL" ""

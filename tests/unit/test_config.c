@@ -217,7 +217,7 @@ test_syntax(void)
 	bad("unclosed string", BASE "log = { level = \"info; };\n",
 	    "test.conf:", "syntax error");
 	bad("duplicate key", BASE "workers = 1;\nworkers = 2;\n",
-	    "test.conf:4: syntax error (duplicate setting name)");
+	    "test.conf:4: \"workers\" is set twice in the same group");
 	bad("@include", BASE "\n@include \"/etc/passwd\"\n",
 	    "test.conf:4: @include is not supported");
 	bad("@include indented", BASE "  @include \"x.conf\"\n",
@@ -310,8 +310,8 @@ test_unknown_keys(void)
 	bad("unknown key in attestation",
 	    BASE "attestation = { provder = \"sim\"; };\n",
 	    "test.conf:3:", "unknown key \"provder\"", "did you mean \"provider\"");
-	bad("admin not yet", BASE "admin = { address = \"tcp:127.0.0.1:9000\"; };\n",
-	    "test.conf:3: unknown key \"admin\"");
+	bad("admin typo", BASE "admin = { address = \"tcp:127.0.0.1:9000\"; };\n",
+	    "test.conf:3: unknown key \"address\" in admin");
 	bad("listen typo", "listen = ( { address = \"tcp:1.2.3.4:1\"; },\n"
 	    " { adress = \"tcp:1.2.3.4:2\"; } );\n" UP,
 	    "test.conf:2: unknown key \"adress\" in listen[1]; did you mean "
@@ -866,6 +866,19 @@ test_acme(void)
 	    "a DNS resolver is tcp:, udp: or vsock:");
 	bad("acme unknown key", BASE "acme = { directroy = \"https://ca/dir\"; };\n",
 	    "unknown key \"directroy\" in acme; did you mean \"directory\"?");
+	/* libconfig says "duplicate setting name"; we say which */
+	bad("duplicate key, indented", BASE "workers = 1;\n  workers = 2;\n",
+	    "\"workers\" is set twice in the same group; keep one");
+	bad("duplicate key in a group", BASE "admin = { listen = \"unix:/a\";\n"
+	    "listen = \"unix:/b\"; };\n", "\"listen\" is set twice");
+	bad("admin public", BASE "admin = { listen = \"tcp:0.0.0.0:9100\"; };\n",
+	    "admin.listen = \"tcp:0.0.0.0:9100\" is not local");
+	bad("admin without listen", BASE "admin = { max_evidence_age = \"1h\"; };\n",
+	    "admin needs listen");
+	bad("log format", BASE "log = { format = \"xml\"; };\n",
+	    "log.format = \"xml\" is unknown; use \"text\" or \"json\"");
+	bad("log to public", BASE "log = { to = \"tcp:192.0.2.1:514\"; };\n",
+	    "log.to = \"tcp:192.0.2.1:514\" is not local");
 }
 
 int
