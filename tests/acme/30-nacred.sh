@@ -67,8 +67,9 @@ if nacred ac_n "$T/ac.conf" "$AC_TLS"; then
 		"$(openssl x509 -noout -issuer <"$T/ac-served.txt" 2>&1)" "Pebble"
 	# nacre verify on the same port asks for the attested certificate
 	ROOT_SHA=$(sed -n 's/.*sim root sha256:\([0-9a-f]\{64\}\).*/\1/p' "$T/ac_n.err" | head -n 1)
+	PCR0=$(sed -n 's/.*sim PCR0 \([0-9a-f]\{96\}\).*/\1/p' "$T/ac_n.err" | head -n 1)
 	out=$(timeout 30 "${NACRE_CLI:-$(dirname "$NACRED")/nacre}" verify "127.0.0.1:$AC_TLS" \
-		--sni app.nacre.test --root "sha256:$ROOT_SHA" 2>&1)
+		--sni app.nacre.test --root "sha256:$ROOT_SHA" --pcr "0=$PCR0" 2>&1)
 	check_has "acme: nacre verify on the same port: verified" "$out" "verified: yes"
 	check_has "acme: ... its claims name the ACME account" "$out" "https://127.0.0.1:$AC_DIR/"
 	# the attested certificate names the key of the served ACME certificate
@@ -129,9 +130,10 @@ if nacred ac_c "$T/ac2.conf" "$AC_TLS"; then
 	check_eq "acme, require_caa: curl without -k" "$out" "hello from the enclave app"
 	# the whole chain from a verifier's side: code -> account -> CAA -> key
 	ROOT_SHA=$(sed -n 's/.*sim root sha256:\([0-9a-f]\{64\}\).*/\1/p' "$T/ac_c.err" | head -n 1)
+	PCR0=$(sed -n 's/.*sim PCR0 \([0-9a-f]\{96\}\).*/\1/p' "$T/ac_c.err" | head -n 1)
 	NACRE_BIN=${NACRE_CLI:-$(dirname "$NACRED")/nacre}
 	out=$(timeout 30 "$NACRE_BIN" verify "127.0.0.1:$AC_TLS" --sni caa.nacre.test \
-		--root "sha256:$ROOT_SHA" --webpki --webpki-roots "$T/pebble-root.pem" \
+		--root "sha256:$ROOT_SHA" --pcr "0=$PCR0" --webpki --webpki-roots "$T/pebble-root.pem" \
 		--resolver "tcp:127.0.0.1:$AC_DNS" --ca pebble.example 2>&1); rc=$?
 	check_eq "acme: nacre verify --webpki: exit 0" "$rc" 0
 	check_has "acme: ... the WebPKI certificate verifies" "$out" "verifies for caa.nacre.test"
@@ -139,7 +141,7 @@ if nacred ac_c "$T/ac2.conf" "$AC_TLS"; then
 	check_has "acme: ... CAA pins the account the evidence names" "$out" "caa:           pinned"
 	check_has "acme: ... the chain" "$out" "chain (code -> account -> CAA -> certificate): verified"
 	out=$(timeout 30 "$NACRE_BIN" verify "127.0.0.1:$AC_TLS" --sni caa.nacre.test \
-		--root "sha256:$ROOT_SHA" --webpki --webpki-roots "$T/pebble-root.pem" \
+		--root "sha256:$ROOT_SHA" --pcr "0=$PCR0" --webpki --webpki-roots "$T/pebble-root.pem" \
 		--resolver "tcp:127.0.0.1:$AC_DNS" --ca other.example 2>&1); rc=$?
 	check_eq "acme: nacre verify --webpki, CAA for another CA: exit 1" "$rc" 1
 	check_has "acme: ... says the chain is broken" "$out" "NOT verified"

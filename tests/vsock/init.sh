@@ -62,13 +62,9 @@ step_proxy_v2() {
 step_tls_echo() { vsockc echo --tls 1 8444 "$BYTES"; }
 
 # The sim root's certificate: the .crt nacred writes beside the root's key
-# file, or (a nacred that keeps both in one file) the .pem itself.
+# file (a verifier refuses the key file itself).
 sim_root() {
-	if [ -e "/tmp/sim-root-$1.crt" ]; then
-		echo "/tmp/sim-root-$1.crt"
-	else
-		echo "/tmp/sim-root-$1.pem"
-	fi
+	echo "/tmp/sim-root-$1.crt"
 }
 
 # nacre verify over vsock: the sim evidence chains to the root this nacred
@@ -86,7 +82,7 @@ step_verify_refuses() {
 	rc=$?
 	echo "wrong PCR0: exit $rc"
 	[ "$rc" -eq 1 ] || return 1
-	nacre verify vsock:1:8443
+	nacre verify vsock:1:8443 --pcr "0=$NACRED_SHA384"
 	rc=$?
 	echo "AWS root: exit $rc"
 	[ "$rc" -eq 1 ]
