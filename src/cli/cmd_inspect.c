@@ -12,8 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "attest.h"
@@ -21,14 +26,20 @@
 #include "libnacre.h"
 
 #define INPUT_MAX (1024 * 1024)
+#define FETCH_TIMEOUT_MS 10000
 
 static const char help[] =
-	"usage: nacre inspect FILE|- [policy options] [--json]\n"
+	"usage: nacre inspect FILE|-|HOST:PORT [policy options] [--json]\n"
 	"\n"
 	"Show the attestation evidence of a certificate (PEM or DER) or of an\n"
 	"attestation document (CBOR, base64 or hex). With a policy option,\n"
 	"verify it offline (exit 0 verified, 1 failed, 2 input error).\n"
+	"HOST:PORT (or tcp:, vsock:CID:PORT, unix:/path) that is not a file:\n"
+	"the attested certificate a nacred serves there, fetched over TLS\n"
+	"(asking for attestation, verifying nothing during the handshake).\n"
+	"The admin endpoint's /attestation is a PEM file for FILE or -.\n"
 	"\n"
+	"  --sni NAME           server name to send when fetching\n"
 	"  --json               one JSON object on stdout\n";
 
 struct input {
@@ -428,6 +439,7 @@ verdict(const struct nacre_result *r, bool json)
 
 struct opts {
 	const char *path;
+	const char *sni;
 	bool json;
 	struct cli_policy pol;
 	const struct nacre_policy *shown; /* for the facts when no policy */
@@ -447,6 +459,12 @@ parse(int argc, char **argv, struct opts *o)
 		}
 		if ((m = cli_match(&a, "json", false, &v)) > 0) {
 			o->json = true;
+			continue;
+		}
+		if ((m = cli_match(&a, "sni", true, &v)) != 0) {
+			if (m < 0)
+				return -1;
+			o->sni = v;
 			continue;
 		}
 		if ((m = cli_policy_opt(&o->pol, &a)) < 0)
@@ -550,6 +568,95 @@ run(const struct opts *o, struct input *in, const struct nacre_policy *p)
 	return !p || r.status == NACRE_OK ? CLI_OK : CLI_FAIL;
 }
 
+/* PATH names a server rather than a file: not "-", no such file, and of
+ * the form HOST:PORT or ADDRESS-KIND:... */
+static bool
+is_server(const char *path)
+{
+	struct stat st;
+	const char *colon = strrchr(path, ':');
+
+	if (strcmp(path, "-") == 0 || stat(path, &st) == 0 || !colon)
+		return false;
+	return strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
+	       colon[1] != '\0';
+}
+
+static int
+ask_attestation(SSL *s, unsigned int type, unsigned int context,
+		const unsigned char **out, size_t *outlen, X509 *x,
+		size_t chainidx, int *al, void *arg)
+{
+	static const unsigned char v = NACRE_TLSEXT_ATTEST_VERSION;
+
+	*out = &v;
+	*outlen = 1;
+	return 1;
+}
+
+/* the leaf a nacred at TARGET serves to a client that asks for the
+ * attested certificate, as PEM in *OUT; nothing is verified here (the
+ * policy options do that after, offline) */
+static int
+fetch_cert(const char *target, const char *sni_opt, uint8_t **out,
+	   size_t *len)
+{
+	struct nacre_addr addr;
+	char sni[256], err[NACRE_ERRLEN];
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	X509 *leaf = NULL;
+	BIO *mem = NULL;
+	char *p;
+	long n;
+	int fd = -1, rc = -1;
+
+	if (cli_target_addr(target, &addr, sni, sizeof(sni)) < 0)
+		return -1;
+	if (sni_opt)
+		snprintf(sni, sizeof(sni), "%s", sni_opt);
+	if ((fd = cli_dial(&addr, FETCH_TIMEOUT_MS, err, sizeof(err))) < 0) {
+		fprintf(stderr, "nacre inspect: %s: %s\n", target, err);
+		return -1;
+	}
+	if (!(ctx = SSL_CTX_new(TLS_client_method())) ||
+	    !SSL_CTX_add_custom_ext(ctx, NACRE_TLSEXT_ATTEST,
+				    SSL_EXT_CLIENT_HELLO, ask_attestation,
+				    NULL, NULL, NULL, NULL) ||
+	    !(ssl = SSL_new(ctx)) || !SSL_set_fd(ssl, fd) ||
+	    (sni[0] && !SSL_set_tlsext_host_name(ssl, sni))) {
+		fprintf(stderr, "nacre inspect: cannot set up TLS\n");
+		goto out;
+	}
+	if (SSL_connect(ssl) != 1 || !(leaf = SSL_get1_peer_certificate(ssl))) {
+		unsigned long e = ERR_peek_last_error();
+		char buf[200] = "no certificate";
+
+		if (e)
+			ERR_error_string_n(e, buf, sizeof(buf));
+		fprintf(stderr, "nacre inspect: %s: TLS handshake failed: %s\n",
+			target, buf);
+		goto out;
+	}
+	if (!(mem = BIO_new(BIO_s_mem())) || !PEM_write_bio_X509(mem, leaf) ||
+	    (n = BIO_get_mem_data(mem, &p)) <= 0 || !(*out = malloc((size_t)n))) {
+		fprintf(stderr, "nacre inspect: out of memory\n");
+		goto out;
+	}
+	memcpy(*out, p, (size_t)n);
+	*len = (size_t)n;
+	rc = 0;
+out:
+	BIO_free(mem);
+	X509_free(leaf);
+	if (ssl)
+		SSL_shutdown(ssl);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	return rc;
+}
+
 int
 cli_inspect(int argc, char **argv)
 {
@@ -564,7 +671,8 @@ cli_inspect(int argc, char **argv)
 		return rc > 0 ? CLI_OK : CLI_USAGE;
 	if (o.pol.any && !(p = cli_policy_build(&o.pol)))
 		return CLI_USAGE;
-	if (read_all(o.path, &buf, &n) < 0 ||
+	if ((is_server(o.path) ? fetch_cert(o.path, o.sni, &buf, &n) :
+				 read_all(o.path, &buf, &n)) < 0 ||
 	    classify(o.path, buf, n, &in) < 0) {
 		nacre_policy_free(p);
 		return CLI_USAGE;

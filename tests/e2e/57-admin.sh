@@ -116,6 +116,16 @@ PY
 		"$(openssl x509 -in "$T/ad-served.pem" -noout -fingerprint -sha256 2>&1)"
 	out=$("$NACRE_CLI" inspect "$T/ad-att.pem" 2>&1)
 	check_has "admin: nacre inspect reads it (the evidence is in it)" "$out" "module id"
+	out=$(adm "http://127.0.0.1:$P_ADM/attestation" | "$NACRE_CLI" inspect - \
+		--root "sha256:$ROOT_SHA" --pcr "0=$PCR0" 2>&1); rc=$?
+	check_eq "admin: /attestation piped to nacre inspect - verifies offline (exit 0)" "$rc" 0
+	# nacre inspect HOST:PORT fetches the attested certificate over TLS
+	out=$("$NACRE_CLI" inspect "127.0.0.1:$P_AD" --root "sha256:$ROOT_SHA" --pcr "0=$PCR0" 2>&1); rc=$?
+	check_eq "nacre inspect HOST:PORT: fetched and verified (exit 0)" "$rc" 0
+	check_has "nacre inspect HOST:PORT: shows the evidence" "$out" "evidence type: application/aws-nitro-document"
+	out=$("$NACRE_CLI" inspect "127.0.0.1:$P_PROM" 2>&1); rc=$?
+	check_eq "nacre inspect HOST:PORT, nothing there: input error (exit 2)" "$rc" 2
+	check_has "nacre inspect HOST:PORT, nothing there: says so" "$out" "Connection refused"
 
 	# bad requests: a clear status, nothing else
 	# evhttp answers a method it is not allowed with 501, a body with 413
