@@ -177,6 +177,8 @@ void nacre_print_line(FILE *f, const char *s);
  * either end (what may go into a PROXY v2 authority TLV) */
 bool nacre_hostname_valid(const char *s);
 /* formats one sentence into err (may be NULL) */
+/* CLOCK_MONOTONIC in milliseconds (process.c) */
+uint64_t nacre_mono_ms(void);
 void nacre_seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* What one connection did, filled by conn.c as it closes: log.c writes

@@ -152,3 +152,12 @@ nacre_process_check_budget(uint64_t max_connections)
 			 (unsigned long long)max_connections * 2,
 			 (unsigned long long)cap, (unsigned long long)cap);
 }
+
+uint64_t
+nacre_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

@@ -201,11 +201,10 @@ struct nacre_dns_resolver {
 int nacre_dns_resolver_parse(const char *s, struct nacre_dns_resolver *rs,
 			     char *err, size_t errlen);
 /* a CAA query for QNAME with ID, its answer into ANS (NACRE_DNS_MAX bytes)
- * before DEADLINE (nacre_dns_mono_ms); 0 or -1 + err */
+ * before DEADLINE (nacre_mono_ms); 0 or -1 + err */
 int nacre_dns_exchange(const struct nacre_dns_resolver *rs, const char *qname,
 		       uint16_t id, uint64_t deadline, uint8_t *ans,
 		       size_t *alen, char *err, size_t errlen);
-uint64_t nacre_dns_mono_ms(void);
 /* ---- end caa.c ---- */
 
 /* ---- jws.c, client.c, challenge.c ---- */

@@ -710,12 +710,12 @@ climb(const struct nacre_dns_resolver *rs, const char *base,
       const struct nacre_caa_query *q, struct nacre_caa_result *r,
       uint8_t *ans, char *err, size_t errlen)
 {
-	uint64_t start = nacre_dns_mono_ms();
+	uint64_t start = nacre_mono_ms();
 	uint64_t per = q->timeout_ms ? q->timeout_ms : DEFAULT_TIMEOUT_MS;
 	uint64_t end = start + (q->total_ms ? q->total_ms : DEFAULT_TOTAL_MS);
 
 	for (const char *cur = base; cur; cur = parent(cur)) {
-		uint64_t now = nacre_dns_mono_ms();
+		uint64_t now = nacre_mono_ms();
 		int rc;
 		if (r->queries == NACRE_CAA_MAX_CLIMB || now >= end) {
 			nacre_seterr(err, errlen, "no CAA verdict for %s after "

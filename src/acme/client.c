@@ -40,15 +40,6 @@ struct nacre_acme_client {
 	int64_t retry_hint;
 };
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 sleep_ms(uint64_t ms)
 {
@@ -62,7 +53,7 @@ sleep_ms(uint64_t ms)
 static void
 begin(struct nacre_acme_client *c)
 {
-	c->deadline_ms = mono_ms() + (uint64_t)c->timeout_s * 1000;
+	c->deadline_ms = nacre_mono_ms() + (uint64_t)c->timeout_s * 1000;
 }
 
 /* the time one request may take: what is left of the run, at most
@@ -70,7 +61,7 @@ begin(struct nacre_acme_client *c)
 static uint64_t
 request_ms(struct nacre_acme_client *c)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = nacre_mono_ms();
 
 	if (now >= c->deadline_ms)
 		return 0;
@@ -416,7 +407,7 @@ nacre_acme_pause(struct nacre_acme_client *c, const char *retry_after,
 				   POLL_BACKOFF_MAX_MS : *backoff * 2;
 	if (wait < POLL_MIN_MS)
 		wait = POLL_MIN_MS;
-	if (mono_ms() + wait >= c->deadline_ms)
+	if (nacre_mono_ms() + wait >= c->deadline_ms)
 		return out_of_time(c, what, err, errlen);
 	sleep_ms(wait);
 	return 0;

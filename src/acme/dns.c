@@ -23,21 +23,12 @@
 #define RESOLV_CONF "/etc/resolv.conf"
 
 
-uint64_t
-nacre_dns_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* 1 ready, 0 deadline passed, -1 poll failed */
 static int
 wait_fd(int fd, short ev, uint64_t deadline)
 {
 	for (;;) {
-		uint64_t now = nacre_dns_mono_ms();
+		uint64_t now = nacre_mono_ms();
 		struct pollfd p = { fd, ev, 0 };
 		int n;
 		if (now >= deadline)

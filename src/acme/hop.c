@@ -69,15 +69,6 @@ struct nacre_acme_hop {
 	struct hop_pair pairs[NACRE_ACME_HOP_PAIRS];
 };
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 record(struct nacre_acme_hop *hop, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -161,7 +152,7 @@ accept_one(struct nacre_acme_hop *hop)
 	}
 	memset(p, 0, sizeof(*p));
 	p->in = fd;
-	p->active = mono_ms();
+	p->active = nacre_mono_ms();
 	p->idx = -1;
 	p->out = socket(hop->via.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 			SOCK_CLOEXEC, 0);
@@ -310,7 +301,7 @@ hop_main(void *arg)
 	for (;;) {
 		n = 0;
 		timeout = -1;
-		now = mono_ms();
+		now = nacre_mono_ms();
 		pfd[n++] = (struct pollfd){ .fd = hop->wake, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = hop->lfd, .events = POLLIN };
 		for (i = 0; i < NACRE_ACME_HOP_PAIRS; i++) {
@@ -340,7 +331,7 @@ hop_main(void *arg)
 		}
 		if (pfd[0].revents)
 			break;
-		now = mono_ms();
+		now = nacre_mono_ms();
 		for (i = 0; i < NACRE_ACME_HOP_PAIRS; i++) {
 			p = &hop->pairs[i];
 			if (p->in >= 0 && p->idx >= 0)

@@ -194,6 +194,26 @@ certificates(struct evbuffer *b, const struct nacre_admin_view *v)
 		nacre_acme_served_each(g->acme, acme_expiry, &e);
 }
 
+enum gfield { G_CAA, G_EXPIRY, G_NEXT, G_FAILURES };
+
+/* one gauge, a series per ACME domain group */
+static void
+domain_gauges(struct evbuffer *b, const char *name, const char *help,
+	      const struct nacre_acme_group_state *st, size_t n, enum gfield f)
+{
+	head(b, name, "gauge", help);
+	for (size_t i = 0; i < n; i++) {
+		long long v = f == G_CAA ? st[i].caa :
+			      f == G_EXPIRY ? (long long)st[i].not_after :
+			      f == G_NEXT ? (long long)st[i].next_attempt :
+			      (long long)st[i].failures;
+
+		evbuffer_add_printf(b, "%s{domain=\"", name);
+		label(b, st[i].name);
+		evbuffer_add_printf(b, "\"} %lld\n", v);
+	}
+}
+
 static void
 acme(struct evbuffer *b, const struct nacre_admin_view *v)
 {
@@ -207,38 +227,19 @@ acme(struct evbuffer *b, const struct nacre_admin_view *v)
 	head(b, "nacre_acme_account_registered", "gauge",
 	     "1 once the ACME account exists (its URL is in the claims).");
 	evbuffer_add_printf(b, "nacre_acme_account_registered %d\n", registered);
-	head(b, "nacre_acme_caa_pinned", "gauge",
-	     "Last CAA verdict per domain group: 1 pinned to this account and "
-	     "tls-alpn-01, 0 not, -1 not checked (require_caa off or not yet).");
-	for (size_t i = 0; i < n; i++) {
-		ADDS(b, "nacre_acme_caa_pinned{domain=\"");
-		label(b, st[i].name);
-		evbuffer_add_printf(b, "\"} %d\n", st[i].caa);
-	}
-	head(b, "nacre_acme_certificate_expiry_timestamp_seconds", "gauge",
-	     "notAfter of the group's certificate in service; 0 before the "
-	     "first.");
-	for (size_t i = 0; i < n; i++) {
-		ADDS(b, "nacre_acme_certificate_expiry_timestamp_seconds"
-			     "{domain=\"");
-		label(b, st[i].name);
-		evbuffer_add_printf(b, "\"} %lld\n", (long long)st[i].not_after);
-	}
-	head(b, "nacre_acme_next_attempt_timestamp_seconds", "gauge",
-	     "When the group's next order (or renewal) is due, Unix time.");
-	for (size_t i = 0; i < n; i++) {
-		ADDS(b, "nacre_acme_next_attempt_timestamp_seconds"
-			     "{domain=\"");
-		label(b, st[i].name);
-		evbuffer_add_printf(b, "\"} %lld\n", (long long)st[i].next_attempt);
-	}
-	head(b, "nacre_acme_consecutive_failures", "gauge",
-	     "Order attempts for the group that failed in a row.");
-	for (size_t i = 0; i < n; i++) {
-		ADDS(b, "nacre_acme_consecutive_failures{domain=\"");
-		label(b, st[i].name);
-		evbuffer_add_printf(b, "\"} %u\n", st[i].failures);
-	}
+	domain_gauges(b, "nacre_acme_caa_pinned",
+		      "Last CAA verdict per domain group: 1 pinned to this "
+		      "account and tls-alpn-01, 0 not, -1 not checked "
+		      "(require_caa off or not yet).", st, n, G_CAA);
+	domain_gauges(b, "nacre_acme_certificate_expiry_timestamp_seconds",
+		      "notAfter of the group's certificate in service; 0 "
+		      "before the first.", st, n, G_EXPIRY);
+	domain_gauges(b, "nacre_acme_next_attempt_timestamp_seconds",
+		      "When the group's next order (or renewal) is due, Unix "
+		      "time.", st, n, G_NEXT);
+	domain_gauges(b, "nacre_acme_consecutive_failures",
+		      "Order attempts for the group that failed in a row.", st,
+		      n, G_FAILURES);
 }
 
 static unsigned long

@@ -16,6 +16,7 @@ port AR_DIR
 port AR_MGMT
 port AR_PROXY
 port AR_TLS
+port AR_ADM
 
 bg ar_dns pebble-challtestsrv -dns01 "127.0.0.1:$AR_DNS" -management "127.0.0.1:$AR_MGMT_DNS" \
 	-http01 "" -https01 "" -tlsalpn01 "" -defaultIPv4 127.0.0.1 -defaultIPv6 ""
@@ -51,7 +52,8 @@ ar_conf() { # FILE NAMES...: require_caa, caa_identity from the directory
 	C_UP="unix:$T/ar.sock"
 	C_LISTEN="tcp:127.0.0.1:$AR_TLS"
 	C_EXTRA="acme = { directory = \"https://127.0.0.1:$AR_PROXY/dir\"; ca_roots = \"$T/ar-ca.crt\";
-  resolver = \"tcp:127.0.0.1:$AR_DNS\"; require_caa = true; domains = ( $groups ); };"
+  resolver = \"tcp:127.0.0.1:$AR_DNS\"; require_caa = true; domains = ( $groups ); };
+admin = { listen = \"tcp:127.0.0.1:$AR_ADM\"; };"
 	conf "$_arf"
 }
 add_caa() { # NAME ACCOUNT
@@ -84,6 +86,17 @@ if nacred ar_n "$T/ar.conf" "$AR_TLS"; then
 		"$(served_count ari.nacre.test)" 1
 	check_has "acme renewal: the CAA verdict change is logged" "$(nlog ar_n)" \
 		"acme: CAA for ari.nacre.test pins this account and tls-alpn-01 (issuer ari-ca.example)"
+	# the state of each domain, on the admin endpoint
+	curl -s --max-time 5 "http://127.0.0.1:$AR_ADM/metrics" >"$T/ar-metrics.txt"
+	check "acme metrics: the CAA verdict per domain (pinned)" \
+		grep -q '^nacre_acme_caa_pinned{domain="ari.nacre.test"} 1$' "$T/ar-metrics.txt"
+	check "acme metrics: the account is registered" \
+		grep -q '^nacre_acme_account_registered 1$' "$T/ar-metrics.txt"
+	check "acme metrics: the served ACME certificate's expiry, by name" \
+		grep -q '^nacre_certificate_expiry_timestamp_seconds{kind="acme",name="ari.nacre.test"} [1-9]' \
+		"$T/ar-metrics.txt"
+	out=$(promtool check metrics <"$T/ar-metrics.txt" 2>&1); rc=$?
+	check_eq "acme metrics: promtool finds no problem ($out)" "$rc" 0
 	serial1=$(serial_of ari.nacre.test)
 	check "acme renewal: the first certificate is served ($serial1)" test -n "$serial1"
 	# the RFC 9773 identifier: base64url(AKI keyIdentifier) "." base64url(serial)
