@@ -1,18 +1,22 @@
 /*
- * log.c: one line per event on stderr, "LEVEL [cID] message". systemd adds
- * the time. Key material is never passed here. A peer's bytes can reach a
- * message (SNI, PROXY TLVs, config text): whatever a caller passes, a
- * control byte never reaches the log as itself, so no message can forge
- * a line; strings from peers are escaped by nacre_escape() first, so
- * they also read unambiguously.
+ * log.c: one line per event, "TIME LEVEL [cID] message" (or a JSON object,
+ * log_format.c), on stderr or streamed to a collector (log.to,
+ * log_sink.c). Key material is never passed here. A peer's bytes can
+ * reach a message (SNI, PROXY TLVs, config text): whatever a caller
+ * passes, a control byte never reaches the log as itself, so no message
+ * can forge a line; strings from peers are escaped by nacre_escape()
+ * first, so they also read unambiguously.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-#include "nacred.h"
+#include "log.h"
 
 static _Atomic int log_level = NACRE_LOG_INFO;
+static _Atomic int log_format = NACRE_LOG_TEXT;
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 void
@@ -37,6 +41,87 @@ nacre_log_level_from_str(const char *s)
 	if (strcasecmp(s, "warning") == 0)
 		return NACRE_LOG_WARN;
 	return -1;
+}
+
+enum nacre_log_format
+nacre_log_get_format(void)
+{
+	return log_format == NACRE_LOG_JSON ? NACRE_LOG_JSON : NACRE_LOG_TEXT;
+}
+
+void
+nacre_log_shutdown(void)
+{
+	nacre_log_sink_stop(NACRE_LOG_FLUSH_MS);
+}
+
+int
+nacre_log_configure(const struct nacre_config *cfg, char *err, size_t errlen)
+{
+	static bool at_exit;
+
+	log_format = cfg->log_format;
+	if (!cfg->has_log_to) {
+		nacre_log_sink_stop(NACRE_LOG_FLUSH_MS);
+		return 0;
+	}
+	/* every way out of the process flushes what is queued */
+	if (!at_exit && atexit(nacre_log_shutdown) == 0)
+		at_exit = true;
+	return nacre_log_sink_start(&cfg->log_to, NACRE_LOG_QUEUE_BYTES, err,
+				    errlen);
+}
+
+uint64_t
+nacre_log_dropped_total(void)
+{
+	return nacre_log_sink_dropped();
+}
+
+const char *
+nacre_close_name(enum nacre_close r)
+{
+	static const char *const names[NACRE_CLOSE_COUNT] = {
+		[NACRE_CLOSE_OK] = "ok",
+		[NACRE_CLOSE_PROXY_HEADER] = "proxy_header",
+		[NACRE_CLOSE_HANDSHAKE] = "handshake",
+		[NACRE_CLOSE_ACME_CHALLENGE] = "acme_challenge",
+		[NACRE_CLOSE_UPSTREAM_CONNECT] = "upstream_connect",
+		[NACRE_CLOSE_TIMEOUT] = "timeout",
+		[NACRE_CLOSE_CLIENT_ERROR] = "client_error",
+		[NACRE_CLOSE_UPSTREAM_ERROR] = "upstream_error",
+		[NACRE_CLOSE_DRAIN] = "drain",
+		[NACRE_CLOSE_INTERNAL] = "internal",
+	};
+
+	return (unsigned)r < NACRE_CLOSE_COUNT ? names[r] : "internal";
+}
+
+/* one finished line: to the collector's queue, or stderr (one write per
+ * line so lines from worker threads do not interleave) */
+static void
+emit(const char *line, size_t len)
+{
+	if (!nacre_log_sink_put(line, len))
+		fwrite(line, 1, len, stderr);
+}
+
+static void
+now_ts(char ts[NACRE_LOG_TS_LEN])
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	nacre_log_timestamp(&t, ts);
+}
+
+void
+nacre_log_access(const struct nacre_conn_summary *s)
+{
+	char ts[NACRE_LOG_TS_LEN], line[NACRE_LOG_LINE_MAX];
+
+	now_ts(ts);
+	emit(line, nacre_log_format_access(line, nacre_log_get_format(), ts, s));
 }
 
 static void
@@ -105,33 +190,21 @@ nacre_print_line(FILE *f, const char *s)
 void
 nacre_log(int level, uint64_t conn_id, const char *fmt, ...)
 {
-	char msg[1024], line[1200];
-	size_t len = 0, mlen;
+	char msg[NACRE_LOG_MSG_MAX + 1], ts[NACRE_LOG_TS_LEN];
+	char line[NACRE_LOG_LINE_MAX];
 	va_list ap;
+	int n;
 
 	if (level > log_level)
 		return;
-	if (conn_id)
-		len = (size_t)snprintf(line, sizeof(line), "%s [c%llu] ",
-				       level_names[level], (unsigned long long)conn_id);
-	else
-		len = (size_t)snprintf(line, sizeof(line), "%s ", level_names[level]);
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	mlen = strnlen(msg, sizeof(msg));
-	/* control bytes (a newline above all) never reach the log raw */
-	for (size_t i = 0; i < mlen && len + 5 < sizeof(line); i++) {
-		unsigned char c = (unsigned char)msg[i];
-		if (c < 0x20 || c == 0x7f) {
-			hex2(c, line + len);
-			len += 4;
-		} else {
-			line[len++] = (char)c;
-		}
-	}
-	/* one write per line so lines from worker threads do not interleave */
-	line[len++] = '\n';
-	fwrite(line, 1, len, stderr);
+	if (n < 0)
+		msg[0] = '\0';
+	else if (n >= (int)sizeof(msg)) /* cut: say so */
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
+	now_ts(ts);
+	emit(line, nacre_log_format_line(line, nacre_log_get_format(), ts, level,
+					 conn_id, msg));
 }
-

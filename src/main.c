@@ -340,6 +340,8 @@ reload(struct daemon *d)
 				 "running account stays");
 	}
 	nacre_log_set_level(cfg->log_level);
+	if (nacre_log_configure(cfg, err, sizeof(err)) < 0)
+		log_err("%s; logging to stderr", err);
 	install_gen(d, g, ls);
 	log_listening(cfg);
 	nacre_process_check_budget(cfg->limits.max_connections);
@@ -604,6 +606,8 @@ run(const char *path, bool debug)
 	if (debug)
 		cfg->log_level = NACRE_LOG_DEBUG;
 	nacre_log_set_level(cfg->log_level);
+	if (nacre_log_configure(cfg, err, sizeof(err)) < 0)
+		log_err("%s; logging to stderr", err);
 	/* both fixed for the life of the process: listeners are opened for them */
 	d.nworkers = cfg->workers;
 	d.balance = cfg->balance;

@@ -164,6 +164,16 @@ enum nacre_log_level { NACRE_LOG_ERROR, NACRE_LOG_WARN, NACRE_LOG_INFO,
 void nacre_log_set_level(int level);
 bool nacre_log_on(int level); /* skip building what would not be logged */
 int nacre_log_level_from_str(const char *s); /* -1 if unknown */
+/* log.format and log.to, at start and at each reload: with log.to, lines
+ * stream to the collector through a bounded queue (log_sink.c), else go
+ * to stderr. 0, or -1 and err (lines then stay on stderr). */
+int nacre_log_configure(const struct nacre_config *cfg, char *err,
+			size_t errlen);
+/* what is queued for the collector gets 2 s to go out, the rest goes to
+ * stderr (nacre_log_configure registers it with atexit) */
+void nacre_log_shutdown(void);
+/* lines dropped because the collector's queue was full, since the start */
+uint64_t nacre_log_dropped_total(void);
 void nacre_log(int level, uint64_t conn_id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* A peer's (or a file's) bytes made safe to log: printable ASCII as it

@@ -21,7 +21,7 @@ check "app missing (unix): connected, then closed without a response (curl rc $r
 check_range "app missing (unix): client closed promptly (s)" "$dt" 0 1.0
 wait_for "$T/fail.err" 'upstream' 2
 check_has "app missing (unix): nacred logs why" \
-	"$(grep -i upstream "$T/fail.err" | grep -iv 'listening\|^info upstream unix')" \
+	"$(grep -i upstream "$T/fail.err" | grep -iv 'listening\|Z info upstream unix')" \
 	"No such file or directory"
 
 port P_FREE  # nobody listens on it
