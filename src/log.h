@@ -10,8 +10,8 @@
 
 #include "nacred.h"
 
-/* One line at most, newline and NUL included: what a peer sends cannot make a
- * line longer (its strings are cut with "..." first). */
+/* One line at most, newline and NUL included: what a peer sends cannot
+ * make a line longer (its strings are cut with "..." first). */
 #define NACRE_LOG_LINE_MAX 4096
 /* a message, once its control bytes are shown as \xHH, is cut to this
  * (with "...") */
@@ -20,7 +20,7 @@
  * escaped, is cut to this (with "...") */
 #define NACRE_LOG_FIELD_MAX 256
 /* the lines waiting for the collector (log.to): past this, new lines are
- * dropped and counted */
+ * dropped and counted until an eighth is free again or the link is back */
 #define NACRE_LOG_QUEUE_BYTES (1024 * 1024)
 /* reconnecting to the collector: 100 ms after the first failure, doubling
  * up to 5 s; at exit, what is queued gets this long to go out */
@@ -34,9 +34,9 @@
 #define NACRE_LOG_TS_LEN 25
 void nacre_log_timestamp(const struct timespec *ts, char out[NACRE_LOG_TS_LEN]);
 /* One line into out (NACRE_LOG_LINE_MAX), newline- and NUL-terminated;
- * returns its length (newline included). MSG is a message as a caller formatted it (any bytes:
- * control and non-ASCII bytes become \xHH); CONN 0: not about a
- * connection. */
+ * returns its length (newline included). MSG is a message as a caller
+ * formatted it (any bytes: control and non-ASCII bytes become \xHH);
+ * CONN 0: not about a connection. */
 size_t nacre_log_format_line(char *out, enum nacre_log_format fmt,
 			     const char *ts, int level, uint64_t conn,
 			     const char *msg);

@@ -271,7 +271,8 @@ nacre_log_format_access(char *out, enum nacre_log_format fmt, const char *ts,
 	head(&b, fmt, ts, NACRE_LOG_INFO, s->id);
 	puts_(&b, fmt == NACRE_LOG_JSON ? "\"access\"" : "access");
 	kv_str(&b, fmt, "client", client[0] ? client : NULL);
-	kv_str(&b, fmt, "listener", s->listener && *s->listener ? s->listener : NULL);
+	kv_str(&b, fmt, "listener",
+	       s->listener && *s->listener ? s->listener : NULL);
 	kv_str(&b, fmt, "sni", s->sni);
 	kv_str(&b, fmt, "alpn", s->alpn);
 	kv_str(&b, fmt, "tls_version", s->version);

@@ -69,15 +69,6 @@ cond_init(void)
 	pthread_condattr_destroy(&a);
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 static void
 wait_until(uint64_t ms)
 {
@@ -180,7 +171,8 @@ dial(const struct nacre_addr *a)
 		if (n < 0 && errno != EINTR)
 			goto fail;
 		uint64_t until = atomic_load(&stop_at);
-		if (waited >= DIAL_TIMEOUT_MS || (until && mono_ms() >= until)) {
+		if (waited >= DIAL_TIMEOUT_MS ||
+		    (until && nacre_mono_ms() >= until)) {
 			errno = ETIMEDOUT;
 			goto fail;
 		}
@@ -279,7 +271,7 @@ sink_main(void *arg)
 	sink_thread = true;
 	pthread_mutex_lock(&S.mtx);
 	for (;;) {
-		now = mono_ms();
+		now = nacre_mono_ms();
 		if (S.stop && (S.head == S.tail || now >= S.deadline_ms))
 			break;
 		if (gen != S.target_gen) { /* the start, or a reload moved it */
@@ -306,10 +298,11 @@ sink_main(void *arg)
 			e = errno;
 			pthread_mutex_lock(&S.mtx);
 			if (fd < 0) {
-				backoff = backoff ? backoff * 2 : NACRE_LOG_BACKOFF_MIN_MS;
+				backoff = backoff ? backoff * 2 :
+					  NACRE_LOG_BACKOFF_MIN_MS;
 				if (backoff > NACRE_LOG_BACKOFF_MAX_MS)
 					backoff = NACRE_LOG_BACKOFF_MAX_MS;
-				next_try = mono_ms() + backoff;
+				next_try = nacre_mono_ms() + backoff;
 				if (!said_down && !S.stop) {
 					said_down = true;
 					if (!down_since)
@@ -334,7 +327,8 @@ sink_main(void *arg)
 			else
 				say(NACRE_LOG_INFO, "log: the collector at %s "
 				    "is back after %llu ms", a.text,
-				    (unsigned long long)(mono_ms() - down_since));
+				    (unsigned long long)(nacre_mono_ms() -
+							 down_since));
 			ever_up = true;
 			down_since = 0;
 			continue;
@@ -361,7 +355,7 @@ sink_main(void *arg)
 			close(fd);
 			fd = -1;
 			sent = 0;
-			down_since = mono_ms();
+			down_since = nacre_mono_ms();
 			backoff = NACRE_LOG_BACKOFF_MIN_MS;
 			next_try = down_since + backoff;
 			said_down = true;
@@ -451,7 +445,7 @@ nacre_log_sink_stop(unsigned flush_ms)
 	}
 	S.stopping = true;
 	S.stop = true;
-	S.deadline_ms = mono_ms() + flush_ms;
+	S.deadline_ms = nacre_mono_ms() + flush_ms;
 	atomic_store(&stop_at, S.deadline_ms);
 	pthread_cond_broadcast(&S.cond);
 	pthread_mutex_unlock(&S.mtx);
