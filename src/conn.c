@@ -529,7 +529,8 @@ handshake_done(struct nacre_conn *c)
 		if ((c->meta = malloc(slen + alen + 2))) {
 			memcpy(c->meta, sni ? sni : "", slen);
 			c->meta[slen] = '\0';
-			memcpy(c->meta + slen + 1, alpn, alen);
+			if (alen) /* no ALPN agreed: alpn is NULL */
+				memcpy(c->meta + slen + 1, alpn, alen);
 			c->meta[slen + 1 + alen] = '\0';
 		}
 	}

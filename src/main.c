@@ -345,6 +345,12 @@ reload(struct daemon *d)
 	install_gen(d, g, ls);
 	log_listening(cfg);
 	nacre_process_check_budget(cfg->limits.max_connections);
+	d->view.reloads[0]++;
+	if (strcmp(cfg->has_admin ? cfg->admin_listen.text : "",
+		   d->admin_text) != 0)
+		log_warn("admin.listen takes effect at the next start "
+			 "(running: %s)", d->admin_text[0] ? d->admin_text :
+			 "no admin endpoint");
 	log_info("reloaded configuration (generation %llu)",
 		 (unsigned long long)g->id);
 	nacre_sd_notify("READY=1");
@@ -492,6 +498,7 @@ acme_end(struct daemon *d)
 		log_warn("acme: an exchange with the CA is still running; "
 			 "stopping without waiting for it");
 		log_info("stopped");
+		nacre_log_shutdown(); /* _exit skips atexit: the queue goes now */
 		fflush(stderr);
 		_exit(0);
 	}

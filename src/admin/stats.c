@@ -140,27 +140,3 @@ nacre_stats_conn_closed(struct nacre_listener_stats *ls,
 	ADD(ls->closed[s->reason < NACRE_CLOSE_COUNT ? s->reason :
 		       NACRE_CLOSE_INTERNAL], 1);
 }
-
-/* TRANSITION: log.c defines these (the access log); until it does, the
- * build links against these. Removed once log.c has them. */
-__attribute__((weak)) void
-nacre_log_access(const struct nacre_conn_summary *s)
-{
-	(void)s;
-}
-
-__attribute__((weak)) const char *
-nacre_close_name(enum nacre_close r)
-{
-	static const char *const n[] = { "ok", "proxy_header", "handshake",
-		"acme_challenge", "upstream_connect", "timeout", "client_error",
-		"upstream_error", "drain", "internal" };
-
-	return r < NACRE_CLOSE_COUNT ? n[r] : "internal";
-}
-
-__attribute__((weak)) uint64_t
-nacre_log_dropped_total(void)
-{
-	return 0;
-}
