@@ -1,5 +1,6 @@
 # bench/proxies.sh: configuration and start of the proxies (sourced by
-# bench/run.sh). Same for all: 2 workers/threads, TLS 1.3 only, the same
+# bench/run.sh). Same for all: $WORKERS workers/threads (1 for the main
+# table, 2 for the second), TLS 1.3 only, the same
 # TLS 1.3 suites in OpenSSL's default order with the server's preference,
 # X25519, an ECDSA P-256 certificate, logging off (warn level for nacred,
 # which logs nothing per connection at that level), the upstream on
@@ -39,7 +40,7 @@ listen = ( { address = "tcp:127.0.0.1:$2"; proxy_protocol = false; } );
 upstream = { address = "tcp:127.0.0.1:$UP_PORT"; proxy_protocol = "none"; };
 tls = { key = "ec-p256"; min_version = "TLSv1.3"; names = [ "localhost" ]; session_tickets = ${5:-0}; records = "${7:-openssl}"; };
 limits = { max_connections = $MAXCONN; handshake_timeout = "30s"; idle_timeout = "5m"; connect_timeout = "5s"; drain_timeout = "0s"; buffer = "64k"; };
-workers = 2;
+workers = $WORKERS;
 balance = "${6:-pack}";
 log = { level = "$3"; };
 attestation = { provider = "sim"; rotate = "$4"; sim = { root = "$T/sim-root.pem"; }; };
@@ -55,7 +56,7 @@ tls-protos = TLSv1.3
 ciphersuites = "$SUITES"
 ecdh-curve = "X25519"
 prefer-server-ciphers = on
-workers = 2
+workers = $WORKERS
 backlog = 4096
 daemon = off
 log-level = 0
@@ -67,7 +68,7 @@ EOF
 haproxy_conf() { # FILE PORT
 	cat >"$1" <<EOF
 global
-	nbthread 2
+	nbthread $WORKERS
 	maxconn $MAXCONN
 	ssl-default-bind-ciphersuites $SUITES
 	ssl-default-bind-options ssl-min-ver TLSv1.3
@@ -84,6 +85,38 @@ frontend tls
 	default_backend app
 backend app
 	server app 127.0.0.1:$UP_PORT
+EOF
+}
+
+# nginx_conf FILE PORT: nginx's stream module (TCP proxy) terminating TLS,
+# proxy_pass to the same upstream; tickets and the session cache off (as
+# nacred's default); no access log (the stream module's default); errors
+# only, to stderr
+nginx_conf() {
+	cat >"$1" <<EOF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+daemon off;
+master_process on;
+worker_processes $WORKERS;
+worker_rlimit_nofile $((MAXCONN * 2 + 100));
+pid $T/nginx_$2.pid;
+error_log stderr error;
+$( [ "$(id -u)" -ne 0 ] || echo 'user nobody nogroup;' )
+events { worker_connections $((MAXCONN * 2 + 100)); }
+stream {
+	server {
+		listen 127.0.0.1:$2 ssl backlog=4096;
+		ssl_certificate $T/test.crt;
+		ssl_certificate_key $T/test.key;
+		ssl_protocols TLSv1.3;
+		ssl_conf_command Ciphersuites $SUITES;
+		ssl_prefer_server_ciphers on;
+		ssl_ecdh_curve X25519;
+		ssl_session_tickets off;
+		ssl_session_cache off;
+		proxy_pass 127.0.0.1:$UP_PORT;
+	}
+}
 EOF
 }
 
@@ -110,6 +143,9 @@ start_proxy() {
 	haproxy)
 		haproxy_conf "$T/haproxy.cfg" "$2"
 		bg haproxy haproxy -db -f "$T/haproxy.cfg" ;;
+	nginx)
+		nginx_conf "$T/nginx.conf" "$2"
+		bg nginx nginx -e stderr -p "$T" -c "$T/nginx.conf" ;;
 	esac
 	wait_listen "$1" "$2" 10 ||
 		die "$1 did not start on port $2: $(tail -n 5 "$T/$1.err" | tr '\n' '|')"

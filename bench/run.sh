@@ -1,13 +1,18 @@
 #!/bin/sh
-# bench/run.sh: nacred against hitch and HAProxy, run by `make bench
-# [QUICK=1]`. nacred is measured twice, with each record layer: `nacred`
-# with the default (records = "openssl") and `nacred_compact` (records =
-# "compact"). One upstream (build/tools/upstream, loopback TCP) behind all
-# four, which run at the same time on their own ports and take turns under
-# the same load. Every figure is the proxy's own CPU time (or memory) per
-# unit of work, so the noise of a shared 2-core machine moves throughput
-# much more than the figures. Writes bench/results/latest.{json,md,svg}.
-# QUICK=1: shorter runs and one round (a little over a minute).
+# bench/run.sh: nacred against hitch, HAProxy and nginx's stream module,
+# run by `make bench [QUICK=1]`. Every proxy runs with the same number of
+# workers: the main table with one each, a second table with two each.
+# nacred is measured twice, with each record layer: `nacred` with the
+# default (records = "openssl") and `nacred_compact` (records =
+# "compact"). One upstream (build/tools/upstream, loopback TCP) behind all,
+# which run at the same time on their own ports and take turns under the
+# same load. Every figure is the proxy's own CPU time (or memory) per unit
+# of work, so the noise of a shared 2-core machine moves throughput much
+# more than the figures. Order: idle memory on freshly started proxies
+# (one worker, three rounds), then the one-worker CPU rounds (with
+# OpenSSL's in-memory floor in each), latency and rotation, then the
+# two-worker CPU rounds. Writes bench/results/latest.{txt,json,md,svg}.
+# QUICK=1: shorter runs, one round (a couple of minutes).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . bench/lib.sh
@@ -17,40 +22,47 @@ NACRED=${NACRED:-build/nacred}
 UPSTREAM=${UPSTREAM:-build/tools/upstream}
 TLSCLIENT=${TLSCLIENT:-build/tools/tlsclient}
 HSLOAD=${HSLOAD:-build/bench/hsload}
+SSLFLOOR=${SSLFLOOR:-build/bench/sslfloor}
 OUT=${BENCH_OUT:-bench/results}
-PROXIES="nacred nacred_compact hitch haproxy" # in this order (idle_all)
+PROXIES="nacred nacred_compact hitch haproxy nginx"
+PEERS="hitch haproxy nginx"
 IDLE_N=${IDLE_N:-5000}
-# SPREAD: also measure a nacred with balance = "spread" (full runs only,
-# so that QUICK stays short)
 if [ "${QUICK:-}" = 1 ]; then
-	DUR=2 ROUNDS=1 LAT_DUR=2 SETTLE=1 SPREAD=0
+	DUR=2 ROUNDS=1 IDLE_ROUNDS=1 LAT_DUR=2 FLOOR_N=300
 else
-	DUR=8 ROUNDS=3 LAT_DUR=10 SETTLE=5 SPREAD=1
+	DUR=4 ROUNDS=3 IDLE_ROUNDS=3 LAT_DUR=5 FLOOR_N=1000
 fi
-CONNS=8         # wrk connections for the CPU runs
+CONNS=8         # connections for the CPU runs (hsload, wrk keep-alive)
 BULK_CONNS=4
 LAT_CONNS=4     # latency: 4 connections, 10 ms pause after each response
 LAT_DELAY_MS=10 # (about 400 requests/s: a moderate, fixed rate)
 
-for b in "$NACRED" "$UPSTREAM" "$TLSCLIENT" "$HSLOAD"; do
+for b in "$NACRED" "$UPSTREAM" "$TLSCLIENT" "$HSLOAD" "$SSLFLOOR"; do
 	[ -x "$b" ] || die "$b is missing: run make all tools first"
 done
 NACRED_FROM=$NACRED
 # run copies: the binaries measured stay the same for the whole run even if
 # build/ is rebuilt meanwhile
-for b in NACRED UPSTREAM TLSCLIENT HSLOAD; do
+for b in NACRED UPSTREAM TLSCLIENT HSLOAD SSLFLOOR; do
 	_f=$(eval echo \$$b)
 	cp "$_f" "$T/bin_${_f##*/}" || die "cannot copy $_f"
 	eval "$b=\$T/bin_\${_f##*/}"
 done
-for c in hitch haproxy wrk gnuplot openssl ss; do
+for c in hitch haproxy nginx wrk gnuplot openssl ss python3; do
 	command -v $c >/dev/null || die "$c is missing: sh tests/deps.sh bench"
 done
+[ -r /usr/lib/nginx/modules/ngx_stream_module.so ] ||
+	die "nginx's stream module is missing: sh tests/deps.sh bench"
 # every proxy needs 2 fds per idle connection, the upstream one per
-# connection of the (at most three) proxies holding them at once: idle_all
+# connection; one proxy holds connections at a time
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
-[ "$(ulimit -n)" -ge $((IDLE_N * 3 + 100)) ] ||
-	die "ulimit -n is $(ulimit -n); the idle test needs $((IDLE_N * 3 + 100))"
+[ "$(ulimit -n)" -ge $((IDLE_N * 2 + 100)) ] ||
+	die "ulimit -n is $(ulimit -n); the idle test needs $((IDLE_N * 2 + 100))"
+
+# s_time's request: "GET <this> HTTP/1.0\r\n\r\n"; the upstream keeps an
+# HTTP/1.0 connection open unless asked to close, so the path carries a
+# Connection: close header (and a dummy one to swallow s_time's "HTTP/1.0")
+STIME_WWW=$(printf '/ HTTP/1.0\r\nConnection: close\r\nX-Pad:')
 
 # ---- the runs ----
 
@@ -64,138 +76,168 @@ cpu_during() {
 	cpu_s "$_c0" "$(cpu_ticks "$_n")"
 }
 
-# cpu_run NAME KEY WRK-ARGS...: wrk against NAME's port while
-# NAME's CPU is counted; appends "cpu_s requests errors" to $T/NAME.KEY
-cpu_run() {
+# rec NAME KIND CPU COUNT ERRORS: one run, appended to $T/wW.NAME.KIND
+rec() { echo "$3 $4 $5" >>"$T/w$WORKERS.$1.$2"; }
+
+# wrk_run NAME KIND WRK-ARGS...: wrk against NAME's port while NAME's CPU
+# is counted
+wrk_run() {
 	_name=$1 _k=$2
 	shift 2
 	_cpu=$(cpu_during "$_name" wrk -t1 -d"${DUR}s" "$@")
 	_r=$(wrk_requests "$T/run.out")
 	[ -n "$_r" ] && [ "$_r" -gt 0 ] ||
 		die "wrk got no responses from $_name: $(tr '\n' '|' <"$T/run.out")"
-	echo "$_cpu $_r $(wrk_errors "$T/run.out")" >>"$T/$_name.$_k"
+	rec "$_name" "$_k" "$_cpu" "$_r" "$(wrk_errors "$T/run.out")"
 }
 
 url() { echo "https://127.0.0.1:$(eval echo \$PORT_$1)$2"; }
 
-# hs_run NAME: full handshakes (bench/hsload: a new SSL object and no
-# session per connection; wrk would resume) against NAME's port while its
-# CPU is counted; appends "cpu_s requests errors" to $T/NAME.hs
+# hs_run NAME: full handshakes with bench/hsload (a new SSL object and no
+# session per connection, 8 at a time; wrk would resume)
 hs_run() {
 	_cpu=$(cpu_during "$1" "$HSLOAD" 127.0.0.1 "$(eval echo \$PORT_$1)" $CONNS "$DUR")
 	read -r _w _r _w _e _w _res _rest <"$T/run.out" 2>/dev/null
 	[ "${_r:-0}" -gt 0 ] 2>/dev/null ||
 		die "hsload got no responses from $1: $(tr '\n' '|' <"$T/run.out")"
 	[ "$_res" = 0 ] || die "hsload: $_res of $_r handshakes with $1 were resumed"
-	echo "$_cpu $_r $_e" >>"$T/$1.hs"
+	rec "$1" hs "$_cpu" "$_r" "$_e"
+}
+
+# st_run NAME: full handshakes with `openssl s_time -new -www`, one
+# connection at a time, one request each (HTTP/1.0, Connection: close)
+st_run() {
+	_cpu=$(cpu_during "$1" openssl s_time -connect "127.0.0.1:$(eval echo \$PORT_$1)" \
+		-new -www "$STIME_WWW" -time "$DUR")
+	_r=$(awk '/connections in .* real seconds/ { print $1 }' "$T/run.out")
+	_b=$(awk '/connections in .* real seconds/ { print $(NF - 4) }' "$T/run.out")
+	[ "${_r:-0}" -gt 0 ] 2>/dev/null && [ "${_b:-0}" -gt 0 ] 2>/dev/null ||
+		die "s_time got no responses from $1: $(tr '\n' '|' <"$T/run.out" | tail -c 300)"
+	rec "$1" st "$_cpu" "$_r" 0
+}
+
+# floor_run: OpenSSL's server side of the same handshake in memory (same
+# key type, group, suite, no tickets, a certificate extension the size of
+# nacred's evidence), CPU per handshake in µs, measured by sslfloor itself
+floor_run() {
+	"$SSLFLOOR" handshake "$FLOOR_N" 0 "$FLOOR_PAD" >"$T/floor.out" 2>&1 ||
+		die "sslfloor failed: $(tr '\n' '|' <"$T/floor.out")"
+	_us=$(sed -n 's/.*per full handshake: \([0-9.]*\) us.*/\1/p' "$T/floor.out")
+	[ -n "$_us" ] || die "sslfloor: $(tr '\n' '|' <"$T/floor.out")"
+	echo "$_us" >>"$T/w$WORKERS.floor.us"
 }
 
 cpu_round() {
+	floor_run
 	for p in $PROXIES; do
-		say "  $p: full handshakes"
+		say "  $p: full handshakes (hsload, s_time), keep-alive, 1 MiB responses"
 		hs_run "$p"
-		if [ "$p" = nacred ]; then
+		st_run "$p"
+		wrk_run "$p" ka -c$CONNS "$(url "$p" /)"
+		wrk_run "$p" bulk -c$BULK_CONNS "$(url "$p" /bytes/1048576)"
+		if [ "$p" = nacred ] && [ "$WORKERS" = 1 ]; then
 			say "  nacred with session_tickets = 1: full handshakes"
 			hs_run nacred_t1
-			if [ "$SPREAD" = 1 ]; then
-				say "  nacred with balance = spread: full handshakes"
-				hs_run nacred_spread
-			fi
 		fi
-		say "  $p: keep-alive requests"
-		cpu_run "$p" ka -c$CONNS "$(url "$p" /)"
-		if [ "$p" = nacred ] && [ "$SPREAD" = 1 ]; then
-			say "  nacred with balance = spread: keep-alive requests"
-			cpu_run nacred_spread ka -c$CONNS "$(url nacred_spread /)"
+		if [ "$p" = nacred ] && [ "$WORKERS" -gt 1 ]; then
+			say "  nacred with balance = spread: full handshakes, keep-alive"
+			hs_run nacred_spread
+			wrk_run nacred_spread ka -c$CONNS "$(url nacred_spread /)"
 		fi
-		say "  $p: 1 MiB responses"
-		cpu_run "$p" bulk -c$BULK_CONNS "$(url "$p" /bytes/1048576)"
 	done
 }
 
-# median FILE COLUMN-EXPR FMT: median over the rounds of an awk expression
-# of the columns cpu ($1), requests ($2), printed with %FMT
-median() {
-	awk "{ print $2 }" "$1" | sort -g | awk -v f="%$3\n" '{ v[NR] = $1 }
-		END { printf f, NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+# per_unit FILE EXPR: EXPR of cpu ($1) and count ($2) for every round,
+# space-separated
+per_unit() {
+	[ -r "$1" ] || return 0
+	awk "{ printf \"%s%.3f\", (NR > 1 ? \" \" : \"\"), $2 } END { print \"\" }" "$1"
 }
 
-cpu_figures() {
-	for p in $PROXIES; do
-		put "$p.handshake_us" "$(median "$T/$p.hs" '$1 * 1e6 / $2' .1f)"
-		put "$p.keepalive_us" "$(median "$T/$p.ka" '$1 * 1e6 / $2' .2f)"
-		put "$p.bulk_s_per_gib" "$(median "$T/$p.bulk" '$1 * 1024 / $2' .3f)"
-		put "$p.handshake_rps" "$(median "$T/$p.hs" "\$2 / $DUR" .0f)"
-		if [ "$p" = nacred ]; then
-			put nacred_only.handshake_us_tickets "$(median "$T/nacred_t1.hs" '$1 * 1e6 / $2' .1f)"
-			if [ "$SPREAD" = 1 ]; then
-				put nacred_only.handshake_us_spread "$(median "$T/nacred_spread.hs" '$1 * 1e6 / $2' .1f)"
-				put nacred_only.keepalive_us_spread "$(median "$T/nacred_spread.ka" '$1 * 1e6 / $2' .2f)"
-			fi
-		fi
-		# every round, for the spread: "µs/handshake µs/request s/GiB" each
-		put "$p.rounds" "$(paste -d' ' "$T/$p.hs" "$T/$p.ka" "$T/$p.bulk" |
-			awk '{ printf "%s%.1f/%.2f/%.3f", (NR > 1 ? " " : ""),
-				$1 * 1e6 / $2, $4 * 1e6 / $5, $7 * 1024 / $8 }')"
-		put "$p.wrk_errors" "$(cat "$T/$p.hs" "$T/$p.ka" "$T/$p.bulk" |
-			awk '{ e += $3 } END { print e + 0 }')"
+cpu_figures() { # wW.NAME.KIND=round1 round2 ...
+	for p in $PROXIES nacred_t1 nacred_spread; do
+		_f=$T/w$WORKERS.$p
+		[ -r "$_f.hs" ] || continue
+		put "w$WORKERS.$p.hs" "$(per_unit "$_f.hs" '$1 * 1e6 / $2')"
+		put "w$WORKERS.$p.hs_rps" "$(per_unit "$_f.hs" "\$2 / $DUR")"
+		[ -r "$_f.st" ] && put "w$WORKERS.$p.st" "$(per_unit "$_f.st" '$1 * 1e6 / $2')"
+		[ -r "$_f.ka" ] && put "w$WORKERS.$p.ka" "$(per_unit "$_f.ka" '$1 * 1e6 / $2')"
+		[ -r "$_f.bulk" ] && put "w$WORKERS.$p.bulk" "$(per_unit "$_f.bulk" '$1 * 1024 / $2')"
+		put "w$WORKERS.$p.errors" "$(cat "$_f".* | awk '{ e += $3 } END { print e + 0 }')"
+	done
+	put "w$WORKERS.floor.hs" "$(tr '\n' ' ' <"$T/w$WORKERS.floor.us" | sed 's/ $//')"
+}
+
+# start_all NAMES: a fresh instance of each on a port of its own
+start_all() {
+	for p in "$@"; do
+		port PORT
+		eval "PORT_$p=$PORT"
+		start_proxy "$p" "$PORT"
 	done
 }
+stop_all() { for p in "$@"; do bg_stop "$p"; done; }
 
-# idle: RSS growth per idle TLS connection, IDLE_N held by each proxy. One
-# proxy after the other (each handshake burst alone: heap fragmentation
-# depends on it). Before: after a warm-up of 100 connections with a
-# request each, so that the threads' first allocations are not counted. At
-# ready: 0.5 s after the last handshake. After: the two nacreds (which give
-# freed handshake memory back with malloc_trim every 5 s) go first and keep
-# their connections until hitch and HAProxy are done, so they have the
-# longest to settle (nacred: 3 bursts + 2 x SETTLE, nacred_compact: 2 +
-# 2 x SETTLE); hitch and HAProxy, which give nothing back, are read SETTLE
-# seconds after their last handshake and then let their connections go,
-# so that the upstream never holds those of more than three proxies (its
-# fd limit, 20000 here, would not take 4 x 5000).
-idle_burst() { # NAME
-	say "$1: $IDLE_N idle TLS connections"
-	_port=$(eval echo \$PORT_$1)
-	"$TLSCLIENT" concurrent -q --connect "tcp:127.0.0.1:$_port" --conns 100 \
+# ---- idle memory ----
+# idle_round NAME: a freshly started NAME (one worker): warm-up of 100
+# connections with a request each; RSS 6 s later; IDLE_N idle TLS connections held;
+# RSS 0.5 s after the last handshake ("at ready"); then the steady state,
+# after the proxy's own trimming: nacred trims its heap at most every 5 s
+# after handshakes ended, so RSS is read from 6 s after ready, once a
+# second, until two reads in a row differ by less than 1 % of the growth
+# (20 s at most); the proxy is stopped after.
+idle_round() {
+	port PORT
+	eval "PORT_$1=$PORT"
+	start_proxy "$1" "$PORT"
+	"$TLSCLIENT" concurrent -q --connect "tcp:127.0.0.1:$PORT" --conns 100 \
 		>"$T/warm.out" 2>&1 ||
 		die "$1: warm-up failed: $(tr '\n' '|' <"$T/warm.out")"
-	sleep 0.5
-	eval "RSS0_$1=$(rss_kib "$1")"
-	bg "idle_$1" "$TLSCLIENT" idle --connect "tcp:127.0.0.1:$_port" \
+	sleep 6 # "before" at steady state too: after nacred's trim of the warm-up
+	_m0=$(rss_kib "$1")
+	bg "idle_$1" "$TLSCLIENT" idle --connect "tcp:127.0.0.1:$PORT" \
 		--conns "$IDLE_N" --hold 300 --timeout 90
 	wait_for "$T/idle_$1.out" '^ready|errors' 90 ||
 		die "$1: $IDLE_N idle connections not ready in 90 s"
 	sleep 0.5 # the upstream sides (nacred connects after the handshake)
-	eval "RSS1_$1=$(rss_kib "$1")"
-}
-
-idle_end() { # NAME: its figures, then its connections are let go
-	_m0=$(eval echo \$RSS0_$1) _m1=$(eval echo \$RSS1_$1) _m2=$(rss_kib "$1")
-	put "$1.idle_kib_per_conn" "$(calc .2f "(b - a) / n" -v a="$_m0" -v b="$_m2" -v n="$IDLE_N")"
-	put "$1.idle_kib_at_ready" "$(calc .2f "(b - a) / n" -v a="$_m0" -v b="$_m1" -v n="$IDLE_N")"
-	_ready=$(awk '/^ready/ { print $2 }' "$T/idle_$1.out")
+	_m1=$(rss_kib "$1")
+	sleep 6
+	_prev=$(rss_kib "$1") _i=0
+	while :; do
+		sleep 1
+		_m2=$(rss_kib "$1")
+		_i=$((_i + 1))
+		awk -v a="$_prev" -v b="$_m2" -v z="$_m0" 'BEGIN {
+			d = b - a; if (d < 0) d = -d; g = b - z; if (g < 1) g = 1
+			exit !(d < 0.01 * g) }' && break
+		[ $_i -ge 14 ] && break
+		_prev=$_m2
+	done
+	_held=0
+	grep -q "^held\|^ready" "$T/idle_$1.out" &&
+		_held=$(awk '/^ready/ { print $2 }' "$T/idle_$1.out")
 	bg_stop "idle_$1"
-	put "$1.idle_held" "$(grep -q "^held $IDLE_N, 0 closed" "$T/idle_$1.out" &&
-		echo "${_ready:-0}" || echo 0)"
+	grep -q "^held $IDLE_N, 0 closed" "$T/idle_$1.out" || _held=0
+	bg_stop "$1"
+	echo "$(calc .2f "(b - a) / n" -v a="$_m0" -v b="$_m2" -v n="$IDLE_N") $(calc .2f "(b - a) / n" -v a="$_m0" -v b="$_m1" -v n="$IDLE_N") ${_held:-0} $((_i + 6))" >>"$T/idle.$1"
 }
 
 idle_all() {
-	for p in $PROXIES; do
-		idle_burst "$p"
-		case $p in
-		nacred*) ;; # held until the end
-		*)
-			sleep "$SETTLE"
-			idle_end "$p"
-			sleep 1 ;; # let the proxy close them before the next burst
-		esac
+	_r=1
+	while [ $_r -le "$IDLE_ROUNDS" ]; do
+		for p in $PROXIES; do
+			say "idle round $_r of $IDLE_ROUNDS: $p, freshly started, $IDLE_N idle TLS connections"
+			idle_round "$p"
+			sleep 1
+		done
+		_r=$((_r + 1))
 	done
-	# the last proxy measured was not a nacred: SETTLE has passed already
 	for p in $PROXIES; do
-		case $p in nacred*) idle_end "$p" ;; esac
+		put "idle.$p.kib" "$(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $1 } END { print "" }' "$T/idle.$p")"
+		put "idle.$p.at_ready" "$(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $2 } END { print "" }' "$T/idle.$p")"
+		put "idle.$p.held" "$(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $3 } END { print "" }' "$T/idle.$p")"
+		put "idle.$p.settle_s" "$(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $4 } END { print "" }' "$T/idle.$p")"
 	done
-	sleep 1 # let the proxies close them before the next test
 }
 
 # concurrent NAME: IDLE_N handshakes at once, then a request on each
@@ -223,7 +265,6 @@ latency_all() {
 	say "latency: direct to the upstream, then through each proxy"
 	latency direct "http://127.0.0.1:$UP_PORT/"
 	for p in $PROXIES; do latency "$p" "$(url "$p" /)"; done
-	[ "${QUICK:-}" = 1 ] || latency direct2 "http://127.0.0.1:$UP_PORT/" # drift
 	for p in $PROXIES; do
 		put "$p.p50_ms" "$(calc .3f "x - d" -v x="$(get "$p.p50_abs_ms")" -v d="$(get direct.p50_abs_ms)")"
 		put "$p.p99_ms" "$(calc .3f "x - d" -v x="$(get "$p.p99_abs_ms")" -v d="$(get direct.p99_abs_ms)")"
@@ -255,14 +296,21 @@ rotation_end() {
 	[ "$_rots" -gt 0 ] || die "the rotating nacred logged no rotation"
 	put nacred_only.rotations "$_rots"
 	_stat=$(calc .2f "c * 1000 / r" -v c="$(cpu_s "$ROT_C0" "$_c1")" -v r="$_rots")
-	put nacred_only.rotation_ms_stat "$_stat"
 	if [ -n "$ROT_M0" ] && [ -n "$_m1" ]; then
 		put nacred_only.rotation_ms "$(calc .2f "(b - a) / r" -v a="$ROT_M0" -v b="$_m1" -v r="$_rots")"
-		put nacred_only.rotation_clock sched
 	else
 		put nacred_only.rotation_ms "$_stat"
-		put nacred_only.rotation_clock stat
 	fi
+}
+
+cpu_rounds() {
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		say "CPU round $r of $ROUNDS, $WORKERS worker(s) each (${DUR} s per run)"
+		cpu_round
+		r=$((r + 1))
+	done
+	cpu_figures
 }
 
 # ---- main ----
@@ -273,60 +321,66 @@ START=$(date +%s)
 # (and which binary, when NACRED names another)
 put meta.git "$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- src 2>/dev/null || echo +src-changes)$(
 	[ "$NACRED_FROM" = build/nacred ] || echo " ($NACRED_FROM)")"
+put meta.load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 test_cert
 port UP_PORT
 bg upstream "$UPSTREAM" --listen "tcp:127.0.0.1:$UP_PORT" --mode http
 wait_for "$T/upstream.out" '^ready' 5 || die "upstream did not start: $(cat "$T/upstream.err")"
+
+WORKERS=1
+# idle memory first, each proxy freshly started, before any CPU run
+idle_all
+
+# one worker each: the main table
+start_all $PROXIES nacred_t1
 for p in $PROXIES; do
-	port PORT
-	eval "PORT_$p=$PORT"
-	start_proxy "$p" "$PORT"
-	params=$(tls_params "$PORT")
-	say "$p on port $PORT: $params"
+	params=$(tls_params "$(eval echo \$PORT_$p)")
+	say "$p: $params"
 	put "$p.tls" "$(echo "$params" | tr ' ' '/')"
 	[ "$params" = "TLSv1.3 TLS_AES_256_GCM_SHA384 X25519" ] ||
 		die "$p negotiates $params, not TLSv1.3 TLS_AES_256_GCM_SHA384 X25519"
 done
-for p in nacred_t1 nacred_spread; do
-	port PORT
-	eval "PORT_$p=$PORT"
-	start_proxy "$p" "$PORT"
-done
 # the record layer each nacred takes, from its log (a debug-level copy)
-for p in nacred:openssl nacred_compact:compact nacred_t1:openssl nacred_spread:openssl; do
+for p in nacred:openssl nacred_compact:compact nacred_t1:openssl; do
 	records_check "${p%%:*}" "${p#*:}"
 	say "${p%%:*}: records = \"${p#*:}\" (its log says so)"
 	put "${p%%:*}.records" "${p#*:}"
 done
 put nacred_only.cert_bytes "$(cert_der_bytes "$PORT_nacred")"
 put nacred_only.plain_cert_bytes "$(openssl x509 -in "$T/test.crt" -outform DER | wc -c)"
-
-idle_all
-conc=nacred # QUICK: the one judged; full runs: all four
+# the floor's certificate: an extension the size of what nacred's adds
+FLOOR_PAD=$(($(get nacred_only.cert_bytes) - $(get nacred_only.plain_cert_bytes)))
+[ "$FLOOR_PAD" -gt 0 ] || FLOOR_PAD=0
+put meta.floor_pad "$FLOOR_PAD"
+conc=nacred # QUICK: the one judged; full runs: all
 [ "${QUICK:-}" = 1 ] || conc=$PROXIES
 for p in $conc; do
 	say "$p: $IDLE_N concurrent handshakes + requests"
 	concurrent "$p"
 done
-r=1
-while [ $r -le "$ROUNDS" ]; do
-	say "CPU round $r of $ROUNDS (${DUR} s per run)"
-	cpu_round
-	r=$((r + 1))
-done
-cpu_figures
+cpu_rounds
 say "nacred alone: another instance rotates every second meanwhile"
 rotation_start
 latency_all
 rotation_end
-for p in $PROXIES nacred_t1 nacred_spread upstream; do bg_stop "$p"; done
+stop_all $PROXIES nacred_t1
 
+# two workers each: the second table
+WORKERS=2
+start_all $PROXIES nacred_spread
+cpu_rounds
+stop_all $PROXIES nacred_spread upstream
+
+put meta.load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 put meta.quick "${QUICK:-0}"
+put meta.rounds "$ROUNDS"
+put meta.dur "$DUR"
 put meta.seconds "$(($(date +%s) - START))"
 put meta.date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 put meta.openssl "$(openssl version | cut -d' ' -f2)"
 put meta.hitch "$(hitch --version 2>&1 | awk '{ print $2; exit }')"
 put meta.haproxy "$(haproxy -v | awk '{ print $3; exit }')"
+put meta.nginx "$(nginx -v 2>&1 | sed 's|.*nginx/||')"
 put meta.cpus "$(nproc)"
 put meta.conns "$IDLE_N"
 put meta.lat_rate "$LAT_CONNS connections, $LAT_DELAY_MS ms pause after each response"
