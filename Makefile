@@ -154,9 +154,13 @@ check-bins: all $(UNIT_BIN) asan tools fuzz-bins
 deps:
 	@sh tests/deps.sh build test
 
+# the builds in parallel, one job per core (JOBS=1 for a serial build)
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 check:
 	@sh tests/deps.sh build test vsock
-	@$(MAKE) --no-print-directory check-bins >$(B).log 2>&1 || { mkdir -p $(B); cat $(B).log; exit 1; }
+	@echo "building (make -j$(JOBS) check-bins, log in $(B).log) ..."
+	@$(MAKE) --no-print-directory -j$(JOBS) check-bins >$(B).log 2>&1 || { mkdir -p $(B); cat $(B).log; exit 1; }
 	@sh tests/run
 
 # make soak [DURATION=600]: mixed load on the release build, RSS and
