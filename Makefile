@@ -18,7 +18,10 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
           -Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -Isrc -Isrc/verify $(PKG_CFLAGS)
+# reproducible: the source tree's path is not in the binaries (debug info,
+# __FILE__), so the same commit built anywhere gives the same bytes
+REPRO   = -ffile-prefix-map=$(CURDIR)=.
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(REPRO) -Iinclude -Isrc -Isrc/verify $(PKG_CFLAGS)
 LDLIBS  = $(PKG_LIBS) -lpthread
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -56,7 +59,7 @@ TOOL_BIN  = $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
-.PHONY: FORCE demo-acme soak bench all lib check check-bins asan tools fuzz-bins fuzz install uninstall clean demo deps
+.PHONY: FORCE reproducible-check demo-acme soak bench all lib check check-bins asan tools fuzz-bins fuzz install uninstall clean demo deps
 
 all: $(B)/nacred lib $(if $(CLI_SRC),$(B)/nacre)
 
@@ -162,6 +165,12 @@ check:
 	@echo "building (make -j$(JOBS) check-bins, log in $(B).log) ..."
 	@$(MAKE) --no-print-directory -j$(JOBS) check-bins >$(B).log 2>&1 || { mkdir -p $(B); cat $(B).log; exit 1; }
 	@sh tests/run
+
+# the same sources built in two other directories, a second apart, give
+# bit-identical nacred, nacre and libnacre.so (part of make check)
+reproducible-check:
+	@sh tests/deps.sh build
+	@sh tests/reproducible.sh
 
 # make soak [DURATION=600]: mixed load on the release build, RSS and
 # descriptors sampled; report and plot in build/soak/ (not in make check)
