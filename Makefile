@@ -59,7 +59,7 @@ TOOL_BIN  = $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
-.PHONY: FORCE reproducible-check demo-acme soak bench all lib check check-bins asan tools fuzz-bins fuzz install uninstall clean demo deps
+.PHONY: FORCE enclave-rootfs reproducible-check demo-acme soak bench all lib check check-bins asan tools fuzz-bins fuzz install uninstall clean demo deps
 
 all: $(B)/nacred lib $(if $(CLI_SRC),$(B)/nacre)
 
@@ -152,7 +152,7 @@ asan: $(BA)/nacred $(UNIT_ABIN) $(if $(CLI_SRC),$(BA)/nacre)
 tools: $(TOOL_BIN) $(B)/bench/hsload $(B)/bench/sslfloor
 fuzz-bins: $(FUZZ_BIN)
 
-check-bins: all $(UNIT_BIN) asan tools fuzz-bins
+check-bins: all $(UNIT_BIN) asan tools fuzz-bins $(B)/enclave/nacre-init
 
 deps:
 	@sh tests/deps.sh build test
@@ -171,6 +171,15 @@ check:
 reproducible-check:
 	@sh tests/deps.sh build
 	@sh tests/reproducible.sh
+
+# the enclave image's file tree (deploy/nitro, docs/deploy-nitro.md):
+# build/enclave/rootfs and rootfs.tar, byte-for-byte reproducible
+ENCLAVE_APP ?= $(B)/tools/upstream
+$(B)/enclave/nacre-init: deploy/nitro/nacre-init.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+enclave-rootfs: all tools $(B)/enclave/nacre-init
+	@sh deploy/nitro/mkrootfs.sh $(B)/enclave $(ENCLAVE_APP)
 
 # make soak [DURATION=600]: mixed load on the release build, RSS and
 # descriptors sampled; report and plot in build/soak/ (not in make check)
