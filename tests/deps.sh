@@ -7,7 +7,7 @@ pkgs=""
 for g in "$@"; do
 	case "$g" in
 	build) pkgs="$pkgs build-essential pkg-config libevent-dev libssl-dev libconfig-dev libcbor-dev openssl libcurl4-openssl-dev libjansson-dev libldns-dev" ;;
-	test)  pkgs="$pkgs clang libclang-rt-14-dev curl socat python3 python3-cryptography python3-cbor2 procps iproute2 psmisc gdb util-linux pebble dnsmasq-base systemd binutils prometheus" ;;
+	test)  pkgs="$pkgs clang libclang-rt-14-dev curl socat python3 python3-cryptography python3-cbor2 procps iproute2 psmisc gdb util-linux pebble dnsmasq-base systemd binutils prometheus haproxy" ;;
 	vsock) pkgs="$pkgs qemu-system-x86 linux-image-amd64 busybox-static cpio kmod xz-utils zstd socat pebble openssl" ;;
 	bench) pkgs="$pkgs hitch haproxy wrk gnuplot-nox nginx-light libnginx-mod-stream" ;;
 	*) echo "deps.sh: unknown group '$g' (use build, test, vsock, bench)" >&2; exit 2 ;;
