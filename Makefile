@@ -39,7 +39,7 @@ ASAN_OBJ   = $(DAEMON_SRC:src/%.c=$(BA)/obj/%.o)
 
 LIB_OBJ   = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 LIB_PIC   = $(LIB_SRC:src/%.c=$(B)/pic/%.o)
-LIB_PKGS  = openssl libconfig libcbor
+LIB_PKGS  = openssl libconfig libcbor jansson
 # the soname's major (libnacre.so.N): bumped on every incompatible change of
 # include/nacre/verify.h's ABI; the exported symbols are those of
 # src/verify/libnacre.map (README.md, "Library ABI")
