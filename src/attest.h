@@ -323,6 +323,10 @@ struct nacre_claims {
 	uint64_t version;                /* NACRE_CLAIMS_VERSION */
 	bool has_config;
 	uint8_t config_sha256[32];       /* "cfg" */
+	/* "hs" (fresh evidence only): SHA-256 binding the document to one
+	 * handshake (docs/evidence-format.md 8.3) */
+	bool has_binding;
+	uint8_t binding[32];
 	bool has_acme;
 	char *acme_account_url;          /* "acme-url" */
 	uint8_t acme_jwk_thumbprint[32]; /* "acme-jkt" (RFC 7638, SHA-256) */
@@ -333,7 +337,7 @@ struct nacre_claims {
 	uint8_t acme_keys[NACRE_CLAIMS_KEYS_MAX][32];
 };
 
-/* deterministic CBOR map (RFC 8949 4.2.1 key order): {"v", "cfg",
+/* deterministic CBOR map (RFC 8949 4.2.1 key order): {"v", "hs", "cfg",
  * "acme-jkt", "acme-url", "acme-keys"} */
 int nacre_claims_encode(const struct nacre_claims *c, uint8_t **out,
 			size_t *len);

@@ -344,10 +344,15 @@ nacre_claims_encode(const struct nacre_claims *c, uint8_t **out, size_t *len)
 		return -1;
 	/* keys in RFC 8949 4.2.1 order (bytewise on their encodings: the
 	 * 9-byte "acme-keys" after the 8-byte ones) */
-	nacre_cbw_head(&w, 5, 1 + (c->has_config ? 1 : 0) +
+	nacre_cbw_head(&w, 5, 1 + (c->has_binding ? 1 : 0) +
+		       (c->has_config ? 1 : 0) +
 		       (c->has_acme ? 2 : 0) + (c->acme_nkeys ? 1 : 0));
 	nacre_cbw_text(&w, "v");
 	nacre_cbw_uint(&w, c->version);
+	if (c->has_binding) {
+		nacre_cbw_text(&w, "hs");
+		nacre_cbw_bytes(&w, c->binding, 32);
+	}
 	if (c->has_config) {
 		nacre_cbw_text(&w, "cfg");
 		nacre_cbw_bytes(&w, c->config_sha256, 32);
@@ -443,9 +448,9 @@ claim_keys_array(const cbor_item_t *v, struct nacre_claims *c, char *err,
 	return 0;
 }
 
-enum { C_V, C_CFG, C_JKT, C_URL, C_KEYS, C_COUNT };
+enum { C_V, C_CFG, C_JKT, C_URL, C_KEYS, C_HS, C_COUNT };
 static const char *const claim_keys[C_COUNT] = {
-	"v", "cfg", "acme-jkt", "acme-url", "acme-keys"
+	"v", "cfg", "acme-jkt", "acme-url", "acme-keys", "hs"
 };
 
 static int
@@ -473,6 +478,9 @@ claim(struct nacre_claims *c, int k, const cbor_item_t *v, char *err,
 				  errlen);
 	case C_KEYS:
 		return claim_keys_array(v, c, err, errlen);
+	case C_HS:
+		c->has_binding = true;
+		return claim_hash(v, "hs", c->binding, err, errlen);
 	default:
 		return claim_url(v, c, err, errlen);
 	}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "nacre/verify.h"
@@ -40,6 +41,48 @@ bool nacre_policy_any_code(const struct nacre_policy *p);
 	"the policy pins no code (allow_any_code): any code in any enclave " \
 	"under the trusted roots passes; pin pcrs.pcr0 or module_ids to " \
 	"accept only yours"
+
+/* ---- fresh.c: fresh, session-bound evidence (docs/evidence-format.md 8) ---- */
+#define NACRE_FRESH_VERSION 2        /* NACRE_TLSEXT_ATTEST version with a nonce */
+#define NACRE_FRESH_NONCE_MIN 16
+#define NACRE_FRESH_NONCE_MAX 64
+#define NACRE_FRESH_REQ_MAX (2 + NACRE_FRESH_NONCE_MAX)
+#define NACRE_FRESH_SHARE_MAX 1024   /* a key_exchange, bytes */
+#define NACRE_FRESH_LABEL "nacre-fresh-v1"
+
+enum nacre_fresh_ask {
+	NACRE_ASK_NONE = 0,       /* no request (empty, or version 0) */
+	NACRE_ASK_CERT = 1,       /* version 1: the attested certificate */
+	NACRE_ASK_FRESH = 2,      /* version 2 or later: and fresh evidence */
+	NACRE_ASK_MALFORMED = -1  /* version 2 or later without a valid nonce */
+};
+
+/* The extension_data of NACRE_TLSEXT_ATTEST in a ClientHello. On
+ * NACRE_ASK_FRESH the nonce is copied to nonce (NACRE_FRESH_NONCE_MAX
+ * bytes) and its length to *nonce_len. */
+enum nacre_fresh_ask nacre_fresh_request_parse(const uint8_t *p, size_t n,
+					       uint8_t *nonce,
+					       size_t *nonce_len);
+/* version 2 with nonce (16..64 bytes) into out (NACRE_FRESH_REQ_MAX);
+ * the length, or 0 for a bad nonce length */
+size_t nacre_fresh_request_encode(const uint8_t *nonce, size_t nonce_len,
+				  uint8_t *out);
+
+/* The values of one handshake a fresh document is bound to */
+struct nacre_fresh_view {
+	uint8_t nonce[NACRE_FRESH_NONCE_MAX];
+	size_t nonce_len;
+	uint8_t client_random[32], server_random[32];
+	uint8_t client_share[NACRE_FRESH_SHARE_MAX];
+	uint8_t server_share[NACRE_FRESH_SHARE_MAX];
+	size_t client_share_len, server_share_len;
+};
+/* SHA-256 over the binding input of docs/evidence-format.md 8.3. 0 or -1. */
+int nacre_fresh_binding(const struct nacre_fresh_view *v, uint8_t out[32]);
+/* fills v's randoms and key shares from ssl, once the ServerHello is sent
+ * (server) or read (client); the nonce is the caller's. 0, or -1 with err. */
+int nacre_fresh_view_of(SSL *ssl, bool server, struct nacre_fresh_view *v,
+			char *err, size_t errlen);
 
 /* The sim root's certificate, for clients, beside its key file: the key
  * path with its extension replaced by ".crt" ("sim-root.pem" ->

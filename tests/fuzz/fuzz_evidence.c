@@ -56,7 +56,9 @@ claims(const uint8_t *data, size_t size)
 	REQUIRE(!c.has_acme || (c.acme_account_url && c.acme_account_url[0]));
 	REQUIRE(nacre_claims_encode(&c, &enc, &len) == 0);
 	REQUIRE(nacre_claims_decode(enc, len, &back, err, sizeof(err)) == 0);
-	REQUIRE(back.has_config == c.has_config && back.has_acme == c.has_acme);
+	REQUIRE(back.has_config == c.has_config && back.has_acme == c.has_acme &&
+		back.has_binding == c.has_binding);
+	REQUIRE(!c.has_binding || !memcmp(back.binding, c.binding, 32));
 	REQUIRE(!c.has_config ||
 		!memcmp(back.config_sha256, c.config_sha256, 32));
 	REQUIRE(!c.has_acme ||

@@ -8,11 +8,21 @@ what nacre accepts against an outside reading of the format.
   nitro_verify.py DOC_FILE --root ROOT_PEM [--at UNIX_TIME]
                   [--expect-public-key-der FILE] [--expect-user-data-hex HEX]
   nitro_verify.py --cert CERT_DER_OR_PEM --root ROOT_PEM [...]
+  nitro_verify.py [DOC_FILE] --fresh SESSION_JSON --root ROOT_PEM [...]
 
 DOC_FILE is raw CBOR or base64. With --cert the document comes from the
 certificate's id-pe-cmw extension (1.3.6.1.5.5.7.1.35; extnValue = DER
 OCTET STRING holding the CBOR record [media-type, document, 4]) and the
 document's public_key must be the certificate's SubjectPublicKeyInfo.
+
+With --fresh the document is fresh evidence (docs/evidence-format.md 8):
+SESSION_JSON holds, in hex, what the client saw of its handshake: "nonce",
+"client_random", "server_random", "client_share", "server_share" (the
+key_exchange bytes of the two key shares), optionally "certificate" (the
+leaf, DER) and "evidence" (the extension_data of the leaf's
+CertificateEntry extension 0xff4e, used when no DOC_FILE is given). The
+document's nonce must be the client's, and its user_data claims map must
+carry "hs" = the SHA-256 binding of those values.
 
 Prints the decoded fields as JSON. Exit 0 only when everything verifies,
 1 when the evidence is invalid, 2 on usage errors.
@@ -224,13 +234,9 @@ def der_octet_string(b):
     return b[off:]
 
 
-def doc_from_cert(cert):
-    try:
-        e = cert.extensions.get_extension_for_oid(OID_CMW)
-    except x509.ExtensionNotFound:
-        raise Invalid("certificate has no id-pe-cmw extension")
-    need(not e.critical, "id-pe-cmw: marked critical")
-    rec = cbor_exact(der_octet_string(e.value.value), "CMW")
+def doc_from_cmw(der):
+    """the DER CMW CHOICE (cbor alternative) -> (media type, document)"""
+    rec = cbor_exact(der_octet_string(der), "CMW")
     need(isinstance(rec, list) and len(rec) in (2, 3),
          "CMW: not a record [type, value, ind]")
     need(rec[0] == NITRO_MEDIA_TYPE, "CMW: media type %r" % (rec[0],))
@@ -238,6 +244,50 @@ def doc_from_cert(cert):
     need(len(rec) == 2 or (isinstance(rec[2], int) and rec[2] & 4),
          "CMW: indicator does not say evidence")
     return rec[0], rec[1]
+
+
+def doc_from_cert(cert):
+    try:
+        e = cert.extensions.get_extension_for_oid(OID_CMW)
+    except x509.ExtensionNotFound:
+        raise Invalid("certificate has no id-pe-cmw extension")
+    need(not e.critical, "id-pe-cmw: marked critical")
+    return doc_from_cmw(e.value.value)
+
+
+FRESH_LABEL = b"nacre-fresh-v1"
+
+
+def fresh_binding(s):
+    """docs/evidence-format.md 8.3: SHA-256 over the label, the nonce
+    (1-byte length), both randoms, and both key shares (2-byte lengths)"""
+    nonce = bytes.fromhex(s["nonce"])
+    cr = bytes.fromhex(s["client_random"])
+    sr = bytes.fromhex(s["server_random"])
+    cs = bytes.fromhex(s["client_share"])
+    ss = bytes.fromhex(s["server_share"])
+    need(16 <= len(nonce) <= 64, "fresh: the nonce must be 16..64 bytes")
+    need(len(cr) == 32 and len(sr) == 32, "fresh: randoms are 32 bytes")
+    m = (FRESH_LABEL + bytes([len(nonce)]) + nonce + cr + sr +
+         len(cs).to_bytes(2, "big") + cs + len(ss).to_bytes(2, "big") + ss)
+    return nonce, hashlib.sha256(m).digest()
+
+
+def check_fresh(doc, s):
+    nonce, want = fresh_binding(s)
+    need(doc.get("nonce") == nonce, "fresh: the document's nonce is not "
+         "the client's nonce")
+    ud = doc.get("user_data")
+    need(isinstance(ud, bytes), "session binding: no claims map (user_data)")
+    claims = cbor_exact(ud, "claims")
+    need(isinstance(claims, dict) and claims.get("v") == 1,
+         "session binding: user_data is not a version 1 claims map")
+    hs = claims.get("hs")
+    need(isinstance(hs, bytes) and len(hs) == 32,
+         "session binding: the claims map has no \"hs\"")
+    need(hs == want, "session binding: \"hs\" is not the binding of this "
+         "handshake (randoms, key shares, nonce): evidence of another session")
+    return want.hex()
 
 
 def load_cert(path):
@@ -254,9 +304,18 @@ def hexor(v):
 def verify(args):
     out = {}
     cert = None
+    session = None
+    if args.fresh:
+        session = json.load(open(args.fresh))
     if args.cert:
         cert = load_cert(args.cert)
         out["media_type"], data = doc_from_cert(cert)
+    elif session is not None and not args.doc:
+        need("evidence" in session, "fresh: the session has no evidence")
+        out["media_type"], data = doc_from_cmw(bytes.fromhex(session["evidence"]))
+        if "certificate" in session:
+            cert = x509.load_der_x509_certificate(
+                bytes.fromhex(session["certificate"]))
     else:
         data = read_doc(args.doc)
     root = read_root(args.root)
@@ -293,6 +352,8 @@ def verify(args):
         need(doc.get("public_key") == spki, "binding: the document's "
              "public_key is not the certificate's SubjectPublicKeyInfo")
         out["binding"] = "public_key == certificate SPKI"
+    if session is not None:
+        out["session_binding"] = check_fresh(doc, session)
     return out
 
 
@@ -307,8 +368,12 @@ def main():
                    "(default: the document's timestamp)")
     p.add_argument("--expect-public-key-der")
     p.add_argument("--expect-user-data-hex")
+    p.add_argument("--fresh", help="session JSON: check the document is "
+                   "fresh evidence bound to that handshake")
     args = p.parse_args()
-    if bool(args.doc) == bool(args.cert):
+    if bool(args.doc) == bool(args.cert) and not args.fresh:
+        p.error("give either DOC_FILE or --cert")
+    if args.doc and args.cert:
         p.error("give either DOC_FILE or --cert")
     try:
         out = verify(args)

@@ -5,6 +5,12 @@
  *
  *   nacre-simdoc --root ROOT.pem --doc OUT.cbor [--spki OUT.der]
  *                [--cert OUT.der] [--mismatch] [--user-data HEX] [--nonce HEX]
+ *                [--fresh SESSION.json]
+ *
+ * --fresh makes fresh evidence (docs/evidence-format.md 8) for the
+ * handshake values in SESSION.json (hex "nonce", "client_random",
+ * "server_random", "client_share", "server_share"): nonce = the nonce,
+ * user_data = {"v": 1, "hs": binding}, the binding computed by libnacre.
  *
  * --mismatch puts a different key into the certificate than the document
  * binds (a certificate the verifier must refuse).
@@ -16,14 +22,17 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <jansson.h>
+
 #include "attest.h"
+#include "libnacre.h"
 
 static int
 usage(void)
 {
 	fprintf(stderr, "usage: nacre-simdoc --root ROOT.pem --doc OUT.cbor "
 		"[--spki OUT.der] [--cert OUT.der] [--mismatch] "
-		"[--user-data HEX] [--nonce HEX]\n");
+		"[--user-data HEX] [--nonce HEX] [--fresh SESSION.json]\n");
 	return 2;
 }
 
@@ -59,6 +68,62 @@ write_file(const char *path, const uint8_t *p, size_t n)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+hex_field(json_t *o, const char *k, uint8_t *out, size_t cap, size_t *len)
+{
+	const char *h = json_string_value(json_object_get(o, k));
+	size_t n;
+	uint8_t *b;
+
+	if (!h) {
+		fprintf(stderr, "nacre-simdoc: the session has no \"%s\"\n", k);
+		return -1;
+	}
+	b = unhex(h, &n);
+	if (n > cap) {
+		free(b);
+		fprintf(stderr, "nacre-simdoc: \"%s\" is too long\n", k);
+		return -1;
+	}
+	memcpy(out, b, n);
+	free(b);
+	if (len)
+		*len = n;
+	return 0;
+}
+
+/* nonce and user_data of fresh evidence for the session in path */
+static int
+fresh_fields(const char *path, uint8_t **ud, size_t *ud_len, uint8_t **nonce,
+	     size_t *nonce_len)
+{
+	struct nacre_fresh_view v = { 0 };
+	struct nacre_claims c = { .version = NACRE_CLAIMS_VERSION,
+				  .has_binding = true };
+	json_t *o = json_load_file(path, 0, NULL);
+	int rc = -1;
+
+	if (!o || hex_field(o, "nonce", v.nonce, sizeof(v.nonce), &v.nonce_len) ||
+	    hex_field(o, "client_random", v.client_random, 32, NULL) ||
+	    hex_field(o, "server_random", v.server_random, 32, NULL) ||
+	    hex_field(o, "client_share", v.client_share, sizeof(v.client_share),
+		      &v.client_share_len) ||
+	    hex_field(o, "server_share", v.server_share, sizeof(v.server_share),
+		      &v.server_share_len) ||
+	    nacre_fresh_binding(&v, c.binding) < 0 ||
+	    nacre_claims_encode(&c, ud, ud_len) < 0 ||
+	    !(*nonce = malloc(v.nonce_len))) {
+		fprintf(stderr, "nacre-simdoc: cannot use the session %s\n", path);
+		goto out;
+	}
+	memcpy(*nonce, v.nonce, v.nonce_len);
+	*nonce_len = v.nonce_len;
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
 }
 
 /* self-signed certificate for key, carrying doc */
@@ -119,7 +184,10 @@ main(int argc, char **argv)
 			ud = unhex(v, &ud_len);
 		else if (!strcmp(a, "--nonce"))
 			nonce = unhex(v, &nonce_len);
-		else
+		else if (!strcmp(a, "--fresh")) {
+			if (fresh_fields(v, &ud, &ud_len, &nonce, &nonce_len) < 0)
+				return 1;
+		} else
 			return usage();
 	}
 	if (!root || !docp)
