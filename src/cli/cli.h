@@ -91,5 +91,6 @@ int cli_inspect(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_connect(int argc, char **argv);
 int cli_caa(int argc, char **argv);    /* cmd_caa.c */
+int cli_forward(int argc, char **argv); /* cmd_forward.c */
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * nacre.c: the nacre command-line tool: dispatch to the subcommands
- * (inspect, verify, connect) and the helpers they share (cli.h).
+ * (inspect, verify, connect, caa, forward) and the helpers they share (cli.h).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,6 +24,10 @@ static const char usage[] =
 	"                       local plaintext forwarder to a verified server\n"
 	"  caa DOMAIN           is DOMAIN's CAA pinned to our ACME account and\n"
 	"                       tls-alpn-01? and the records that would pin it\n"
+	"  forward --in tcp:0.0.0.0:443=vsock:16:8443 [--out ...]\n"
+	"                       on the parent instance: TCP clients to the\n"
+	"                       enclave (PROXY v2 header), and the enclave to\n"
+	"                       allow-listed TCP destinations\n"
 	"\n"
 	"  nacre COMMAND --help   options of a command\n"
 	"  nacre -V               version\n"
@@ -410,7 +414,9 @@ main(int argc, char **argv)
 		return cli_connect(argc - 1, argv + 1);
 	if (!strcmp(cmd, "caa"))
 		return cli_caa(argc - 1, argv + 1);
+	if (!strcmp(cmd, "forward"))
+		return cli_forward(argc - 1, argv + 1);
 	fprintf(stderr, "nacre: unknown command '%s' (inspect, verify, "
-		"connect, caa; nacre --help)\n", cmd);
+		"connect, caa, forward; nacre --help)\n", cmd);
 	return CLI_USAGE;
 }

@@ -1,6 +1,7 @@
 # tests/cli/systemd.sh, sourced by tests/cli/run.sh (ok/notok, $T): the
 # units pass `systemd-analyze verify` without a word (binaries pointed at
-# this build); exit 69 and 78 do not restart nacred; the shipped layout
+# this build); exit 69 and 78 do not restart nacred, 78 not nacre forward
+# (whose unit's ExecStartPre check passes on an example file); the shipped layout
 # works: sysusers.d makes the group nacre-app, tmpfiles.d the directory
 # /run/nacre-app (2770, that group) that conf/nacred.conf's upstream is
 # in; as root, an app in the group makes its socket there and a nacred in
@@ -13,6 +14,14 @@ sed -e "s|/usr/local/sbin/nacred|$NACRED_ABS|g" -e "s|/etc/nacre/nacred.conf|$(p
 	systemd/nacred.service >"$U/nacred.service"
 sed -e "s|^ExecStart=/usr/local/bin/my-app .*|ExecStart=/bin/sleep 1|" \
 	systemd/nacre-app.service.example >"$U/nacre-app.service"
+case $NACRE in /*) NACRE_ABS=$NACRE ;; *) NACRE_ABS=$(pwd)/$NACRE ;; esac
+cat >"$T/forward.conf" <<EOF
+inbound = ( { listen = "tcp:0.0.0.0:443"; target = "vsock:16:8443"; } );
+outbound = ( { listen = "vsock:any:8001"; target = "tcp:acme-v02.api.letsencrypt.org:443"; from_cid = 16; } );
+admin = { listen = "tcp:127.0.0.1:9101"; };
+EOF
+sed -e "s|/usr/local/bin/nacre|$NACRE_ABS|g" -e "s|/etc/nacre/forward.conf|$T/forward.conf|g" \
+	systemd/nacre-forward.service >"$U/nacre-forward.service"
 if ! command -v systemd-analyze >/dev/null; then
 	notok "systemd-analyze verify of the units" "no systemd-analyze (sh tests/deps.sh test)"
 elif [ ! -x "$NACRED_ABS" ]; then
@@ -24,6 +33,20 @@ else
 	else
 		notok "systemd-analyze verify: nacred.service and nacre-app.service.example, no complaint" \
 			"exit $rc: $(printf '%s' "$out" | head -n 5 | tr '\n' '|')"
+	fi
+	out=$(systemd-analyze verify --man=no "$U/nacre-forward.service" 2>&1); rc=$?
+	if [ "$rc" -eq 0 ] && [ -z "$out" ]; then
+		ok "systemd-analyze verify: nacre-forward.service, no complaint"
+	else
+		notok "systemd-analyze verify: nacre-forward.service, no complaint" \
+			"exit $rc: $(printf '%s' "$out" | head -n 5 | tr '\n' '|')"
+	fi
+	pre=$(sed -n 's/^ExecStartPre=//p' "$U/nacre-forward.service")
+	out=$($pre 2>&1); rc=$?
+	if [ "$rc" -eq 0 ]; then
+		ok "nacre-forward.service's ExecStartPre (nacre forward -t) passes on an example file"
+	else
+		notok "nacre-forward.service's ExecStartPre (nacre forward -t) passes on an example file" "exit $rc: $out"
 	fi
 	# the check catches what it should: a broken copy is reported
 	mkdir -p "$U/broken"
@@ -42,6 +65,10 @@ case " $prevent " in
 	*) notok "exit 69 (no provider) and 78 (bad config) do not restart nacred" "RestartPreventExitStatus=$prevent" ;;
 	esac ;;
 *) notok "exit 69 (no provider) and 78 (bad config) do not restart nacred" "RestartPreventExitStatus=$prevent" ;;
+esac
+case " $(sed -n 's/^RestartPreventExitStatus=//p' systemd/nacre-forward.service) " in
+*" 78 "*) ok "exit 78 (bad config) does not restart nacre forward" ;;
+*) notok "exit 78 (bad config) does not restart nacre forward" "see systemd/nacre-forward.service" ;;
 esac
 
 # the socket layout, one directory named in four places

@@ -115,6 +115,68 @@ step_acme_client() {
 		grep -q 'cmw=no' /tmp/acme-cert.out
 }
 
+# ---- nacre forward (the parent instance's part) ----
+# FWD_SECONDS (run.sh) bounds each of the two FWD_BYTES transfers: TLS
+# under TCG is the slow part (the "# up:" / "# down:" lines give times)
+FWD_REQ='GET /proxy HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
+
+# TCP client -> forward -> vsock -> nacred (PROXY v2 required) -> app
+# (PROXY v2): the app sees the TCP client's address and forward's port
+step_fwd_proxy() {
+	tlsclient get --connect tcp:127.0.0.1:9443 --request "$FWD_REQ" \
+		--timeout 10 >/tmp/fwd-proxy.out 2>&1
+	cat /tmp/fwd-proxy.out
+	grep -q '^src 127\.0\.0\.1:' /tmp/fwd-proxy.out &&
+		grep -q '^dst 127\.0\.0\.1:9443$' /tmp/fwd-proxy.out
+}
+
+# FWD_BYTES up, ended by close_notify + FIN; the drain app's count and
+# sha256 come back only after the FIN crossed forward and nacred
+step_fwd_up() {
+	s=$(cut -d' ' -f1 /proc/uptime)
+	tlsclient half-close --connect tcp:127.0.0.1:9444 \
+		--send-bytes "$FWD_BYTES" --timeout "$((FWD_SECONDS - 5))" || return 1
+	echo "# up: $FWD_BYTES bytes in $(awk -v a="$s" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { print b - a }') s"
+}
+
+# FWD_BYTES down: the same response (head and body) as through a nacred
+# reached directly over vsock
+step_fwd_down() {
+	s=$(cut -d' ' -f1 /proc/uptime)
+	req="GET /bytes/$FWD_BYTES HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n"
+	got=$(tlsclient get --connect tcp:127.0.0.1:9443 --request "$req" \
+		--timeout "$((FWD_SECONDS - 5))" | sha256sum | cut -d' ' -f1)
+	echo "# down: $FWD_BYTES bytes in $(awk -v a="$s" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { print b - a }') s"
+	want=$(tlsclient get --connect vsock:1:8443 --request "$req" \
+		--timeout "$((FWD_SECONDS - 5))" | sha256sum | cut -d' ' -f1)
+	echo "through forward $got, through nacred alone $want"
+	[ -n "$got" ] && [ "$got" = "$want" ] && [ "$got" != "$(true | sha256sum | cut -d' ' -f1)" ]
+}
+
+step_fwd_out() {
+	body=$(vsockc get 1 9001 /name) || return 1
+	[ "$body" = app ] && return 0
+	echo "body was: '$body'"
+	return 1
+}
+
+# from_cid = 99: our CID 1 is refused, and forward says so; a port with
+# no rule is refused by the kernel (nothing listens there)
+step_fwd_refused() {
+	vsockc get 1 9002 /name && { echo "9002 answered"; return 1; }
+	i=0
+	while ! grep -qF "refused vsock:1:" /tmp/forward.log; do
+		i=$((i + 1))
+		[ $i -gt 25 ] && { echo "no refusal in forward's log"; return 1; }
+		sleep 0.2
+	done
+	grep -F "refused vsock:1:" /tmp/forward.log | head -n 1
+	vsockc get 1 9003 /name && { echo "9003 answered"; return 1; }
+	wget -q -O - http://127.0.0.1:9101/metrics >/tmp/fwd-metrics.txt || return 1
+	grep -q 'nacre_forward_refused_total{direction="out",listen="vsock:any:9002",target="tcp:127.0.0.1:8090"} 1' \
+		/tmp/fwd-metrics.txt
+}
+
 if [ "$1" = step ]; then
 	"step_$2"
 	exit
@@ -141,13 +203,14 @@ uptime_s() { cut -d' ' -f1 /proc/uptime; }
 # budget, so the guest always reports before the host's hard timeout.
 step_time() {
 	left=$((GUEST_BUDGET - $(cut -d. -f1 /proc/uptime)))
-	[ "$left" -gt "$STEP_SECONDS" ] && left=$STEP_SECONDS
+	[ "$left" -gt "${1:-$STEP_SECONDS}" ] && left=${1:-$STEP_SECONDS}
 	echo "$left"
 }
 
-# check NAME STEP: runs "step_STEP" in a child, bounded by step_time.
+# check NAME STEP [SECONDS]: runs "step_STEP" in a child, bounded by
+# step_time (STEP_SECONDS unless given).
 check() {
-	t=$(step_time)
+	t=$(step_time "${3:-}")
 	if [ "$t" -le 0 ]; then
 		notok "$1 (skipped: the guest's ${GUEST_BUDGET}s are used up)"
 		return 1
@@ -166,7 +229,8 @@ check() {
 
 finish() {
 	if [ "$FAILED" -ne 0 ]; then
-		for f in /tmp/upstream-*.log /tmp/nacred-*.log /tmp/pebble.log \
+		for f in /tmp/upstream-*.log /tmp/nacred-*.log /tmp/forward.log \
+			 /tmp/pebble.log \
 			 /tmp/challtestsrv.log /tmp/socat-*.log; do
 			show "$f"
 		done
@@ -293,6 +357,34 @@ if [ "$HAVE_TLSCLIENT" = yes ]; then
 else
 	notok "tlsclient present in the image (build/tools/tlsclient)"
 fi
+# ---- nacre forward: TCP in, vsock to nacred; vsock out to TCP ----
+fwd_names=""
+if [ "$HAVE_NACRE" = yes ] && [ "$HAVE_TLSCLIENT" = yes ]; then
+	start_upstream fwdrain 8084 drain --proxy-v2
+	upstream --listen tcp:127.0.0.1:8090 --mode http >/tmp/upstream-tcp.log 2>&1 &
+	wait_ready "upstream --mode http ready on tcp:127.0.0.1:8090" $! \
+		grep -qx ready /tmp/upstream-tcp.log
+	start_nacred fwd 8449 && fwd_names="$fwd_names fwd"
+	start_nacred fwdrain 8450 && fwd_names="$fwd_names fwdrain"
+	nacre forward --config /etc/nacre/forward.conf --log-level debug \
+		>/tmp/forward.out 2>/tmp/forward.log &
+	FWD_PID=$!
+	if wait_ready "nacre forward (forward.conf) ready" $FWD_PID \
+		grep -qx ready /tmp/forward.out; then
+		check "forward: TCP client -> forward -> vsock -> nacred -> app: the app sees the client's address (PROXY v2)" fwd_proxy
+		check "forward: $FWD_BYTES bytes up, half-closed, reply after the FIN" fwd_up "$FWD_SECONDS" &&
+			grep '^# up' /tmp/check.out
+		check "forward: $FWD_BYTES bytes down, identical to the app's own" fwd_down "$FWD_SECONDS" &&
+			grep '^# down' /tmp/check.out
+		check "forward: outbound vsock:any:9001 reaches tcp:127.0.0.1:8090" fwd_out
+		check "forward: outbound refusals: from_cid (logged, counted), a port with no rule" fwd_refused
+		kill -TERM "$FWD_PID"
+		wait "$FWD_PID"
+		rc=$?
+		if [ "$rc" -eq 0 ]; then ok "nacre forward exits 0 on SIGTERM"
+		else notok "nacre forward exits 0 on SIGTERM (exit $rc)"; fi
+	fi
+fi
 echo "# checks done at $(uptime_s)s"
 
 # ---- ACME through the vsock hop ----
@@ -363,7 +455,7 @@ esac
 
 # nacred survived everything, and exits 0 on SIGTERM (drain_timeout is 5 s).
 termed=""
-for n in http echo drain pp2 $acme_names; do
+for n in http echo drain pp2 $fwd_names $acme_names; do
 	eval "pid=\$NACRED_PID_$n"
 	if kill -0 "$pid" 2>/dev/null; then
 		ok "nacred ($n.conf) still running after the tests"

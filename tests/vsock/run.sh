@@ -25,6 +25,9 @@ NACRE=${NACRE:-build/nacre}
 ACCEL=${VSOCK_ACCEL:-tcg}
 TIMEOUT=${VSOCK_TIMEOUT:-240}
 BYTES=${VSOCK_BYTES:-4194304}
+FWD_BYTES=${VSOCK_FWD_BYTES:-16777216}
+# a bound on each forward transfer: 15 s plus 1 s per MiB (~0.6 measured)
+FWD_SECONDS=$((15 + FWD_BYTES / 1048576))
 STEP_SECONDS=20 # bound on one check inside the guest (each takes ~1 s)
 # The guest stops starting checks after this many seconds of uptime, so it
 # reports and powers off before the hard timeout even when every check hangs.
@@ -197,6 +200,41 @@ done <<EOF
 $CONFIGS
 EOF
 
+# ---- nacre forward, the parent's side ----
+# client -> tcp:127.0.0.1:9443 -> nacre forward -> vsock:1:8449 -> nacred
+# (fwd.conf: the listener requires PROXY v2, the app gets it) -> the pp2
+# app (vsock 8083); 9444 -> vsock:1:8450 -> fwdrain.conf -> a drain app
+# (vsock 8084). Outbound: vsock 9001 -> tcp:127.0.0.1:8090 (a plain app);
+# vsock 9002 -> the same, but only for CID 99: our CID 1 is refused.
+for fw in "fwd 8449 8083" "fwdrain 8450 8084"; do
+	set -- $fw
+	cat >"$ROOT/etc/nacre/$1.conf" <<EOF
+# nacred behind nacre forward: the listener requires its PROXY v2 header
+listen = ( { address = "vsock:any:$2"; proxy_protocol = true; } );
+upstream = { address = "vsock:1:$3"; proxy_protocol = "v2"; };
+limits = { drain_timeout = "5s"; };
+attestation = { provider = "sim"; sim = { root = "/tmp/sim-root-$1.pem"; }; };
+EOF
+done
+cat >"$ROOT/etc/nacre/forward.conf" <<EOF
+# nacre forward in the vsock test guest (the parent instance's part)
+inbound = ( { listen = "tcp:127.0.0.1:9443"; target = "vsock:1:8449"; },
+            { listen = "tcp:127.0.0.1:9444"; target = "vsock:1:8450"; } );
+outbound = ( { listen = "vsock:any:9001"; target = "tcp:127.0.0.1:8090"; },
+             { listen = "vsock:any:9002"; target = "tcp:127.0.0.1:8090"; from_cid = 99; } );
+limits = { idle_timeout = "60s"; };
+admin = { listen = "tcp:127.0.0.1:9101"; };
+EOF
+if [ -x "$NACRE" ]; then
+	what="nacre forward -t accepts forward.conf"
+	if out=$(timeout -k 2 10 "$NACRE" forward -t --config "$ROOT/etc/nacre/forward.conf" 2>&1); then
+		ok "$what"
+	else
+		notok "$what"
+		echo "$out" | sed 's/^/# /'
+	fi
+fi
+
 # ---- ACME through a vsock hop ----
 # Pebble's HTTPS certificate (test material) names ca.nacre.test, a name
 # that resolves nowhere: nacred's directory URL uses it with a port nothing
@@ -263,6 +301,8 @@ fi
 cat >"$ROOT/etc/vsock-test.env" <<EOF
 MODULES="${ORDER# }"
 BYTES=$BYTES
+FWD_BYTES=$FWD_BYTES
+FWD_SECONDS=$FWD_SECONDS
 STEP_SECONDS=$STEP_SECONDS
 GUEST_BUDGET=$GUEST_BUDGET
 HAVE_NACRED=$have_nacred
