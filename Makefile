@@ -94,11 +94,11 @@ $(B)/pkgconfig/nacre.pc: Makefile $(B)/pkgconfig/dirs
 	  'libdir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))' \
 	  'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))' '' \
 	  'Name: nacre' 'Description: verify TEE attestation (AWS Nitro) in TLS certificates' \
-	  'Version: $(NACRE_VERSION)' 'Requires: openssl' 'Requires.private: libconfig libcbor' \
+	  'Version: $(NACRE_VERSION)' 'Requires: openssl' 'Requires.private: libconfig libcbor jansson' \
 	  'Libs: -L$${libdir} -lnacre' 'Libs.private: -lpthread' 'Cflags: -I$${includedir}' >$@
 	printf '%s\n' 'libdir=$(CURDIR)/$(B)' 'includedir=$(CURDIR)/include' '' \
 	  'Name: nacre' 'Description: libnacre from the build tree' \
-	  'Version: $(NACRE_VERSION)' 'Requires: openssl' 'Requires.private: libconfig libcbor' \
+	  'Version: $(NACRE_VERSION)' 'Requires: openssl' 'Requires.private: libconfig libcbor jansson' \
 	  'Libs: -L$${libdir} -Wl,-rpath,$${libdir} -lnacre' 'Cflags: -I$${includedir}' \
 	  >$(@D)/nacre-uninstalled.pc
 
