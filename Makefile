@@ -243,6 +243,11 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed -e 's|/usr/local/sbin|$(BINDIR)|g' -e 's|/etc/nacre|$(SYSCONFDIR)/nacre|g' \
 	  systemd/nacred.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/nacred.service
+	# the parent instance's side: nacre forward (nacre(1), FORWARD)
+	sed -e 's|/usr/local/bin|$(PREFIX)/bin|g' -e 's|/etc/nacre|$(SYSCONFDIR)/nacre|g' \
+	  systemd/nacre-forward.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/nacre-forward.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/nacre/forward.conf || \
+	  install -m 0644 deploy/nitro/forward.conf $(DESTDIR)$(SYSCONFDIR)/nacre/forward.conf
 	install -d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d $(DESTDIR)$(PREFIX)/lib/sysusers.d
 	install -m 0644 systemd/nacre.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/nacre.conf
 	install -m 0644 systemd/nacre.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/nacre.conf
@@ -255,6 +260,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nacred $(DESTDIR)$(MANDIR)/man8/nacred.8 \
 	  $(DESTDIR)$(MANDIR)/man5/nacred.conf.5 \
 	  $(DESTDIR)$(PREFIX)/lib/systemd/system/nacred.service \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system/nacre-forward.service \
 	  $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/nacre.conf \
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/nacre.conf
 

@@ -26,6 +26,10 @@ else
 		"app dev etc lib lib64 nacre-init proc run tmp usr var "
 	check "enclave image: nacred's configuration is the enclave's (nitro, vsock)" \
 		grep -q 'provider = "nitro"' "$R/etc/nacre/nacred.conf"
+	out=$("$NACRED" -t -c "$R/etc/nacre/nacred.conf" 2>&1)
+	check_has "enclave image: its nacred.conf passes nacred -t" "$out" "configuration ok"
+	out=$("$(dirname "$NACRED")/nacre" forward -t --config deploy/nitro/forward.conf 2>&1)
+	check_has "enclave image: the parent's forward.conf passes nacre forward -t" "$out" "configuration ok"
 	check_eq "enclave image: its nacred is the reproducible build's" \
 		"$(sha256sum <"$R/usr/sbin/nacred")" "$(sha256sum <build/nacred)"
 	# run it: the sim instead of the NSM, a TCP listener inside the namespace
