@@ -177,6 +177,22 @@ step_fwd_refused() {
 		/tmp/fwd-metrics.txt
 }
 
+# the enclave image (deploy/nitro) behind forward: the app in the image
+# sees the client's address, and the image's nacred verifies with PCR0 =
+# SHA-384 of its binary (the measurement predicted from the build)
+step_image_proxy() {
+	tlsclient get --connect tcp:127.0.0.1:9445 --request "$FWD_REQ" \
+		--timeout 10 >/tmp/image-proxy.out 2>&1
+	cat /tmp/image-proxy.out
+	grep -q '^src 127\.0\.0\.1:' /tmp/image-proxy.out &&
+		grep -q '^dst 127\.0\.0\.1:9445$' /tmp/image-proxy.out
+}
+
+step_image_verify() {
+	nacre verify tcp:127.0.0.1:9445 --root /enclave/var/lib/nacre/sim-root.crt \
+		--pcr "0=$IMAGE_SHA384"
+}
+
 if [ "$1" = step ]; then
 	"step_$2"
 	exit
@@ -378,6 +394,22 @@ if [ "$HAVE_NACRE" = yes ] && [ "$HAVE_TLSCLIENT" = yes ]; then
 			grep '^# down' /tmp/check.out
 		check "forward: outbound vsock:any:9001 reaches tcp:127.0.0.1:8090" fwd_out
 		check "forward: outbound refusals: from_cid (logged, counted), a port with no rule" fwd_refused
+		if [ "$HAVE_IMAGE" = yes ]; then
+			chroot /enclave /nacre-init --grace 5 /usr/sbin/nacred -c /etc/nacre/nacred.conf -- \
+				/app/server --listen tcp:127.0.0.1:8080 --mode http --proxy-v2 \
+				>/tmp/image.out 2>/tmp/image.log &
+			IMG_PID=$!
+			if wait_ready "enclave image: nacre-init started nacred and the app (vsock:any:8460)" $IMG_PID \
+				grep -q "listening on vsock:any:8460" /tmp/image.log; then
+				check "enclave image from its own entry point, behind forward: the app sees the client's address" image_proxy
+				check "enclave image: nacre verify through forward, PCR0 = SHA-384 of the image's nacred" image_verify
+			fi
+			kill -TERM "$IMG_PID" 2>/dev/null
+			wait "$IMG_PID"
+			rc=$?
+			if [ "$rc" -eq 0 ]; then ok "enclave image: nacre-init stops nacred and the app on SIGTERM (exit 0)"
+			else notok "enclave image: nacre-init on SIGTERM (exit $rc)"; show /tmp/image.log; fi
+		fi
 		kill -TERM "$FWD_PID"
 		wait "$FWD_PID"
 		rc=$?

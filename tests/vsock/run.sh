@@ -219,7 +219,8 @@ done
 cat >"$ROOT/etc/nacre/forward.conf" <<EOF
 # nacre forward in the vsock test guest (the parent instance's part)
 inbound = ( { listen = "tcp:127.0.0.1:9443"; target = "vsock:1:8449"; },
-            { listen = "tcp:127.0.0.1:9444"; target = "vsock:1:8450"; } );
+            { listen = "tcp:127.0.0.1:9444"; target = "vsock:1:8450"; },
+            { listen = "tcp:127.0.0.1:9445"; target = "vsock:1:8460"; } );
 outbound = ( { listen = "vsock:any:9001"; target = "tcp:127.0.0.1:8090"; },
              { listen = "vsock:any:9002"; target = "tcp:127.0.0.1:8090"; from_cid = 99; } );
 limits = { idle_timeout = "60s"; };
@@ -298,6 +299,25 @@ EOF
 	fi
 fi
 
+# ---- the enclave image (deploy/nitro), run from its own entry point ----
+# The file tree make enclave-rootfs builds, chrooted in the guest: the
+# shipped nacred.conf with the sim instead of the NSM, port 8460 (8443 is
+# taken here) and its log on stderr (no collector at CID 3 here); nacre
+# forward's inbound rule 9445 leads to it.
+have_image=no
+image_sha384=""
+if [ -x build/enclave/nacre-init ] && [ -x build/nacred ] && [ -x build/tools/upstream ] &&
+   sh deploy/nitro/mkrootfs.sh "$OUT/enclave" build/tools/upstream >"$OUT/enclave.log" 2>&1; then
+	cp -a "$OUT/enclave/rootfs" "$ROOT/enclave" &&
+	sed -i -e 's|provider = "nitro"; rotate = "1h";|provider = "sim"; sim = { root = "/var/lib/nacre/sim-root.pem"; };|' \
+		-e 's|vsock:any:8443|vsock:any:8460|' -e 's| to = "vsock:3:5140";||' \
+		"$ROOT/enclave/etc/nacre/nacred.conf" &&
+	grep -q 'provider = "sim"' "$ROOT/enclave/etc/nacre/nacred.conf" &&
+	image_sha384=$(sha384sum <"$ROOT/enclave/usr/sbin/nacred" | cut -d' ' -f1) &&
+	have_image=yes
+fi
+[ "$have_image" = yes ] || notok "the enclave image's file tree for the guest (make enclave-rootfs; $OUT/enclave.log)"
+
 cat >"$ROOT/etc/vsock-test.env" <<EOF
 MODULES="${ORDER# }"
 BYTES=$BYTES
@@ -310,6 +330,8 @@ HAVE_TLSCLIENT=$have_tlsclient
 HAVE_NACRE=$have_nacre
 HAVE_ACME=$have_acme
 NACRED_SHA384=$nacred_sha384
+HAVE_IMAGE=$have_image
+IMAGE_SHA384=$image_sha384
 EOF
 
 INITRD=$OUT/initramfs.cpio.gz
