@@ -24,8 +24,10 @@ REPRO   = -ffile-prefix-map=$(CURDIR)=.
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(REPRO) -Iinclude -Isrc -Isrc/verify $(PKG_CFLAGS)
 LDLIBS  = $(PKG_LIBS) -lpthread
 
+# NACRE_TEST_HOOKS: test-only paths (the TLS key export the attack tests
+# of fresh evidence need, src/tls.c); never in a release build
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
-             -fno-sanitize-recover=undefined
+             -fno-sanitize-recover=undefined -DNACRE_TEST_HOOKS
 
 B  = build
 BA = build/asan

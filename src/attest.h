@@ -232,7 +232,7 @@ int nacre_nsm_dev_transport(void *ctx, const uint8_t *req, size_t reqlen,
 
 /* ---- attest_nitro.c: providers over transport + codec ---- */
 
-struct nacre_attest; /* a provider instance; one request at a time */
+struct nacre_attest; /* a provider instance; requests are serialized */
 
 struct nacre_attest *nacre_attest_nitro_open(const char *dev, char *err,
 					     size_t errlen);
@@ -248,6 +248,8 @@ const char *nacre_attest_name(const struct nacre_attest *a); /* "nitro", "sim" *
 const char *nacre_attest_sim_root_sha256_hex(const struct nacre_attest *a);
 /* the module_id the NSM reported (DescribeNSM) at open */
 const char *nacre_attest_module_id(const struct nacre_attest *a);
+/* another reference; nacre_attest_free drops one, the last frees */
+struct nacre_attest *nacre_attest_ref(struct nacre_attest *a);
 void nacre_attest_free(struct nacre_attest *a);
 /* for providers: wrap a transport and ask it DescribeNSM once. free_ctx(ctx)
  * runs on nacre_attest_free, and here already when this fails (NULL). */

@@ -2,8 +2,13 @@
  * attest_nitro.c: the attestation provider: an NSM conversation (codec)
  * over a transport. "nitro" uses /dev/nsm; the sim plugs its software NSM
  * in as the transport, so both take the same path from request to document.
+ * A provider is shared by the main thread (rotation) and the fresh-evidence
+ * thread (fresh.c): requests are serialized by its lock, and it lives
+ * until its last reference is dropped (nacre_attest_ref / _free).
  */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +25,8 @@ struct nacre_attest {
 	bool has_root;
 	char module_id[NACRE_NITRO_MODULE_ID_MAX + 1];
 	uint8_t *resp; /* NACRE_NSM_RESPONSE_MAX bytes */
+	pthread_mutex_t lock; /* one request at a time */
+	atomic_uint refs;
 };
 
 /* one request -> decoded response; NSM errors become err */
@@ -84,6 +91,8 @@ nacre_attest_wrap(const char *name, nacre_nsm_transport transport, void *ctx,
 		nacre_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&a->lock, NULL);
+	atomic_init(&a->refs, 1);
 	snprintf(a->name, sizeof(a->name), "%s", name);
 	a->transport = transport;
 	a->ctx = ctx;
@@ -190,7 +199,9 @@ nacre_attest_get(struct nacre_attest *a, const uint8_t *spki, size_t spki_len,
 		nacre_seterr(err, errlen, "out of memory");
 		return -1;
 	}
+	pthread_mutex_lock(&a->lock);
 	rc = exchange(a, req, reqlen, NACRE_NSM_ATTESTATION, &r, err, errlen);
+	pthread_mutex_unlock(&a->lock);
 	free(req);
 	if (rc < 0)
 		return -1;
@@ -222,11 +233,19 @@ nacre_attest_module_id(const struct nacre_attest *a)
 	return a->module_id;
 }
 
+struct nacre_attest *
+nacre_attest_ref(struct nacre_attest *a)
+{
+	atomic_fetch_add(&a->refs, 1);
+	return a;
+}
+
 void
 nacre_attest_free(struct nacre_attest *a)
 {
-	if (!a)
+	if (!a || atomic_fetch_sub(&a->refs, 1) != 1)
 		return;
+	pthread_mutex_destroy(&a->lock);
 	if (a->free_ctx)
 		a->free_ctx(a->ctx);
 	free(a->resp);

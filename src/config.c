@@ -950,7 +950,7 @@ parse_admin(struct pctx *p, const config_setting_t *root,
 /* ---- attestation ---- */
 
 static const char *const attest_keys[] = { "provider", "rotate", "nitro",
-					   "sim", NULL };
+					   "sim", "fresh_pending", NULL };
 static const char *const nitro_keys[] = { "device", NULL };
 static const char *const sim_keys[] = { "root", "pcrs_from", "pcrs", NULL };
 
@@ -1040,6 +1040,7 @@ parse_attestation(struct pctx *p, const config_setting_t *root,
 
 	c->attestation.provider = NACRE_ATTEST_NITRO;
 	c->attestation.rotate_ms = 3600 * SEC;
+	c->attestation.fresh_pending = NACRE_FRESH_PENDING_DEFAULT;
 	c->attestation.sim_pcrs_from_binary = true;
 	c->attestation.nitro_device = strdup(NACRE_NSM_DEVICE_DEFAULT);
 	c->attestation.sim_root = strdup(NACRE_SIM_ROOT_DEFAULT);
@@ -1067,6 +1068,12 @@ parse_attestation(struct pctx *p, const config_setting_t *root,
 	    get_duration(p, s, "attestation.rotate", ROTATE_MIN, ROTATE_MAX,
 			 &c->attestation.rotate_ms) != 0)
 		return -1;
+	if ((s = config_setting_get_member(g, "fresh_pending"))) {
+		long long n;
+		if (get_int(p, s, "attestation.fresh_pending", 0, 65536, &n) != 0)
+			return -1;
+		c->attestation.fresh_pending = (uint64_t)n;
+	}
 	if (get_group(p, g, "nitro", "{ device = \"/dev/nsm\"; }", &sub) != 0)
 		return -1;
 	if (sub) {

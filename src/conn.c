@@ -18,11 +18,15 @@
 
 #include <openssl/err.h>
 
+#include "fresh.h"
 #include "runtime.h"
 #include "records/records.h"
 #include "admin/stats.h"
 
 enum conn_state { ST_PROXY, ST_HANDSHAKE, ST_CONNECT, ST_SPLICE };
+/* a connection that closes while its fresh evidence is made waits this
+ * long for it, at most (conn_free) */
+#define FRESH_ABANDON_WAIT_MS 2000
 /* what a blocked operation waits for */
 enum wait { W_NONE = 0, W_READ = 1, W_WRITE = 2 };
 
@@ -41,6 +45,7 @@ struct nacre_conn {
 	SSL *ssl;                 /* until the splice starts */
 	struct nacre_records *tls; /* the splice's records (records.h) */
 	struct event crev, cwev, urev, uwev, timer;
+	struct event aev;        /* the fresh evidence's fd (async handshake) */
 	unsigned ev_on; /* bit per event above that is added */
 	uint32_t cap;
 
@@ -85,7 +90,7 @@ struct nacre_conn {
 	bool attest_asked, acme_cert;
 };
 
-enum { EV_CR = 1, EV_CW = 2, EV_UR = 4, EV_UW = 8 };
+enum { EV_CR = 1, EV_CW = 2, EV_UR = 4, EV_UW = 8, EV_ASYNC = 16 };
 
 static void conn_pump(struct nacre_conn *c);
 static void conn_close(struct nacre_conn *c);
@@ -299,6 +304,18 @@ conn_free(struct nacre_conn *c)
 		if (c->abort_upstream)
 			reset_on_close(c->ufd);
 		close(c->ufd);
+	}
+	if (c->ev_on & EV_ASYNC)
+		event_del(&c->aev);
+	if (c->ssl && SSL_waiting_for_async(c->ssl)) {
+		/* a paused async job would leak with the SSL: let the
+		 * evidence come (it takes milliseconds), then end the job */
+		nacre_tls_fresh_abandon(c->ssl, FRESH_ABANDON_WAIT_MS);
+		(void)nacre_secrets_handshake(c->ssl);
+		if (SSL_waiting_for_async(c->ssl))
+			nacre_log(NACRE_LOG_WARN, c->id, "fresh evidence: the "
+				  "handshake's async job did not end");
+		ERR_clear_error();
 	}
 	if (c->abort_client)
 		reset_on_close(c->cfd);
@@ -536,6 +553,37 @@ handshake_done(struct nacre_conn *c)
 	}
 }
 
+/* the fresh evidence this handshake waits for is ready (tls_fresh.c) */
+static void
+async_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct nacre_conn *c = arg;
+
+	c->ev_on &= ~EV_ASYNC; /* not persistent */
+	handshake_step(c);
+}
+
+/* SSL_ERROR_WANT_ASYNC: wait for the job's fd, not for the client */
+static bool
+wait_async(struct nacre_conn *c)
+{
+	OSSL_ASYNC_FD fd;
+	size_t n = 0;
+
+	if (!SSL_get_all_async_fds(c->ssl, NULL, &n) || n != 1 ||
+	    !SSL_get_all_async_fds(c->ssl, &fd, &n))
+		return false;
+	ev_set(c, EV_CR, &c->crev, false);
+	ev_set(c, EV_CW, &c->cwev, false);
+	if (c->ev_on & EV_ASYNC)
+		event_del(&c->aev);
+	event_assign(&c->aev, c->w->base, fd, EV_READ, async_cb, c);
+	if (event_add(&c->aev, NULL) < 0)
+		return false;
+	c->ev_on |= EV_ASYNC;
+	return true;
+}
+
 static void
 handshake_step(struct nacre_conn *c)
 {
@@ -550,12 +598,18 @@ handshake_step(struct nacre_conn *c)
 	if (more)
 		nacre_sockbio_more(SSL_get_wbio(c->ssl), true);
 	r = nacre_secrets_handshake(c->ssl); /* SSL_do_handshake */
+	/* a request for fresh evidence: OpenSSL calls the ClientHello
+	 * callback again, now inside an async job (tls_fresh.c) */
+	if (r <= 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_CLIENT_HELLO_CB)
+		r = nacre_secrets_handshake(c->ssl);
 	if (more && r == 1)
 		c->hold_ticket = true; /* until the first SSL_read is done */
 	else if (more)
 		nacre_sockbio_more(SSL_get_wbio(c->ssl), false);
 
 	if (r == 1) {
+		/* reads and writes from now on need no async job */
+		SSL_clear_mode(c->ssl, SSL_MODE_ASYNC);
 		handshake_done(c);
 		if (nacre_log_on(NACRE_LOG_DEBUG)) {
 			const char *sni = SSL_get_servername(c->ssl,
@@ -600,6 +654,12 @@ handshake_step(struct nacre_conn *c)
 	case SSL_ERROR_WANT_WRITE:
 		ev_set(c, EV_CR, &c->crev, false);
 		ev_set(c, EV_CW, &c->cwev, true);
+		return;
+	case SSL_ERROR_WANT_ASYNC:
+		if (wait_async(c))
+			return;
+		set_reason(c, NACRE_CLOSE_INTERNAL, "fresh evidence");
+		nacre_conn_abort(c, "cannot wait for the fresh evidence");
 		return;
 	default:
 		{

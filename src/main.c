@@ -18,6 +18,7 @@
 #include "acme/acme.h"
 #include "admin/admin.h"
 #include "attest.h"
+#include "fresh.h"
 #include "runtime.h"
 
 #define EX_UNAVAILABLE 69 /* sysexits.h: the attestation provider */
@@ -686,6 +687,7 @@ run(const char *path, bool debug)
 	nacre_admin_stop(d.admin);
 	acme_end(&d);
 	workers_free(&d);
+	nacre_fresh_stop(); /* after the workers: no handshake waits now */
 	for (size_t i = 0; i < d.nlisteners; i++)
 		nacre_listener_unref(d.listeners[i]);
 	free(d.listeners);

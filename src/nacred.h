@@ -73,6 +73,7 @@ enum nacre_balance { NACRE_BALANCE_PACK, NACRE_BALANCE_SPREAD };
 #define NACRE_PACK_BUSY_DEFAULT 80
 #define NACRE_SIM_ROOT_DEFAULT "/var/lib/nacre/sim-root.pem"
 #define NACRE_NSM_DEVICE_DEFAULT "/dev/nsm"
+#define NACRE_FRESH_PENDING_DEFAULT 64
 
 struct nacre_listen_conf {
 	struct nacre_addr addr;
@@ -112,6 +113,9 @@ struct nacre_config {
 		char *sim_root;            /* PEM: the sim root cert and key */
 		bool sim_pcrs_from_binary; /* PCR0 = SHA-384 of nacred */
 		uint8_t sim_pcrs[16][48];  /* fixed values (pcrs_from "config") */
+		/* handshakes waiting for fresh evidence at most (0: fresh
+		 * evidence refused); docs/evidence-format.md 8 */
+		uint64_t fresh_pending;
 	} attestation;
 	/* ACME for CAA-pinned domains (src/acme/): enabled with the group */
 	struct {

@@ -17,6 +17,8 @@
 
 #include "acme/acme.h"
 #include "attest.h"
+#include "fresh.h"
+#include "libnacre.h"
 #include "nacre/verify.h"
 #include "records/records.h"
 #include "nacred.h"
@@ -259,10 +261,30 @@ client_hello(SSL *s, int *al, void *arg)
 	size_t n;
 
 	if (asked_idx >= 0 &&
-	    SSL_client_hello_get0_ext(s, NACRE_TLSEXT_ATTEST, &p, &n) == 1 &&
-	    n >= 1 && p[0] >= NACRE_TLSEXT_ATTEST_VERSION) {
-		SSL_set_ex_data(s, asked_idx, (void *)MARK_ASKED);
-		asked = true;
+	    SSL_client_hello_get0_ext(s, NACRE_TLSEXT_ATTEST, &p, &n) == 1) {
+		uint8_t nonce[NACRE_FRESH_NONCE_MAX];
+		size_t nonce_len = 0;
+		int r;
+
+		switch (nacre_fresh_request_parse(p, n, nonce, &nonce_len)) {
+		case NACRE_ASK_MALFORMED:
+			*al = SSL_AD_DECODE_ERROR;
+			return SSL_CLIENT_HELLO_ERROR;
+		case NACRE_ASK_FRESH:
+			/* the first time: _RETRY, and the handshake goes on
+			 * as an async job (tls_fresh.c) */
+			r = nacre_tls_fresh_asked(s, nonce, nonce_len, al);
+			if (r != SSL_CLIENT_HELLO_SUCCESS)
+				return r;
+			/* it asks for the attested certificate too */
+			/* fall through */
+		case NACRE_ASK_CERT:
+			SSL_set_ex_data(s, asked_idx, (void *)MARK_ASKED);
+			asked = true;
+			break;
+		default:
+			break;
+		}
 	}
 	have_sni = SSL_client_hello_get0_ext(s, TLSEXT_TYPE_server_name, &p, &n) == 1 &&
 		   sni_of(p, n, sni, sizeof(sni));
@@ -287,16 +309,6 @@ client_hello(SSL *s, int *al, void *arg)
 	return SSL_CLIENT_HELLO_SUCCESS;
 }
 
-/* registered so that OpenSSL keeps the extension for client_hello()
- * (unknown ones are dropped); nothing is sent back */
-static int
-attest_ext_parse(SSL *s, unsigned int type, unsigned int context,
-		 const unsigned char *in, size_t inlen, X509 *x, size_t chainidx,
-		 int *al, void *arg)
-{
-	return 1;
-}
-
 bool
 nacre_tls_attestation_asked(const SSL *s)
 {
@@ -318,23 +330,13 @@ evidence_for(struct nacre_attest *a, EVP_PKEY *key,
 	     const struct nacre_config *cfg, const struct nacre_acme_claims *acme,
 	     uint8_t **doc, size_t *doc_len, char *err, size_t errlen)
 {
-	struct nacre_claims claims = { .version = NACRE_CLAIMS_VERSION,
-				       .has_config = true };
+	struct nacre_claims claims;
 	unsigned char *spki = NULL;
 	uint8_t *ud = NULL;
 	size_t ud_len;
 	int spki_len, rc = -1;
 
-	memcpy(claims.config_sha256, cfg->digest, sizeof(claims.config_sha256));
-	/* the ACME account and the keys of the ACME certificates served:
-	 * code -> account -> CAA -> WebPKI certificate */
-	if (acme && acme->account_url[0]) {
-		claims.has_acme = true;
-		claims.acme_account_url = (char *)acme->account_url;
-		memcpy(claims.acme_jwk_thumbprint, acme->jkt, 32);
-		claims.acme_nkeys = acme->nkeys;
-		memcpy(claims.acme_keys, acme->keys, sizeof(claims.acme_keys));
-	}
+	nacre_tls_claims_fill(&claims, cfg->digest, acme);
 	spki_len = i2d_PUBKEY(key, &spki);
 	if (spki_len <= 0 || nacre_claims_encode(&claims, &ud, &ud_len) != 0) {
 		snprintf(err, errlen, "cannot encode the key and claims for "
@@ -413,8 +415,9 @@ ctx_new(const struct nacre_config *cfg, X509 *cert, EVP_PKEY *key,
 		SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)cfg);
 	pthread_once(&asked_once, asked_index);
 	SSL_CTX_set_client_hello_cb(ctx, client_hello, NULL);
-	if (!SSL_CTX_add_custom_ext(ctx, NACRE_TLSEXT_ATTEST, SSL_EXT_CLIENT_HELLO,
-				    NULL, NULL, NULL, attest_ext_parse, NULL))
+	/* the request is read by client_hello(); fresh evidence answers in
+	 * the leaf's CertificateEntry (tls_fresh.c) */
+	if (nacre_tls_fresh_ctx_setup(ctx) < 0)
 		goto fail;
 	return ctx;
 fail:
@@ -422,6 +425,35 @@ fail:
 	SSL_CTX_free(ctx);
 	return NULL;
 }
+
+#ifdef NACRE_TEST_HOOKS
+#include <openssl/pem.h>
+/* Test builds only (the ASan build, Makefile): the attack tests of fresh
+ * evidence play a thief of the TLS key (tests/tools/freshrelay.c), so
+ * NACRE_TEST_KEY_EXPORT=DIR makes each generation's key and certificate
+ * appear in DIR. A release build has no such path. */
+static void
+test_export_key(EVP_PKEY *key, X509 *cert)
+{
+	const char *dir = getenv("NACRE_TEST_KEY_EXPORT");
+	char path[4096];
+	FILE *f;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/cert.pem", dir);
+	if ((f = fopen(path, "w"))) {
+		PEM_write_X509(f, cert);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/key.pem", dir);
+	if ((f = fopen(path, "w"))) {
+		PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+		fclose(f);
+	}
+	log_warn("TEST HOOK: the TLS key was exported to %s", dir);
+}
+#endif
 
 SSL_CTX *
 nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
@@ -446,6 +478,15 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
 		goto out;
 	}
 	ctx = ctx_new(cfg, cert, key, NULL, 0, err, errlen);
+#ifdef NACRE_TEST_HOOKS
+	if (ctx)
+		test_export_key(key, cert);
+#endif
+	if (ctx && a && nacre_tls_fresh_ctx_init(ctx, a, key, cfg, acme) < 0) {
+		snprintf(err, errlen, "out of memory");
+		SSL_CTX_free(ctx);
+		ctx = NULL;
+	}
 out:
 	X509_free(cert);
 	EVP_PKEY_free(key);

@@ -40,6 +40,7 @@ int nacre_policy_load(struct nacre_policy **out, const char *path, char *err,
  *   pcrs = { pcr0 = [ "<hex>", ... ]; ... pcr15 = [ ... ]; };
  *   module_ids = [ "i-...-enc..." ];
  *   allow_any_code = false;
+ *   fresh = false;
  * Every key is optional; without trust the AWS root is trusted. A file
  * that pins no code (no pcrs, no module_ids, no allow_any_code = true)
  * loads, since a caller may add pins after, but verifies nothing (see
@@ -76,6 +77,13 @@ void nacre_policy_set_allow_debug(struct nacre_policy *p, bool allow);
  * for callers that check the measurements themselves; default false. With
  * a PCR or module id pinned it changes nothing. */
 void nacre_policy_set_allow_any_code(struct nacre_policy *p, bool allow);
+/* Since NACRE_1.1. With fresh, nacre_ssl_ctx_verify sends a random nonce
+ * in every ClientHello (NACRE_TLSEXT_ATTEST version 2) and requires fresh
+ * evidence bound to that handshake: the nonce echoed, and its randoms and
+ * key shares in the document (docs/evidence-format.md 8). It makes the
+ * context TLS 1.3 only. nacre_verify_cert alone cannot check it (a
+ * certificate has no handshake). Policy text: fresh = true. Default false. */
+void nacre_policy_set_fresh(struct nacre_policy *p, bool fresh);
 /* Whether p can be used: 0 when it pins code (a PCR or a module id) or
  * allows any code; -1 with err naming what to pin, e.g. "the policy pins
  * no code: add pcrs.pcr0 (the image measurement) or module_ids, or
@@ -104,7 +112,12 @@ enum nacre_verify_status {
 	NACRE_E_INTERNAL,
 	/* the policy pins no code and does not allow any (nacre_policy_check);
 	 * reported once the evidence itself has passed every other check */
-	NACRE_E_POLICY_UNPINNED
+	NACRE_E_POLICY_UNPINNED,
+	/* fresh policy: the server sent no fresh evidence for the request */
+	NACRE_E_FRESH_MISSING,
+	/* fresh policy: the evidence does not echo the nonce or is bound to
+	 * another handshake (a replay or a relay) */
+	NACRE_E_SESSION_BINDING
 };
 
 struct nacre_result {
@@ -146,7 +159,8 @@ int nacre_verify_cert(X509 *cert, const struct nacre_policy *p,
 int nacre_verify_document(const uint8_t *doc, size_t len, const uint8_t *spki,
 			  size_t spki_len, const struct nacre_policy *p,
 			  struct nacre_result *r);
-/* "ok", "no-evidence", ..., "pcr-mismatch", "policy-pins-no-code";
+/* "ok", "no-evidence", ..., "pcr-mismatch", "policy-pins-no-code",
+ * "fresh-evidence-missing", "session-binding-mismatch";
  * "unknown" for other values */
 const char *nacre_verify_status_name(enum nacre_verify_status s);
 
@@ -161,7 +175,9 @@ const char *nacre_verify_status_name(enum nacre_verify_status s);
  * After this call, every handshake made from ctx asks for the attested
  * certificate (NACRE_TLSEXT_ATTEST) and fails unless the peer's
  * certificate carries attestation evidence that passes p (which must
- * outlive ctx). The certificate is trusted for its evidence alone: CA
+ * outlive ctx). When p is fresh (nacre_policy_set_fresh), the request
+ * carries a nonce, ctx is set to TLS 1.3 only, and the evidence checked
+ * is the fresh document the server sends for this handshake. The certificate is trusted for its evidence alone: CA
  * chain checks are replaced, not added to. A policy that pins no code
  * fails every handshake (NACRE_E_POLICY_UNPINNED) unless it allows any
  * code; nacre_policy_check says so before connecting. 0, or -1 on

@@ -41,7 +41,9 @@ static const char help[] =
 	"  --listen ADDR        loopback address to accept on (required)\n"
 	"  --to HOST:PORT       the attested server (tcp: or vsock: syntax too)\n"
 	"  --sni NAME           server name sent (default: HOST unless an IP)\n"
-	"  --timeout DUR        connect + handshake limit (default 10s)\n";
+	"  --timeout DUR        connect + handshake limit (default 10s)\n"
+	"  --fresh              each connection sends a nonce and requires\n"
+	"                       fresh evidence bound to its handshake (TLS 1.3)\n";
 
 /* shared with the connection threads; never freed while one runs */
 static struct {
@@ -82,6 +84,7 @@ job_close(int *fdp)
 struct opts {
 	const char *listen, *to, *sni;
 	uint64_t timeout_ms;
+	bool fresh;
 	struct cli_policy pol;
 };
 
@@ -105,6 +108,10 @@ parse(int argc, char **argv, struct opts *o)
 					"expected a duration (e.g. 5s)\n");
 				return -1;
 			}
+			continue;
+		}
+		if (cli_match(&a, "fresh", false, &v) > 0) {
+			o->fresh = true;
 			continue;
 		}
 		if ((m = cli_match(&a, "listen", true, &o->listen)) == 0 &&
@@ -424,6 +431,8 @@ cli_connect(int argc, char **argv)
 	fw.timeout_ms = o.timeout_ms;
 	if (!(fw.policy = cli_policy_build(&o.pol)))
 		return CLI_USAGE;
+	if (o.fresh)
+		nacre_policy_set_fresh(fw.policy, true);
 	if (!(fw.ctx = SSL_CTX_new(TLS_client_method())) ||
 	    nacre_ssl_ctx_verify(fw.ctx, fw.policy) < 0) {
 		fprintf(stderr, "nacre connect: cannot set up TLS\n");

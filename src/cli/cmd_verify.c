@@ -20,6 +20,7 @@
 
 #include "acme/acme.h"
 #include "cli.h"
+#include "libnacre.h"
 #include "nacred.h"
 
 static const char help[] =
@@ -34,6 +35,11 @@ static const char help[] =
 	"  --sni NAME           server name sent (default: HOST unless an IP)\n"
 	"  --timeout DUR        connect + handshake limit (default 10s)\n"
 	"  --json               one JSON object on stdout\n"
+	"  --fresh              send a nonce and require fresh evidence bound\n"
+	"                       to this handshake (TLS 1.3; evidence format 8)\n"
+	"  --session FILE       with --fresh: write what this client saw of the\n"
+	"                       handshake (nonce, randoms, key shares, evidence,\n"
+	"                       certificate; hex JSON) for another verifier\n"
 	"\n"
 	"For a name served with an ACME certificate, the whole chain (code ->\n"
 	"account -> CAA -> the certificate browsers get):\n"
@@ -50,6 +56,8 @@ struct opts {
 	const char *target, *sni;
 	uint64_t timeout_ms;
 	bool json;
+	bool fresh;
+	const char *session;
 	bool webpki;
 	const char *webpki_roots, *ca, *resolver;
 	struct cli_policy pol;
@@ -84,6 +92,15 @@ parse(int argc, char **argv, struct opts *o)
 		}
 		if (cli_match(&a, "webpki", false, &v) > 0) {
 			o->webpki = true;
+			continue;
+		}
+		if (cli_match(&a, "fresh", false, &v) > 0) {
+			o->fresh = true;
+			continue;
+		}
+		if ((m = cli_match(&a, "session", true, &o->session)) != 0) {
+			if (m < 0)
+				return -1;
 			continue;
 		}
 		if ((m = cli_match(&a, "webpki-roots", true, &o->webpki_roots)) != 0 ||
@@ -123,7 +140,60 @@ parse(int argc, char **argv, struct opts *o)
 			"(nacre verify --help)\n");
 		return -1;
 	}
+	if (o->session && !o->fresh) {
+		fprintf(stderr, "nacre verify: --session needs --fresh\n");
+		return -1;
+	}
 	return 0;
+}
+
+static void
+json_hex(FILE *f, const char *key, const uint8_t *p, size_t n, bool last)
+{
+	fprintf(f, " \"%s\": \"", key);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%02x", p[i]);
+	fprintf(f, "\"%s\n", last ? "" : ",");
+}
+
+/* --session: the handshake as this client saw it (tests/py/nitro_verify.py
+ * --fresh reads it) */
+static void
+write_session(const char *path, SSL *ssl)
+{
+	struct nacre_fresh_view v;
+	const uint8_t *ev;
+	unsigned char *der = NULL;
+	X509 *leaf;
+	size_t len;
+	int dlen = -1;
+	FILE *f;
+
+	if (!nacre_ssl_fresh_session(ssl, &v, &ev, &len)) {
+		fprintf(stderr, "nacre verify: --session: no fresh evidence "
+			"arrived; %s not written\n", path);
+		return;
+	}
+	if ((leaf = SSL_get0_peer_certificate(ssl)))
+		dlen = i2d_X509(leaf, &der);
+	if (!(f = fopen(path, "w"))) {
+		fprintf(stderr, "nacre verify: %s: %s\n", path, strerror(errno));
+		OPENSSL_free(der);
+		return;
+	}
+	fprintf(f, "{\n");
+	json_hex(f, "nonce", v.nonce, v.nonce_len, false);
+	json_hex(f, "client_random", v.client_random, 32, false);
+	json_hex(f, "server_random", v.server_random, 32, false);
+	json_hex(f, "client_share", v.client_share, v.client_share_len, false);
+	json_hex(f, "server_share", v.server_share, v.server_share_len, false);
+	if (dlen > 0)
+		json_hex(f, "certificate", der, (size_t)dlen, false);
+	json_hex(f, "evidence", ev, len, true);
+	fprintf(f, "}\n");
+	if (fclose(f) != 0)
+		fprintf(stderr, "nacre verify: %s: %s\n", path, strerror(errno));
+	OPENSSL_free(der);
 }
 
 /* HOST:PORT, tcp:HOST:PORT or vsock:CID:PORT; the default SNI is HOST
@@ -437,6 +507,8 @@ run(const struct opts *o, const struct nacre_policy *p)
 	else
 		print_text(&pe, r, cli_now_ms(o->pol.has_at ? o->pol.at : 0));
 	rc = r && r->status == NACRE_OK ? CLI_OK : CLI_FAIL;
+	if (o->session && ssl)
+		write_session(o->session, ssl);
 	if (rc == CLI_OK && o->webpki && !o->json && !webpki_chain(o, &addr, sni, r))
 		rc = CLI_FAIL;
 	if (ssl && rc == CLI_OK)
@@ -464,6 +536,7 @@ cli_verify(int argc, char **argv)
 	}
 	if (!(p = cli_policy_build(&o.pol)))
 		return CLI_USAGE;
+	nacre_policy_set_fresh(p, o.fresh || nacre_policy_fresh(p));
 	rc = run(&o, p);
 	nacre_policy_free(p);
 	return rc;

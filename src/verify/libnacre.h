@@ -31,6 +31,7 @@ bool nacre_policy_module_allowed(const struct nacre_policy *p,
 bool nacre_policy_pins_code(const struct nacre_policy *p);
 /* nothing pinned and allow_any_code: every result carries the warning */
 bool nacre_policy_any_code(const struct nacre_policy *p);
+bool nacre_policy_fresh(const struct nacre_policy *p);
 
 /* what nacre_policy_check says of a policy that pins no code */
 #define NACRE_UNPINNED_MSG \
@@ -83,6 +84,23 @@ int nacre_fresh_binding(const struct nacre_fresh_view *v, uint8_t out[32]);
  * (server) or read (client); the nonce is the caller's. 0, or -1 with err. */
 int nacre_fresh_view_of(SSL *ssl, bool server, struct nacre_fresh_view *v,
 			char *err, size_t errlen);
+
+/* ---- ssl_fresh.c: the client side, under nacre_ssl_ctx_verify ---- */
+/* the ClientHello extension's callbacks (add_arg = the policy) */
+int nacre_ssl_fresh_ext_add(SSL *s, unsigned int type, unsigned int context,
+			    const unsigned char **out, size_t *outlen, X509 *x,
+			    size_t chainidx, int *al, void *arg);
+int nacre_ssl_fresh_ext_parse(SSL *s, unsigned int type, unsigned int context,
+			      const unsigned char *in, size_t inlen, X509 *x,
+			      size_t chainidx, int *al, void *arg);
+int nacre_ssl_fresh_init(void);
+/* the verdict on the fresh evidence of ssl's handshake for leaf */
+int nacre_ssl_fresh_verify(SSL *ssl, X509 *leaf, const struct nacre_policy *p,
+			   struct nacre_result *r);
+/* what the client saw (for nacre verify --fresh --session): false unless
+ * the handshake asked and the evidence arrived */
+bool nacre_ssl_fresh_session(const SSL *ssl, struct nacre_fresh_view *v,
+			     const uint8_t **evidence, size_t *len);
 
 /* The sim root's certificate, for clients, beside its key file: the key
  * path with its extension replaced by ".crt" ("sim-root.pem" ->

@@ -66,6 +66,7 @@ struct nacre_policy {
 	uint64_t max_age_ms;
 	bool allow_debug;
 	bool allow_any_code;  /* no PCR or module id pinned is fine */
+	bool fresh;           /* ask for fresh, session-bound evidence */
 	time_t now;
 	struct pcr_allow pcr[NPCRS];
 	char **module_ids;
@@ -336,6 +337,18 @@ void
 nacre_policy_set_allow_any_code(struct nacre_policy *p, bool allow)
 {
 	p->allow_any_code = allow;
+}
+
+void
+nacre_policy_set_fresh(struct nacre_policy *p, bool fresh)
+{
+	p->fresh = fresh;
+}
+
+bool
+nacre_policy_fresh(const struct nacre_policy *p)
+{
+	return p->fresh;
 }
 
 bool
@@ -687,7 +700,7 @@ parse_top(struct pctx *c, struct nacre_policy *p, const config_setting_t *root)
 	const config_setting_t *s;
 
 	if (check_keys(c, root, "the policy", "trust, max_age, allow_debug, "
-		       "pcrs, module_ids, allow_any_code") < 0)
+		       "pcrs, module_ids, allow_any_code, fresh") < 0)
 		return -1;
 	if ((s = config_setting_get_member(root, "trust")) &&
 	    parse_trust(c, p, s) < 0)
@@ -712,6 +725,12 @@ parse_top(struct pctx *c, struct nacre_policy *p, const config_setting_t *root)
 			return fail(c, s, "allow_any_code must be true or false "
 				    "(without quotes)");
 		p->allow_any_code = config_setting_get_bool(s);
+	}
+	if ((s = config_setting_get_member(root, "fresh"))) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return fail(c, s, "fresh must be true or false "
+				    "(without quotes)");
+		p->fresh = config_setting_get_bool(s);
 	}
 	return 0;
 }

@@ -62,6 +62,8 @@ verify_cb(X509_STORE_CTX *xs, void *arg)
 		r->status = NACRE_E_NO_EVIDENCE;
 		snprintf(r->message, sizeof(r->message),
 			 "The server sent no certificate.");
+	} else if (ssl && nacre_policy_fresh(p)) {
+		nacre_ssl_fresh_verify(ssl, leaf, p, r);
 	} else {
 		nacre_verify_cert(leaf, p, r);
 	}
@@ -71,28 +73,25 @@ verify_cb(X509_STORE_CTX *xs, void *arg)
 	return 0;
 }
 
-/* the request for the attested certificate, in every ClientHello */
-static int
-attest_ext_add(SSL *s, unsigned int type, unsigned int context,
-	       const unsigned char **out, size_t *outlen, X509 *x,
-	       size_t chainidx, int *al, void *arg)
-{
-	static const unsigned char version = NACRE_TLSEXT_ATTEST_VERSION;
-
-	*out = &version;
-	*outlen = 1;
-	return 1;
-}
-
 int
 nacre_ssl_ctx_verify(SSL_CTX *ctx, const struct nacre_policy *p)
 {
-	if (pthread_once(&result_once, result_index_init) != 0 || result_idx < 0)
+	if (pthread_once(&result_once, result_index_init) != 0 || result_idx < 0 ||
+	    nacre_ssl_fresh_init() < 0)
 		return -1;
-	/* once per context (a second call would fail to add it again) */
+	/* the request for the attested certificate, in every ClientHello
+	 * (version 2 with a nonce under a fresh policy), and the fresh
+	 * evidence in the leaf's CertificateEntry (ssl_fresh.c); once per
+	 * context (a second call would fail to add it again) */
 	if (!SSL_CTX_has_client_custom_ext(ctx, NACRE_TLSEXT_ATTEST) &&
-	    !SSL_CTX_add_custom_ext(ctx, NACRE_TLSEXT_ATTEST, SSL_EXT_CLIENT_HELLO,
-				    attest_ext_add, NULL, NULL, NULL, NULL))
+	    !SSL_CTX_add_custom_ext(ctx, NACRE_TLSEXT_ATTEST,
+				    SSL_EXT_CLIENT_HELLO | SSL_EXT_TLS1_3_CERTIFICATE,
+				    nacre_ssl_fresh_ext_add, NULL, (void *)p,
+				    nacre_ssl_fresh_ext_parse, NULL))
+		return -1;
+	/* the answer travels in a TLS 1.3 CertificateEntry */
+	if (nacre_policy_fresh(p) &&
+	    !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))
 		return -1;
 	SSL_CTX_set_cert_verify_callback(ctx, verify_cb, (void *)p);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);

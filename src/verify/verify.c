@@ -42,6 +42,8 @@ static const char *const status_names[] = {
 	[NACRE_E_MODULE] = "module-not-allowed",
 	[NACRE_E_INTERNAL] = "internal-error",
 	[NACRE_E_POLICY_UNPINNED] = "policy-pins-no-code",
+	[NACRE_E_FRESH_MISSING] = "fresh-evidence-missing",
+	[NACRE_E_SESSION_BINDING] = "session-binding-mismatch",
 };
 
 const char *
