@@ -24,9 +24,6 @@
 #include "admin/stats.h"
 
 enum conn_state { ST_PROXY, ST_HANDSHAKE, ST_CONNECT, ST_SPLICE };
-/* a connection that closes while its fresh evidence is made waits this
- * long for it, at most (conn_free) */
-#define FRESH_ABANDON_WAIT_MS 2000
 /* what a blocked operation waits for */
 enum wait { W_NONE = 0, W_READ = 1, W_WRITE = 2 };
 
@@ -308,9 +305,10 @@ conn_free(struct nacre_conn *c)
 	if (c->ev_on & EV_ASYNC)
 		event_del(&c->aev);
 	if (c->ssl && SSL_waiting_for_async(c->ssl)) {
-		/* a paused async job would leak with the SSL: let the
-		 * evidence come (it takes milliseconds), then end the job */
-		nacre_tls_fresh_abandon(c->ssl, FRESH_ABANDON_WAIT_MS);
+		/* a paused async job would leak with the SSL: resume it
+		 * once, abandoned, so that it ends (the fresh thread
+		 * drops the document when it comes) */
+		nacre_tls_fresh_abandon(c->ssl);
 		(void)nacre_secrets_handshake(c->ssl);
 		if (SSL_waiting_for_async(c->ssl))
 			nacre_log(NACRE_LOG_WARN, c->id, "fresh evidence: the "

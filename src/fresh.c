@@ -85,6 +85,12 @@ thread_main(void *arg)
 			q_tail = NULL;
 		pthread_mutex_unlock(&q_lock);
 
+#ifdef NACRE_TEST_HOOKS
+		/* test builds: a slow provider, to hold handshakes pending */
+		if (getenv("NACRE_TEST_FRESH_DELAY_MS"))
+			usleep((useconds_t)atoi(getenv("NACRE_TEST_FRESH_DELAY_MS")) *
+			       1000);
+#endif
 		j->rc = nacre_attest_get(j->a, j->spki, j->spki_len, j->ud,
 					 j->ud_len, j->nonce, j->nonce_len,
 					 &j->doc, &j->doc_len, j->err,

@@ -69,9 +69,10 @@ struct nacre_claims;
 void nacre_tls_claims_fill(struct nacre_claims *c, const uint8_t cfg_digest[32],
 			   const struct nacre_acme_claims *acme);
 /* a connection closing while its handshake waits (SSL_waiting_for_async):
- * waits up to timeout_ms for the document and marks the request
- * abandoned; the caller then runs the handshake once more, so that the
- * paused job ends before the SSL is freed. */
-void nacre_tls_fresh_abandon(SSL *s, unsigned timeout_ms);
+ * marks the request abandoned, without waiting for the document; the
+ * caller then runs the handshake once more, so that the paused job ends
+ * (failing) before the SSL is freed. The fresh thread finishes the
+ * document and drops it. */
+void nacre_tls_fresh_abandon(SSL *s);
 
 #endif

@@ -24,7 +24,6 @@
 
 #include <openssl/async.h>
 #include <openssl/err.h>
-#include <poll.h>
 
 #include "attest.h"
 #include "fresh.h"
@@ -330,16 +329,10 @@ nacre_tls_fresh_ctx_setup(SSL_CTX *ctx)
 }
 
 void
-nacre_tls_fresh_abandon(SSL *s, unsigned timeout_ms)
+nacre_tls_fresh_abandon(SSL *s)
 {
 	struct fresh_state *st = state_of(s);
-	struct pollfd p;
 
-	if (!st || !st->job)
-		return;
-	p.fd = nacre_fresh_job_fd(st->job);
-	p.events = POLLIN;
-	if (!nacre_fresh_job_done(st->job))
-		(void)poll(&p, 1, (int)timeout_ms);
-	st->abandon = true;
+	if (st)
+		st->abandon = true;
 }

@@ -10,7 +10,9 @@
 # that relays the client's nonce to the genuine nacred is refused under
 # --fresh (session binding) but passes without it; one that replays
 # evidence recorded from another handshake is refused, the error naming
-# the binding.
+# the binding. With a slow provider (test hook) and one worker: the
+# pending limit refuses at once, a plain handshake passes the waiting
+# ones, and a handshake that times out mid-evidence ends cleanly.
 
 NACRE_CLI=${NACRE_CLI:-$(dirname "$NACRED")/nacre}
 PYV="/usr/bin/python3 tests/py/nitro_verify.py"
@@ -164,6 +166,43 @@ else
 	bg_stop fr_att
 	bg_stop fr_rep
 	nacred_stop fra
+
+	# a slow provider (test hook: 3 s per document) and one worker:
+	# fresh_pending = 2 refuses the third request at once, a plain
+	# handshake on the same worker goes through while two wait, and the
+	# waiting ones hit the handshake timeout mid-evidence (their paused
+	# async jobs must end cleanly: ASan watches)
+	port P_FRD
+	C_LISTEN="tcp:127.0.0.1:$P_FRD"
+	C_WORKERS=1
+	conf "$T/frd.conf"
+	C_WORKERS=2
+	sed -i 's|^attestation = { provider = "sim";|attestation = { provider = "sim"; fresh_pending = 2;|' "$T/frd.conf"
+	NACRE_TEST_FRESH_DELAY_MS=3000
+	export NACRE_TEST_FRESH_DELAY_MS
+	nacred frd "$T/frd.conf" "$P_FRD"
+	started=$?
+	unset NACRE_TEST_FRESH_DELAY_MS
+	if [ $started -eq 0 ]; then
+		bg frd_a "$FRESHRELAY" ask --connect "127.0.0.1:$P_FRD" --ext "0210$NONCE16"
+		bg frd_b "$FRESHRELAY" ask --connect "127.0.0.1:$P_FRD" --ext "0210$NONCE16"
+		sleep 0.5 # both are in their handshakes, waiting (3 s each)
+		out=$("$FRESHRELAY" ask --connect "127.0.0.1:$P_FRD" --ext "0210$NONCE16" 2>&1)
+		check_has "fresh_pending = 2 with two waiting: the third request is refused" "$out" "handshake failed"
+		check_has "... and nacred says why" "$(nlog frd)" \
+			"fresh evidence refused: 2 handshakes already wait (attestation.fresh_pending = 2)"
+		out=$("$FRESHRELAY" ask --connect "127.0.0.1:$P_FRD" --ext 01 2>&1)
+		check_has "a plain handshake on the same worker completes while two wait for evidence" "$out" "handshake ok"
+		check_eq "... before either waiting handshake has ended" \
+			"$(cat "$T/frd_a.out" "$T/frd_b.out" 2>/dev/null)" ""
+		bg_wait frd_a 20 >/dev/null
+		bg_wait frd_b 20 >/dev/null
+		check_has "the waiting handshakes time out mid-evidence" \
+			"$(cat "$T/frd_a.out" "$T/frd_b.out")" "handshake failed"
+		check_has "... and their evidence is abandoned, not waited for" "$(nlog frd)" \
+			"the connection closed while its evidence was made"
+		nacred_stop frd
+	fi
 fi
 bg_stop fr_app
 fi
