@@ -203,6 +203,7 @@ bench:
 	@sh tests/deps.sh build test bench
 	@$(MAKE) --no-print-directory all tools
 	@QUICK=$(QUICK) sh bench/run.sh
+	@QUICK=$(QUICK) sh bench/fresh.sh
 
 # benchmark helpers: libssl only
 $(B)/bench/%: bench/%.c

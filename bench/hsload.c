@@ -12,12 +12,21 @@
  * 200, and prints
  *     requests N errors E resumed R seconds S
  * Usage: hsload HOST PORT CONNS SECONDS [PATH]
+ *
+ * With HSLOAD_FRESH_PCT=P (0..100) in the environment, P of every 100
+ * connections ask for fresh evidence (docs/evidence-format.md 8: the
+ * ClientHello extension 0xff4e, version 2, a random 32-byte nonce; the
+ * answer is not verified: the server's cost is what is measured), and a
+ * second line gives the handshake latency of each kind, from connect to
+ * handshake done:
+ *     fresh F plain_p50_ms A plain_p99_ms B fresh_p50_ms C fresh_p99_ms D
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +45,8 @@ struct slot {
 	size_t sent;
 	size_t got;
 	char head[16];
+	int fresh;      /* asks for fresh evidence */
+	double t_open;  /* connect started */
 };
 
 static SSL_CTX *ctx;
@@ -44,6 +55,12 @@ static char req[512];
 static size_t req_len;
 static int ep;
 static unsigned long requests, errors, resumed;
+/* HSLOAD_FRESH_PCT: -1 off; handshake latencies (ms) of each kind */
+static int fresh_pct = -1;
+static unsigned long opened, nfresh;
+#define LAT_MAX 1000000
+static double *lat[2];
+static size_t nlat[2];
 
 static double
 now(void)
@@ -77,6 +94,9 @@ slot_open(struct slot *s)
 	    !SSL_set_tlsext_host_name(s->ssl, "localhost"))
 		return -1;
 	SSL_set_connect_state(s->ssl);
+	s->fresh = fresh_pct > 0 && (int)(opened++ % 100) < fresh_pct;
+	SSL_set_app_data(s->ssl, s->fresh ? (void *)s : NULL);
+	s->t_open = now();
 	s->st = CONNECTING;
 	s->sent = s->got = 0;
 	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = s };
@@ -126,6 +146,9 @@ slot_step(struct slot *s)
 		}
 		if (SSL_session_reused(s->ssl))
 			resumed++;
+		if (fresh_pct >= 0 && nlat[s->fresh] < LAT_MAX)
+			lat[s->fresh][nlat[s->fresh]++] = (now() - s->t_open) * 1e3;
+		nfresh += (unsigned long)s->fresh;
 		s->st = WRITING;
 		/* fall through */
 	case WRITING:
@@ -170,6 +193,46 @@ slot_step(struct slot *s)
 	return 1;
 }
 
+/* the fresh-evidence request, in the ClientHellos of fresh slots */
+static int
+fresh_add(SSL *ssl, unsigned int type, unsigned int context,
+	  const unsigned char **out, size_t *outlen, X509 *x, size_t chainidx,
+	  int *al, void *arg)
+{
+	static unsigned char ask[2 + 32] = { 2, 32 };
+
+	if (!(context & SSL_EXT_CLIENT_HELLO) || !SSL_get_app_data(ssl))
+		return 0;
+	RAND_bytes(ask + 2, 32);
+	*out = ask;
+	*outlen = sizeof(ask);
+	return 1;
+}
+
+static int
+fresh_parse(SSL *ssl, unsigned int type, unsigned int context,
+	    const unsigned char *in, size_t inlen, X509 *x, size_t chainidx,
+	    int *al, void *arg)
+{
+	return 1;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double
+pct(int k, double p)
+{
+	if (!nlat[k])
+		return 0;
+	qsort(lat[k], nlat[k], sizeof(double), cmp_double);
+	return lat[k][(size_t)(p * (double)(nlat[k] - 1))];
+}
+
 int
 main(int argc, char **argv)
 {
@@ -200,6 +263,18 @@ main(int argc, char **argv)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
+	if (getenv("HSLOAD_FRESH_PCT")) {
+		fresh_pct = atoi(getenv("HSLOAD_FRESH_PCT"));
+		lat[0] = malloc(LAT_MAX * sizeof(double));
+		lat[1] = malloc(LAT_MAX * sizeof(double));
+		if (fresh_pct < 0 || fresh_pct > 100 || !lat[0] || !lat[1] ||
+		    !SSL_CTX_add_custom_ext(ctx, 0xff4e, SSL_EXT_CLIENT_HELLO |
+					    SSL_EXT_TLS1_3_CERTIFICATE, fresh_add,
+					    NULL, NULL, fresh_parse, NULL)) {
+			fprintf(stderr, "hsload: HSLOAD_FRESH_PCT 0..100\n");
+			return 2;
+		}
+	}
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	struct slot *slots = calloc((size_t)conns, sizeof *slots);
@@ -230,6 +305,12 @@ main(int argc, char **argv)
 		slot_close(&slots[i]);
 	printf("requests %lu errors %lu resumed %lu seconds %.3f\n", requests,
 	    errors, resumed, t1 - t0);
+	if (fresh_pct >= 0)
+		printf("fresh %lu plain_p50_ms %.2f plain_p99_ms %.2f "
+		       "fresh_p50_ms %.2f fresh_p99_ms %.2f\n", nfresh, pct(0, 0.5),
+		       pct(0, 0.99), pct(1, 0.5), pct(1, 0.99));
+	free(lat[0]);
+	free(lat[1]);
 	free(slots);
 	SSL_CTX_free(ctx);
 	return 0;
