@@ -177,7 +177,9 @@ const char *nacre_verify_status_name(enum nacre_verify_status s);
  * certificate carries attestation evidence that passes p (which must
  * outlive ctx). When p is fresh (nacre_policy_set_fresh), the request
  * carries a nonce, ctx is set to TLS 1.3 only, and the evidence checked
- * is the fresh document the server sends for this handshake. The certificate is trusted for its evidence alone: CA
+ * is the fresh document the server sends for this handshake. Call it
+ * once per ctx, after the policy is complete: the ClientHello's request
+ * follows the policy of the first call. The certificate is trusted for its evidence alone: CA
  * chain checks are replaced, not added to. A policy that pins no code
  * fails every handshake (NACRE_E_POLICY_UNPINNED) unless it allows any
  * code; nacre_policy_check says so before connecting. 0, or -1 on

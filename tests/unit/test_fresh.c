@@ -11,6 +11,7 @@
 
 #include "attest.h"
 #include "libnacre.h"
+#include "nacre/verify.h"
 #include "tap.h"
 
 static void
@@ -111,10 +112,38 @@ binding(void)
 	      "binding: another server random gives another binding");
 }
 
+static void
+policy(void)
+{
+	struct nacre_policy *p = NULL;
+	char err[256] = "";
+
+	CHECK(nacre_policy_parse(&p, "allow_any_code = true;", "t", err,
+				 sizeof(err)) == 0 && !nacre_policy_fresh(p),
+	      "policy: fresh is off by default");
+	nacre_policy_set_fresh(p, true);
+	CHECK(nacre_policy_fresh(p), "policy: nacre_policy_set_fresh");
+	nacre_policy_free(p);
+	p = NULL;
+	CHECK(nacre_policy_parse(&p, "allow_any_code = true; fresh = true;", "t",
+				 err, sizeof(err)) == 0 && nacre_policy_fresh(p),
+	      "policy: fresh = true in a policy file");
+	nacre_policy_free(p);
+	p = NULL;
+	CHECK(nacre_policy_parse(&p, "fresh = \"yes\";", "t", err,
+				 sizeof(err)) < 0, "policy: fresh must be a boolean");
+	CHECK_HAS(err, "fresh must be true or false", "policy: ... and says so");
+	CHECK_STR(nacre_verify_status_name(NACRE_E_FRESH_MISSING),
+		  "fresh-evidence-missing", "status name: fresh-evidence-missing");
+	CHECK_STR(nacre_verify_status_name(NACRE_E_SESSION_BINDING),
+		  "session-binding-mismatch", "status name: session-binding-mismatch");
+}
+
 int
 main(void)
 {
 	request();
+	policy();
 	claims();
 	binding();
 	TAP_DONE();
