@@ -1108,7 +1108,7 @@ static const char *const top_keys[] = {
 
 static const char *const acme_keys[] = { "directory", "ca_roots", "via",
 	"resolver", "domains", "contact", "renew_before", "require_caa",
-	"caa_identity", NULL };
+	"caa_identity", "caa_peer_accounts", NULL };
 static const char *const acme_domain_keys[] = { "names", NULL };
 
 #define ACME_NAMES_MAX 100   /* RFC 8555 sets none; Let's Encrypt: 100 */
@@ -1237,6 +1237,35 @@ acme_domains(struct pctx *p, const config_setting_t *s, struct nacre_config *c)
 	return 0;
 }
 
+/* the accounts of the other replicas of this service: a CAA issue record
+ * naming one of them does not open the name to "another account" */
+static int
+acme_peers(struct pctx *p, const config_setting_t *s, struct nacre_config *c)
+{
+	int n;
+
+	if (check_string_list(p, s, "acme.caa_peer_accounts",
+			      "[ \"https://acme.example/acct/2\" ]", 15) != 0)
+		return -1;
+	n = config_setting_length(s);
+	if (n && !(c->acme.caa_peers = calloc((size_t)n, sizeof(char *))))
+		return fail_line(p, line_of(s), "out of memory");
+	for (int i = 0; i < n; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+		if (strncmp(v, "https://", 8) != 0 || strlen(v) > 400 ||
+		    strpbrk(v, " \";\\"))
+			return fail_line(p, elem_line(s, i), "acme.caa_peer_"
+					 "accounts[%d] = \"%s\": an account URL "
+					 "(https://, at most 400 characters, no "
+					 "space, quote or ';') as another replica "
+					 "logs it", i, v);
+		if (!(c->acme.caa_peers[i] = strdup(v)))
+			return fail_line(p, line_of(s), "out of memory");
+		c->acme.ncaa_peers = (size_t)i + 1;
+	}
+	return 0;
+}
+
 static int
 acme_contact(struct pctx *p, const config_setting_t *s, struct nacre_config *c)
 {
@@ -1307,6 +1336,9 @@ parse_acme(struct pctx *p, const config_setting_t *root, struct nacre_config *c)
 					 "must be a domain name (the CA's CAA "
 					 "issuer domain)", c->acme.caa_identity);
 	}
+	if ((s = config_setting_get_member(g, "caa_peer_accounts")) &&
+	    acme_peers(p, s, c) != 0)
+		return -1;
 	if ((s = config_setting_get_member(g, "contact")) &&
 	    acme_contact(p, s, c) != 0)
 		return -1;
@@ -1489,6 +1521,9 @@ nacre_config_free(struct nacre_config *c)
 	for (size_t i = 0; i < c->acme.ncontact; i++)
 		free(c->acme.contact[i]);
 	free(c->acme.contact);
+	for (size_t i = 0; i < c->acme.ncaa_peers; i++)
+		free(c->acme.caa_peers[i]);
+	free(c->acme.caa_peers);
 	for (size_t i = 0; i < c->acme.ndomains; i++) {
 		for (size_t j = 0; j < c->acme.domains[i].nnames; j++)
 			free(c->acme.domains[i].names[j]);

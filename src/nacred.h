@@ -127,6 +127,8 @@ struct nacre_config {
 		char *caa_identity;    /* NULL: the directory's meta.caaIdentities */
 		char **contact;
 		size_t ncontact;
+		char **caa_peers;      /* caa_peer_accounts: the other replicas' */
+		size_t ncaa_peers;
 		struct nacre_acme_domain {
 			char **names;  /* one certificate for these names */
 			size_t nnames;

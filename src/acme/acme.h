@@ -130,6 +130,10 @@ struct nacre_caa_query {
 	const char *name;        /* "app.example.com" or "*.example.com" */
 	const char *ca;          /* our CA's issuer-domain-name */
 	const char *account_uri; /* our ACME account URL; NULL: none yet */
+	/* the accounts of the other replicas of this service: records naming
+	 * them are siblings' pins, not another account's opening */
+	const char *const *peer_accounts;
+	size_t npeer_accounts;
 	const char *method;      /* NULL: NACRE_CAA_METHOD */
 	const char *resolver;    /* tcp:HOST:PORT, vsock:CID:PORT, udp:HOST:PORT */
 	uint64_t timeout_ms;     /* each query; 0: 5 s */

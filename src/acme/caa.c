@@ -262,7 +262,12 @@ judge_ours(const struct issue *iv, const struct nacre_caa_query *q,
 {
 	bool acct_ok = iv->account && q->account_uri &&
 		       same(iv->account, iv->account_len, q->account_uri);
+	bool peer = false;
 	bool only = false;
+
+	for (size_t i = 0; iv->account && !acct_ok && i < q->npeer_accounts;
+	     i++)
+		peer |= same(iv->account, iv->account_len, q->peer_accounts[i]);
 	bool meth_ok = !iv->methods ||
 		       methods_have(iv->methods, iv->methods_len, method,
 				    &only) == 1;
@@ -271,7 +276,7 @@ judge_ours(const struct issue *iv, const struct nacre_caa_query *q,
 		t->us = true;
 	if (!iv->account)
 		t->any_account = true;
-	else if (!acct_ok)
+	else if (!acct_ok && !peer)
 		note(t->other_account, sizeof(t->other_account), iv->account,
 		     iv->account_len);
 	if (!iv->methods)

@@ -338,6 +338,8 @@ caa_pinned(struct nacre_acme_manager *m, struct group *g,
 		struct nacre_caa_query q = {
 			.name = d->names[i], .ca = ca,
 			.account_uri = m->claims.account_url,
+			.peer_accounts = (const char *const *)cfg->acme.caa_peers,
+			.npeer_accounts = cfg->acme.ncaa_peers,
 			.resolver = cfg->acme.resolver,
 		};
 		struct nacre_caa_result *r = calloc(1, sizeof(*r));

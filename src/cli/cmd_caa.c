@@ -16,7 +16,8 @@
 #define NO_ACCOUNT "<account-url>"   /* placeholder in the records shown */
 
 static const char help[] =
-	"usage: nacre caa DOMAIN [--account URL] [--ca IDENTITY]\n"
+	"usage: nacre caa DOMAIN [--account URL] [--peer-account URL]...\n"
+	"                 [--ca IDENTITY]\n"
 	"                 [--resolver ADDR] [--timeout DUR] [--json]\n"
 	"\n"
 	"Find the CAA record set that applies to DOMAIN (RFC 8659; DOMAIN may\n"
@@ -26,6 +27,9 @@ static const char help[] =
 	"(a DNS failure never counts as a verdict).\n"
 	"\n"
 	"  --account URL        our ACME account URL (nacred logs it)\n"
+	"  --peer-account URL   another replica's account (acme.caa_peer_\n"
+	"                       accounts): its records do not open the name;\n"
+	"                       repeatable, up to 15\n"
 	"  --ca IDENTITY        the CA's CAA identity (default letsencrypt.org)\n"
 	"  --resolver ADDR      tcp:HOST:PORT, vsock:CID:PORT or udp:HOST:PORT\n"
 	"                       (default: first nameserver of /etc/resolv.conf,\n"
@@ -33,9 +37,13 @@ static const char help[] =
 	"  --timeout DUR        limit on each DNS query (default 5s)\n"
 	"  --json               one JSON object on stdout\n";
 
+#define PEERS_MAX 15
+
 struct opts {
 	const char *name;
 	const char *account;
+	const char *peers[PEERS_MAX];
+	size_t npeers;
 	const char *ca;
 	const char *resolver;
 	uint64_t timeout_ms;
@@ -53,6 +61,14 @@ option(struct cli_args *a, struct opts *o)
 		o->json = true;
 	else if (m == 0 && (m = cli_match(a, "account", true, &v)) > 0)
 		o->account = v;
+	else if (m == 0 && (m = cli_match(a, "peer-account", true, &v)) > 0) {
+		if (o->npeers == PEERS_MAX) {
+			fprintf(stderr, "nacre caa: at most %d --peer-account\n",
+				PEERS_MAX);
+			return -1;
+		}
+		o->peers[o->npeers++] = v;
+	}
 	else if (m == 0 && (m = cli_match(a, "ca", true, &v)) > 0)
 		o->ca = v;
 	else if (m == 0 && (m = cli_match(a, "resolver", true, &v)) > 0)
@@ -224,6 +240,8 @@ run(struct opts *o)
 	q.name = o->name;
 	q.ca = o->ca;
 	q.account_uri = o->account;
+	q.peer_accounts = o->peers;
+	q.npeer_accounts = o->npeers;
 	q.resolver = o->resolver;
 	q.timeout_ms = o->timeout_ms;
 	q.total_ms = o->timeout_ms * 4;

@@ -74,6 +74,9 @@ caa_set wildpin.caa.test issue ";" issuewild "$PIN"
 caa_set malformed.caa.test issue "letsencrypt.org; accounturi=$ACCT;"
 caa_set otherca.caa.test issue "$PIN" issue "otherca.example"
 caa_set forbid.caa.test issue ";"
+# two replicas, each its own account, one record each (docs/caa.md)
+caa_set replicas.caa.test issue "$PIN" \
+	issue "letsencrypt.org; accounturi=https://127.0.0.1:14000/my-account/2; validationmethods=tls-alpn-01"
 cts set-cname '{"host":"alias.caa.test","target":"pinned.caa.test"}'
 cts set-cname '{"host":"www.other.caa.test","target":"pinned.caa.test"}'
 cts set-servfail '{"host":"fail.caa.test"}'
@@ -106,6 +109,12 @@ caa_case "malformed issue value" malformed.caa.test blocked 1 \
 caa_case "another CA present" otherca.caa.test open-any-ca 1 \
 	"open to another CA: otherca.example may issue too"
 caa_case "issue \";\"" forbid.caa.test blocked 1 'forbids every CA'
+caa_case "two replicas' records, the other one unknown" replicas.caa.test open-any-account 1 \
+	"open to another account: letsencrypt.org may also issue to account https://127.0.0.1:14000/my-account/2"
+caa_case "two replicas' records, the other one a peer (acme.caa_peer_accounts)" \
+	replicas.caa.test pinned 0 "pinned:" --peer-account https://127.0.0.1:14000/my-account/2
+caa_case "a peer account does not make another CA's record ours" otherca.caa.test \
+	open-any-ca 1 "otherca.example may issue too" --peer-account https://127.0.0.1:14000/my-account/2
 caa_case "SERVFAIL fails closed" fail.caa.test error 2 "with SERVFAIL"
 caa_case "SERVFAIL at a parent fails closed" x.fail.caa.test error 2 \
 	"answered fail.caa.test CAA with SERVFAIL"

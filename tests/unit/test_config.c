@@ -866,6 +866,17 @@ test_acme(void)
 	    "a DNS resolver is tcp:, udp: or vsock:");
 	bad("acme unknown key", BASE "acme = { directroy = \"https://ca/dir\"; };\n",
 	    "unknown key \"directroy\" in acme; did you mean \"directory\"?");
+	c = parse(BASE "acme = { directory = \"https://ca/dir\"; require_caa = false;\n"
+		  "caa_peer_accounts = [ \"https://ca/acct/2\", \"https://ca/acct/3\" ];\n"
+		  "domains = ( { names = [ \"a.example.com\" ]; } ); };\n");
+	CHECK(c && c->acme.ncaa_peers == 2 &&
+	      strcmp(c->acme.caa_peers[1], "https://ca/acct/3") == 0,
+	      "acme: caa_peer_accounts (the other replicas' accounts)");
+	nacre_config_free(c);
+	bad("acme peer account not a URL", BASE "acme = { directory = \"https://ca/dir\";\n"
+	    "caa_peer_accounts = [ \"acct/2\" ]; require_caa = false;\n"
+	    "domains = ( { names = [ \"a.example.com\" ]; } ); };\n",
+	    "test.conf:4: acme.caa_peer_accounts[0] = \"acct/2\": an account URL");
 	/* libconfig says "duplicate setting name"; we say which */
 	bad("duplicate key, indented", BASE "workers = 1;\n  workers = 2;\n",
 	    "\"workers\" is set twice in the same group; keep one");
