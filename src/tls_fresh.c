@@ -25,6 +25,7 @@
 #include <openssl/async.h>
 #include <openssl/err.h>
 
+#include "admin/stats.h"
 #include "attest.h"
 #include "fresh.h"
 #include "libnacre.h"
@@ -151,6 +152,7 @@ nacre_tls_fresh_asked(SSL *s, const uint8_t *nonce, size_t nonce_len, int *al)
 	if (!f) {
 		nacre_log(NACRE_LOG_INFO, 0, "fresh evidence refused: no "
 			  "attestation provider for this context");
+		nacre_stats_fresh(NACRE_FRESH_REFUSED);
 		return SSL_CLIENT_HELLO_ERROR;
 	}
 	if (!nacre_fresh_reserve(f->limit)) {
@@ -158,6 +160,7 @@ nacre_tls_fresh_asked(SSL *s, const uint8_t *nonce, size_t nonce_len, int *al)
 			  "handshakes already wait (attestation.fresh_pending "
 			  "= %llu)", (unsigned long long)nacre_fresh_pending(),
 			  (unsigned long long)f->limit);
+		nacre_stats_fresh(NACRE_FRESH_REFUSED);
 		return SSL_CLIENT_HELLO_ERROR;
 	}
 	if (!(st = calloc(1, sizeof(*st))) || !SSL_set_ex_data(s, ssl_idx, st)) {
@@ -283,6 +286,7 @@ fresh_ext_add(SSL *s, unsigned int type, unsigned int context,
 		}
 		nacre_fresh_job_release(st->job);
 		st->job = NULL;
+		nacre_stats_fresh(NACRE_FRESH_SERVED);
 		if (st->reserved) {
 			st->reserved = false;
 			nacre_fresh_unreserve();
@@ -293,6 +297,7 @@ fresh_ext_add(SSL *s, unsigned int type, unsigned int context,
 	return 1;
 fail:
 	nacre_log(NACRE_LOG_INFO, 0, "fresh evidence failed: %s", err);
+	nacre_stats_fresh(NACRE_FRESH_FAILED);
 	*al = SSL_AD_INTERNAL_ERROR;
 	return -1;
 }

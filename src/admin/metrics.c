@@ -20,6 +20,7 @@
 #include "acme/acme.h"
 #include "admin/admin.h"
 #include "admin/stats.h"
+#include "fresh.h"
 #include "runtime.h"
 
 #define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), \
@@ -116,6 +117,18 @@ handshakes(struct evbuffer *b)
 	evbuffer_add_printf(b, "nacre_handshake_duration_seconds_sum %.6f\n"
 			    "nacre_handshake_duration_seconds_count %llu\n",
 			    (double)LOAD(nacre_stats.hs_sum_us) / 1e6, cum);
+	head(b, "nacre_fresh_evidence_total", "counter",
+	     "Requests for fresh, session-bound evidence, by result (refused: "
+	     "over attestation.fresh_pending).");
+	for (int r = 0; r < NACRE_FRESH_COUNT; r++)
+		evbuffer_add_printf(b, "nacre_fresh_evidence_total{result=\"%s\"}"
+				    " %llu\n",
+				    nacre_fresh_result_name((enum nacre_fresh_result)r),
+				    LOAD(nacre_stats.fresh[r]));
+	head(b, "nacre_fresh_evidence_pending", "gauge",
+	     "Handshakes waiting for fresh evidence now.");
+	evbuffer_add_printf(b, "nacre_fresh_evidence_pending %llu\n",
+			    (unsigned long long)nacre_fresh_pending());
 	head(b, "nacre_acme_chain_served_total", "counter",
 	     "Handshakes that got the ACME certificate chain of their SNI.");
 	evbuffer_add_printf(b, "nacre_acme_chain_served_total %llu\n",

@@ -45,6 +45,21 @@ nacre_pause_name(enum nacre_pause r)
 	return r < NACRE_PAUSE_COUNT ? n[r] : "memory";
 }
 
+const char *
+nacre_fresh_result_name(enum nacre_fresh_result r)
+{
+	static const char *const n[] = { "served", "refused", "failed" };
+
+	return r < NACRE_FRESH_COUNT ? n[r] : "failed";
+}
+
+void
+nacre_stats_fresh(enum nacre_fresh_result r)
+{
+	ADD(nacre_stats.fresh[r < NACRE_FRESH_COUNT ? r : NACRE_FRESH_FAILED],
+	    1);
+}
+
 enum nacre_tls_ver
 nacre_tls_ver_of(int ssl_version)
 {

@@ -21,6 +21,9 @@ enum nacre_upfail { NACRE_UPF_REFUSED, NACRE_UPF_TIMEOUT,
 		    NACRE_UPF_OTHER, NACRE_UPF_COUNT };
 enum nacre_pause { NACRE_PAUSE_MAX_CONNECTIONS, NACRE_PAUSE_DESCRIPTORS,
 		   NACRE_PAUSE_MEMORY, NACRE_PAUSE_COUNT };
+/* what became of a request for fresh evidence (tls_fresh.c) */
+enum nacre_fresh_result { NACRE_FRESH_SERVED, NACRE_FRESH_REFUSED,
+			  NACRE_FRESH_FAILED, NACRE_FRESH_COUNT };
 
 /* per listener; reference-counted, since connections outlive a listener
  * that a drain or reload closed */
@@ -43,6 +46,7 @@ struct nacre_stats {
 	atomic_uint_fast64_t upstream_fail[NACRE_UPF_COUNT];
 	atomic_uint_fast64_t accept_pauses[NACRE_PAUSE_COUNT];
 	atomic_uint_fast64_t acme_served; /* handshakes given the ACME chain */
+	atomic_uint_fast64_t fresh[NACRE_FRESH_COUNT];
 };
 
 extern struct nacre_stats nacre_stats;
@@ -52,6 +56,8 @@ extern const double nacre_hs_bounds[NACRE_HS_BUCKETS];
 const char *nacre_tls_ver_name(enum nacre_tls_ver v);
 const char *nacre_upfail_name(enum nacre_upfail r);
 const char *nacre_pause_name(enum nacre_pause r);
+const char *nacre_fresh_result_name(enum nacre_fresh_result r);
+void nacre_stats_fresh(enum nacre_fresh_result r);
 enum nacre_tls_ver nacre_tls_ver_of(int ssl_version);
 
 void nacre_stats_handshake(bool failed, enum nacre_tls_ver v, bool asked,

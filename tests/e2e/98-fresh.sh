@@ -85,8 +85,11 @@ fi
 
 # fresh_pending = 0: every request for fresh evidence is refused, clearly
 port P_FR0
+port P_FR0A
 C_LISTEN="tcp:127.0.0.1:$P_FR0"
+C_EXTRA="admin = { listen = \"tcp:127.0.0.1:$P_FR0A\"; };"
 conf "$T/fr0.conf"
+C_EXTRA=""
 sed -i 's|^attestation = { provider = "sim";|attestation = { provider = "sim"; fresh_pending = 0;|' "$T/fr0.conf"
 if nacred fr0 "$T/fr0.conf" "$P_FR0"; then
 	SIMPOL0="--root sha256:$(sed -n 's/.*sim root sha256:\([0-9a-f]\{64\}\).*/\1/p' "$T/fr0.err" | head -n 1) --any-code"
@@ -95,6 +98,10 @@ if nacred fr0 "$T/fr0.conf" "$P_FR0"; then
 	check_has "... and nacred logs why" "$(nlog fr0)" "fresh evidence refused: 0 handshakes already wait (attestation.fresh_pending = 0)"
 	fresh_run verify "127.0.0.1:$P_FR0" --sni localhost $SIMPOL0
 	fresh_expect "fresh_pending = 0: the attested certificate is still served" 0 "verified: yes"
+	m=$(curl -s --max-time 5 "http://127.0.0.1:$P_FR0A/metrics")
+	check_has "fresh_pending = 0: the refusal is counted on /metrics" "$m" \
+		'nacre_fresh_evidence_total{result="refused"} 1'
+	check_has "... and nothing waits" "$m" 'nacre_fresh_evidence_pending 0'
 	nacred_stop fr0
 fi
 
