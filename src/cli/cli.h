@@ -87,6 +87,19 @@ int cli_dial(const struct nacre_addr *a, uint64_t timeout_ms, char *err,
 int cli_target_addr(const char *t, struct nacre_addr *out, char *sni,
 		    size_t snilen);
 
+/* inspect_snp.c: nacre inspect on an AMD SEV-SNP report */
+#define CLI_SNP_MEASUREMENTS_MAX 8
+struct cli_snp_opts {
+	const char *vcek;   /* --snp-vcek FILE (DER or PEM) */
+	const char *chain;  /* --snp-chain FILE (ASK then ARK, PEM) */
+	uint8_t measurements[CLI_SNP_MEASUREMENTS_MAX][48];
+	size_t nmeasurements;
+	bool allow_debug;
+};
+bool cli_inspect_is_snp(const uint8_t *buf, size_t n);
+int cli_inspect_snp(const char *path, const uint8_t *buf, size_t n,
+		    const struct cli_snp_opts *o, time_t at);
+
 int cli_inspect(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_connect(int argc, char **argv);

@@ -24,6 +24,7 @@
 #include "attest.h"
 #include "cli.h"
 #include "libnacre.h"
+#include "snp.h"
 
 #define INPUT_MAX (1024 * 1024)
 #define FETCH_TIMEOUT_MS 10000
@@ -40,6 +41,11 @@ static const char help[] =
 	"The admin endpoint's /attestation is a PEM file for FILE or -.\n"
 	"\n"
 	"  --sni NAME           server name to send when fetching\n"
+	"AMD SEV-SNP: FILE may be a 1184-byte attestation report (raw or hex);\n"
+	"  --snp-vcek FILE      its VCEK (DER or PEM), and\n"
+	"  --snp-chain FILE     the ASK then the ARK (PEM): verify it offline\n"
+	"  --snp-measurement HEX  the 48-byte measurement to accept\n"
+	"                       (repeatable, up to 8)\n"
 	"  --json               one JSON object on stdout\n";
 
 struct input {
@@ -440,6 +446,7 @@ verdict(const struct nacre_result *r, bool json)
 struct opts {
 	const char *path;
 	const char *sni;
+	struct cli_snp_opts snp;
 	bool json;
 	struct cli_policy pol;
 	const struct nacre_policy *shown; /* for the facts when no policy */
@@ -465,6 +472,33 @@ parse(int argc, char **argv, struct opts *o)
 			if (m < 0)
 				return -1;
 			o->sni = v;
+			continue;
+		}
+		if ((m = cli_match(&a, "snp-vcek", true, &v)) != 0) {
+			if (m < 0)
+				return -1;
+			o->snp.vcek = v;
+			continue;
+		}
+		if ((m = cli_match(&a, "snp-chain", true, &v)) != 0) {
+			if (m < 0)
+				return -1;
+			o->snp.chain = v;
+			continue;
+		}
+		if ((m = cli_match(&a, "snp-measurement", true, &v)) != 0) {
+			if (m < 0)
+				return -1;
+			if (o->snp.nmeasurements == CLI_SNP_MEASUREMENTS_MAX ||
+			    strlen(v) != 96 ||
+			    nacre_hex_decode(v, o->snp.measurements[
+						     o->snp.nmeasurements], 48) != 0) {
+				fprintf(stderr, "nacre inspect: --snp-measurement "
+					"%.100s: 96 hex digits (48 bytes), at most "
+					"%d times\n", v, CLI_SNP_MEASUREMENTS_MAX);
+				return -1;
+			}
+			o->snp.nmeasurements++;
 			continue;
 		}
 		if ((m = cli_policy_opt(&o->pol, &a)) < 0)
@@ -669,11 +703,34 @@ cli_inspect(int argc, char **argv)
 
 	if ((rc = parse(argc, argv, &o)) != 0)
 		return rc > 0 ? CLI_OK : CLI_USAGE;
-	if (o.pol.any && !(p = cli_policy_build(&o.pol)))
-		return CLI_USAGE;
 	if ((is_server(o.path) ? fetch_cert(o.path, o.sni, &buf, &n) :
-				 read_all(o.path, &buf, &n)) < 0 ||
-	    classify(o.path, buf, n, &in) < 0) {
+				 read_all(o.path, &buf, &n)) < 0)
+		return CLI_USAGE;
+	/* an AMD SEV-SNP report, raw or hex */
+	if (n >= 2 * NACRE_SNP_REPORT_LEN && is_text(buf, n)) {
+		size_t k = squeeze(buf, n);
+		char *t = k == 2 * NACRE_SNP_REPORT_LEN ?
+			  strndup((const char *)buf, k) : NULL;
+
+		if (t && nacre_hex_decode(t, buf, k / 2) == 0)
+			n = k / 2;
+		else
+			n = k;
+		free(t);
+	}
+	if (cli_inspect_is_snp(buf, n)) {
+		o.snp.allow_debug = o.pol.allow_debug;
+		rc = cli_inspect_snp(o.path, buf, n, &o.snp,
+				     o.pol.has_at ? o.pol.at : 0);
+		free(buf);
+		return rc;
+	}
+	/* the Nitro policy (an SNP report has its own options above) */
+	if (o.pol.any && !(p = cli_policy_build(&o.pol))) {
+		free(buf);
+		return CLI_USAGE;
+	}
+	if (classify(o.path, buf, n, &in) < 0) {
 		nacre_policy_free(p);
 		return CLI_USAGE;
 	}

@@ -283,6 +283,8 @@ expect "a bad --max-age: exit 2" 2 "--max-age"
 # library's exported symbols; the systemd units and socket layout ----
 . tests/cli/install.sh
 . tests/cli/systemd.sh
+# ---- nacre inspect on AMD SEV-SNP reports (real vendor vectors) ----
+. tests/cli/snp.sh
 
 echo "# cli: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
