@@ -97,6 +97,17 @@ struct cli_snp_opts {
 	bool allow_debug;
 };
 bool cli_inspect_is_snp(const uint8_t *buf, size_t n);
+/* inspect_tdx.c: nacre inspect on an Intel TDX quote */
+#define CLI_TDX_MRTD_MAX 8
+struct cli_tdx_opts {
+	const char *collateral; /* --tdx-collateral DIR (Intel PCS files) */
+	uint8_t mrtd[CLI_TDX_MRTD_MAX][48];
+	size_t nmrtd;
+	bool allow_debug;
+};
+bool cli_inspect_is_tdx(const uint8_t *buf, size_t n);
+int cli_inspect_tdx(const char *path, const uint8_t *buf, size_t n,
+		    const struct cli_tdx_opts *o, time_t at);
 int cli_inspect_snp(const char *path, const uint8_t *buf, size_t n,
 		    const struct cli_snp_opts *o, time_t at);
 

@@ -46,6 +46,11 @@ static const char help[] =
 	"  --snp-chain FILE     the ASK then the ARK (PEM): verify it offline\n"
 	"  --snp-measurement HEX  the 48-byte measurement to accept\n"
 	"                       (repeatable, up to 8)\n"
+	"Intel TDX: FILE may be a v4/v5 quote, verified offline (quote, QE\n"
+	"  report, PCK chain to the Intel SGX Root CA);\n"
+	"  --tdx-collateral DIR Intel PCS files (tcbinfo*.json, qe_identity*.json,\n"
+	"                       their *_issuer_chain.pem, CRLs): the TCB status\n"
+	"  --tdx-mrtd HEX       the 48-byte MRTD to accept (repeatable, up to 8)\n"
 	"  --json               one JSON object on stdout\n";
 
 struct input {
@@ -447,6 +452,7 @@ struct opts {
 	const char *path;
 	const char *sni;
 	struct cli_snp_opts snp;
+	struct cli_tdx_opts tdx;
 	bool json;
 	struct cli_policy pol;
 	const struct nacre_policy *shown; /* for the facts when no policy */
@@ -472,6 +478,25 @@ parse(int argc, char **argv, struct opts *o)
 			if (m < 0)
 				return -1;
 			o->sni = v;
+			continue;
+		}
+		if ((m = cli_match(&a, "tdx-collateral", true, &v)) != 0) {
+			if (m < 0)
+				return -1;
+			o->tdx.collateral = v;
+			continue;
+		}
+		if ((m = cli_match(&a, "tdx-mrtd", true, &v)) != 0) {
+			if (m < 0)
+				return -1;
+			if (o->tdx.nmrtd == CLI_TDX_MRTD_MAX || strlen(v) != 96 ||
+			    nacre_hex_decode(v, o->tdx.mrtd[o->tdx.nmrtd], 48) != 0) {
+				fprintf(stderr, "nacre inspect: --tdx-mrtd %.100s: "
+					"96 hex digits (48 bytes), at most %d "
+					"times\n", v, CLI_TDX_MRTD_MAX);
+				return -1;
+			}
+			o->tdx.nmrtd++;
 			continue;
 		}
 		if ((m = cli_match(&a, "snp-vcek", true, &v)) != 0) {
@@ -725,7 +750,14 @@ cli_inspect(int argc, char **argv)
 		free(buf);
 		return rc;
 	}
-	/* the Nitro policy (an SNP report has its own options above) */
+	if (cli_inspect_is_tdx(buf, n)) {
+		o.tdx.allow_debug = o.pol.allow_debug;
+		rc = cli_inspect_tdx(o.path, buf, n, &o.tdx,
+				     o.pol.has_at ? o.pol.at : 0);
+		free(buf);
+		return rc;
+	}
+	/* the Nitro policy (SNP and TDX have their own options above) */
 	if (o.pol.any && !(p = cli_policy_build(&o.pol))) {
 		free(buf);
 		return CLI_USAGE;

@@ -285,6 +285,7 @@ expect "a bad --max-age: exit 2" 2 "--max-age"
 . tests/cli/systemd.sh
 # ---- nacre inspect on AMD SEV-SNP reports (real vendor vectors) ----
 . tests/cli/snp.sh
+. tests/cli/tdx.sh
 
 echo "# cli: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
