@@ -91,10 +91,20 @@ thread_main(void *arg)
 			usleep((useconds_t)atoi(getenv("NACRE_TEST_FRESH_DELAY_MS")) *
 			       1000);
 #endif
-		j->rc = nacre_attest_get(j->a, j->spki, j->spki_len, j->ud,
-					 j->ud_len, j->nonce, j->nonce_len,
-					 &j->doc, &j->doc_len, j->err,
-					 sizeof(j->err));
+		/* the handshake that asked is gone (closed, timed out): no
+		 * document for nobody, so dead requests cannot hold up live
+		 * ones or keep the provider busy */
+		if (atomic_load(&j->refs) == 1) {
+			j->rc = -1;
+			snprintf(j->err, sizeof(j->err), "the connection "
+				 "closed before its turn");
+		} else {
+			j->rc = nacre_attest_get(j->a, j->spki, j->spki_len,
+						 j->ud, j->ud_len, j->nonce,
+						 j->nonce_len, &j->doc,
+						 &j->doc_len, j->err,
+						 sizeof(j->err));
+		}
 		atomic_store(&j->done, true);
 		while (write(j->efd, &one, sizeof(one)) < 0 && errno == EINTR)
 			;

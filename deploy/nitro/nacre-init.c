@@ -18,6 +18,7 @@
 #include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,19 +32,7 @@
 
 #define GRACE_DEFAULT_S 30
 
-static volatile sig_atomic_t got_signal;
-
-static void
-on_signal(int sig)
-{
-	got_signal = sig;
-}
-
-static void
-on_alarm(int sig)
-{
-	(void)sig;
-}
+static int got_signal; /* the stop signal taken, or 0 */
 
 static void
 say(const char *fmt, ...)
@@ -152,7 +141,8 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t set;
+	bool killed = false;
 	long grace = GRACE_DEFAULT_S;
 	char **nacred_argv, **app_argv = NULL;
 	pid_t nacred, app, first = 0;
@@ -181,10 +171,14 @@ main(int argc, char **argv)
 		say("both commands are needed, each an absolute path");
 		return 64;
 	}
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_alarm;
-	sigaction(SIGALRM, &sa, NULL); /* only to end waitpid at the deadline */
+	/* SIGTERM, SIGINT and SIGCHLD stay blocked and are taken with
+	 * sigtimedwait: none can arrive between a check and a wait and be
+	 * missed (the children get an empty mask before exec) */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	proc_mounted();
 	if (loopback_up() != 0)
 		say("cannot bring up lo: %s", strerror(errno));
@@ -198,48 +192,46 @@ main(int argc, char **argv)
 		waitpid(app, NULL, 0);
 		return 1;
 	}
-	for (;;) {
-		pid_t pid = waitpid(-1, &st, 0);
+	while (nacred > 0 || app > 0) {
+		struct timespec tick = { 1, 0 };
+		int sig = sigtimedwait(&set, NULL, &tick);
+		pid_t pid;
 
-		if (got_signal && !deadline) {
-			say("signal %d: stopping nacred and the application",
-			    (int)got_signal);
+		/* reap first: a pid that ended is never signalled again */
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (pid != nacred && pid != app)
+				continue; /* an orphan reparented to us */
+			say("%s (pid %d) ended with status %d",
+			    pid == nacred ? "nacred" : "the application",
+			    (int)pid, status_code(st));
+			if (!first) {
+				first = pid;
+				first_status = status_code(st);
+			}
+			if (pid == nacred)
+				nacred = -1;
+			else
+				app = -1;
 			stop(nacred, SIGTERM);
 			stop(app, SIGTERM);
-			deadline = time(NULL) + grace;
-			alarm((unsigned)grace);
-		}
-		if (pid < 0) {
-			if (errno == ECHILD)
-				break;
-			if (errno == EINTR && deadline && time(NULL) >= deadline) {
-				deadline = time(NULL) + 3600; /* once */
-				say("grace period over: SIGKILL");
-				stop(nacred, SIGKILL);
-				stop(app, SIGKILL);
-			}
-			continue;
-		}
-		if (pid != nacred && pid != app)
-			continue; /* an orphan reparented to us */
-		say("%s (pid %d) ended with status %d",
-		    pid == nacred ? "nacred" : "the application", (int)pid,
-		    status_code(st));
-		if (!first) {
-			first = pid;
-			first_status = status_code(st);
-			stop(pid == nacred ? app : nacred, SIGTERM);
-			if (!deadline) {
+			if (!deadline)
 				deadline = time(NULL) + grace;
-				alarm((unsigned)grace);
-			}
 		}
-		if (pid == nacred)
-			nacred = -1;
-		else
-			app = -1;
-		if (nacred < 0 && app < 0)
-			break;
+		if ((sig == SIGTERM || sig == SIGINT) && !got_signal) {
+			got_signal = sig;
+			say("signal %d: stopping nacred and the application",
+			    sig);
+			stop(nacred, SIGTERM);
+			stop(app, SIGTERM);
+			if (!deadline)
+				deadline = time(NULL) + grace;
+		}
+		if (deadline && time(NULL) >= deadline && !killed) {
+			killed = true;
+			say("grace period over: SIGKILL");
+			stop(nacred, SIGKILL);
+			stop(app, SIGKILL);
+		}
 	}
 	return got_signal && first_status == 0 ? 0 : first_status;
 }

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -592,9 +593,20 @@ nacre_acme_start(const struct nacre_config *cfg, int notify_fd, char *err,
 	}
 	if (!(m->client = nacre_acme_client_new(&ac, err, errlen)))
 		goto fail;
-	if (pthread_create(&m->thread, NULL, run, m) != 0) {
-		snprintf(err, errlen, "cannot start the ACME thread");
-		goto fail;
+	{
+		/* process signals are the main thread's: none may land on
+		 * this one (EINTR inside curl, a handler on the wrong loop) */
+		sigset_t all, old;
+		int rc;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		rc = pthread_create(&m->thread, NULL, run, m);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0) {
+			snprintf(err, errlen, "cannot start the ACME thread");
+			goto fail;
+		}
 	}
 	m->started = true;
 	return m;

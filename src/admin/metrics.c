@@ -355,7 +355,7 @@ nacre_admin_healthy(const struct nacre_admin_view *v, char *reason,
 		snprintf(reason, cap, "the attested certificate has expired");
 		return false;
 	}
-	age = v->evidence_at ? now - v->evidence_at : 0;
+	age = v->evidence_at && now > v->evidence_at ? now - v->evidence_at : 0;
 	if (max_ms && (uint64_t)age * 1000 > max_ms) {
 		snprintf(reason, cap, "the served evidence is %lld s old, more "
 			 "than admin.max_evidence_age (%llu s)", (long long)age,
