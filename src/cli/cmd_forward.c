@@ -64,6 +64,19 @@ static const char help[] =
 static struct fwd fw;
 static struct event *drain_ev;
 
+/* Outbound connections (the enclave's, to the CA, DNS, logs) keep this
+ * many places beyond max_connections: internet clients filling the bound
+ * pause the inbound listeners only, never the enclave's way out. */
+#define OUT_RESERVE 256
+
+static bool
+over_bound(enum fwd_dir dir)
+{
+	return fw.nconns >= fw.cfg->max_connections +
+			    (dir == FWD_OUT ? OUT_RESERVE : 0);
+}
+
+/* each listener on or off: ON, and not over its direction's bound */
 static void
 listeners_enable(bool on)
 {
@@ -72,7 +85,7 @@ listeners_enable(bool on)
 
 		if (!r->lev)
 			continue;
-		if (on)
+		if (on && !over_bound(r->dir))
 			evconnlistener_enable(r->lev);
 		else
 			evconnlistener_disable(r->lev);
@@ -102,6 +115,8 @@ nacre_fwd_conn_closed(struct fwd *f)
 		   f->nconns < f->cfg->max_connections) {
 		f->paused = false;
 		listeners_enable(true);
+	} else if (f->paused && !f->draining) {
+		listeners_enable(true); /* outbound may have room again */
 	}
 }
 
@@ -133,13 +148,17 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	nacre_fwd_conn_start(&fw, r, fd, sa, salen);
-	if (fw.nconns >= fw.cfg->max_connections && !fw.paused) {
+	if (fw.nconns >= fw.cfg->max_connections) {
+		if (!fw.paused) {
+			fw.accept_pauses++;
+			log_warn("max_connections (%llu) reached: inbound "
+				 "accepting pauses until a connection ends "
+				 "(outbound keeps %d places)",
+				 (unsigned long long)fw.cfg->max_connections,
+				 OUT_RESERVE);
+		}
 		fw.paused = true;
-		fw.accept_pauses++;
-		listeners_enable(false);
-		log_warn("max_connections (%llu) reached: accepting pauses "
-			 "until a connection ends",
-			 (unsigned long long)fw.cfg->max_connections);
+		listeners_enable(true); /* each as its bound says */
 	}
 }
 
@@ -148,8 +167,8 @@ static struct event *resume_ev;
 static void
 on_resume(evutil_socket_t fd, short what, void *arg)
 {
-	if (!fw.draining && !fw.paused)
-		listeners_enable(true);
+	if (!fw.draining)
+		listeners_enable(true); /* each as its bound says */
 }
 
 /* accept() failed (EMFILE, ENOBUFS): pause a second instead of spinning */
@@ -163,7 +182,9 @@ on_accept_error(struct evconnlistener *l, void *arg)
 	fw.accept_errors++;
 	log_warn("%s: accept failed: %s; pausing 1 s", r->listen.text,
 		 strerror(err));
-	listeners_enable(false);
+	for (size_t i = 0; i < fw.cfg->nrules; i++)
+		if (fw.cfg->rules[i].lev)
+			evconnlistener_disable(fw.cfg->rules[i].lev);
 	evtimer_add(resume_ev, &tv);
 }
 
