@@ -1,10 +1,13 @@
 /*
  * http.c: the admin endpoint's HTTP side, libevent's evhttp: GET and HEAD
- * only, headers bounded, no body, every connection closed after
- * NACRE_ADMIN_TIMEOUT_S, and at most NACRE_ADMIN_CONN_PER_S new
- * connections a second (the listener pauses for the rest of the second),
- * so a peer of the admin address can hold at most a few hundred
- * descriptors and never the data path's.
+ * only, headers bounded, no body, a connection idle for
+ * NACRE_ADMIN_TIMEOUT_S closed, and at most NACRE_ADMIN_CONN_PER_S new
+ * connections a second (the listener pauses for the rest of the second).
+ * KNOWN LIMIT: evhttp's timeout (libevent 2.1) is an idle timer and 2.1
+ * caps no connections, so a peer that trickles bytes keeps its
+ * connections, and a flood at the rate bound grows the descriptors held;
+ * the admin address must be reachable by trusted parties only until the
+ * open connections are bounded too.
  */
 #include <errno.h>
 #include <string.h>
