@@ -732,15 +732,23 @@ cli_inspect(int argc, char **argv)
 				 read_all(o.path, &buf, &n)) < 0)
 		return CLI_USAGE;
 	/* an AMD SEV-SNP report, raw or hex */
+	/* (on a copy: other text, PEM above all, must keep its lines) */
 	if (n >= 2 * NACRE_SNP_REPORT_LEN && is_text(buf, n)) {
-		size_t k = squeeze(buf, n);
-		char *t = k == 2 * NACRE_SNP_REPORT_LEN ?
-			  strndup((const char *)buf, k) : NULL;
+		char *t = malloc(n + 1);
+		size_t k = 0;
 
-		if (t && nacre_hex_decode(t, buf, k / 2) == 0)
+		if (t) {
+			memcpy(t, buf, n);
+			k = squeeze((uint8_t *)t, n);
+			t[k] = '\0';
+		}
+		/* decoded into t itself (it reads ahead of what it writes),
+		 * and into buf only whole */
+		if (t && k == 2 * NACRE_SNP_REPORT_LEN &&
+		    nacre_hex_decode(t, (uint8_t *)t, k / 2) == 0) {
+			memcpy(buf, t, k / 2);
 			n = k / 2;
-		else
-			n = k;
+		}
 		free(t);
 	}
 	if (cli_inspect_is_snp(buf, n)) {
