@@ -87,6 +87,9 @@ int cli_dial(const struct nacre_addr *a, uint64_t timeout_ms, char *err,
 int cli_target_addr(const char *t, struct nacre_addr *out, char *sni,
 		    size_t snilen);
 
+/* "  LABEL             <hex of P[0..N)>", the inspect listings' line */
+void cli_hex_line(const char *label, const uint8_t *p, size_t n);
+
 /* inspect_snp.c: nacre inspect on an AMD SEV-SNP report */
 #define CLI_SNP_MEASUREMENTS_MAX 8
 struct cli_snp_opts {

@@ -21,15 +21,6 @@
 #define CERT_MAX (64 * 1024)
 
 static void
-hex(const char *label, const uint8_t *p, size_t n)
-{
-	printf("  %-18s", label);
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
-	printf("\n");
-}
-
-static void
 tcb(const char *label, const struct nacre_snp_tcb *t)
 {
 	printf("  %-18sbootloader %u, tee %u, snp %u, microcode %u\n", label,
@@ -150,17 +141,17 @@ cli_inspect_snp(const char *path, const uint8_t *buf, size_t n,
 	r = &res->report;
 	printf("input: AMD SEV-SNP attestation report (version %u)\n",
 	       r->version);
-	hex("measurement:", r->measurement, sizeof(r->measurement));
-	hex("report data:", r->report_data, sizeof(r->report_data));
-	hex("host data:", r->host_data, sizeof(r->host_data));
-	hex("id key digest:", r->id_key_digest, sizeof(r->id_key_digest));
+	cli_hex_line("measurement:", r->measurement, sizeof(r->measurement));
+	cli_hex_line("report data:", r->report_data, sizeof(r->report_data));
+	cli_hex_line("host data:", r->host_data, sizeof(r->host_data));
+	cli_hex_line("id key digest:", r->id_key_digest, sizeof(r->id_key_digest));
 	printf("  %-18s0x%llx (debug %s, migration agent %s)\n", "policy:",
 	       (unsigned long long)r->policy,
 	       r->policy & (1ULL << 19) ? "allowed" : "no",
 	       r->policy & (1ULL << 18) ? "allowed" : "no");
 	printf("  %-18s%u\n", "vmpl:", r->vmpl);
 	tcb("reported tcb:", &r->reported_tcb);
-	hex("chip id:", r->chip_id, sizeof(r->chip_id));
+	cli_hex_line("chip id:", r->chip_id, sizeof(r->chip_id));
 	if (!o->vcek && !o->chain) {
 		printf("verification: not done (give --snp-vcek and "
 		       "--snp-chain to verify offline)\n");

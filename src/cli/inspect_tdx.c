@@ -18,15 +18,6 @@
 
 #define COLLATERAL_MAX (1024 * 1024)
 
-static void
-hex(const char *label, const uint8_t *p, size_t n)
-{
-	printf("  %-18s", label);
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
-	printf("\n");
-}
-
 bool
 cli_inspect_is_tdx(const uint8_t *buf, size_t n)
 {
@@ -139,19 +130,19 @@ cli_inspect_tdx(const char *path, const uint8_t *buf, size_t n,
 	}
 	printf("input: Intel TDX quote (version %u, TD %s body)\n", q->version,
 	       q->td.is_td15 ? "1.5" : "1.0");
-	hex("mrtd:", q->td.mrtd, 48);
+	cli_hex_line("mrtd:", q->td.mrtd, 48);
 	for (int i = 0; i < 4; i++) {
 		char l[24];
 		snprintf(l, sizeof(l), "rtmr%d:", i);
-		hex(l, q->td.rtmr[i], 48);
+		cli_hex_line(l, q->td.rtmr[i], 48);
 	}
-	hex("mrconfigid:", q->td.mrconfigid, 48);
-	hex("mrowner:", q->td.mrowner, 48);
-	hex("report data:", q->td.report_data, 64);
-	hex("td attributes:", q->td.td_attributes, 8);
+	cli_hex_line("mrconfigid:", q->td.mrconfigid, 48);
+	cli_hex_line("mrowner:", q->td.mrowner, 48);
+	cli_hex_line("report data:", q->td.report_data, 64);
+	cli_hex_line("td attributes:", q->td.td_attributes, 8);
 	printf("  %-18s%s\n", "debug:", q->td.td_attributes[0] & 1 ? "yes" :
 	       "no");
-	hex("tee tcb svn:", q->td.tee_tcb_svn, 16);
+	cli_hex_line("tee tcb svn:", q->td.tee_tcb_svn, 16);
 	if (r->collateral_checked)
 		printf("  %-18s%s (platform %s, TDX module %s, QE %s)%s%s\n",
 		       "tcb status:", nacre_tdx_tcb_status_name(r->tcb_status),

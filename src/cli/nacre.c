@@ -420,3 +420,12 @@ main(int argc, char **argv)
 		"connect, caa, forward; nacre --help)\n", cmd);
 	return CLI_USAGE;
 }
+
+void
+cli_hex_line(const char *label, const uint8_t *p, size_t n)
+{
+	printf("  %-18s", label);
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", p[i]);
+	printf("\n");
+}
