@@ -35,7 +35,8 @@ BA = build/asan
 # libnacre (the verifier library, src/verify/) is linked into nacred too
 LIB_SRC    = $(wildcard src/verify/*.c)
 DAEMON_SRC = $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard src/records/*.c) \
-             $(wildcard src/acme/*.c) $(wildcard src/admin/*.c) $(LIB_SRC)
+             $(wildcard src/acme/*.c) $(wildcard src/admin/*.c) $(wildcard src/tee/*.c) \
+             $(LIB_SRC)
 DAEMON_OBJ = $(DAEMON_SRC:src/%.c=$(B)/obj/%.o)
 ASAN_OBJ   = $(DAEMON_SRC:src/%.c=$(BA)/obj/%.o)
 

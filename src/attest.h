@@ -329,6 +329,10 @@ struct nacre_claims {
 	 * handshake (docs/evidence-format.md 8.3) */
 	bool has_binding;
 	uint8_t binding[32];
+	/* "iat" (TDX and SNP evidence): the guest's clock at signing, ms
+	 * since the epoch (docs/evidence-format.md 9.4) */
+	bool has_iat;
+	uint64_t iat_ms;
 	bool has_acme;
 	char *acme_account_url;          /* "acme-url" */
 	uint8_t acme_jwk_thumbprint[32]; /* "acme-jkt" (RFC 7638, SHA-256) */
@@ -340,7 +344,7 @@ struct nacre_claims {
 };
 
 /* deterministic CBOR map (RFC 8949 4.2.1 key order): {"v", "hs", "cfg",
- * "acme-jkt", "acme-url", "acme-keys"} */
+ * "iat", "acme-jkt", "acme-url", "acme-keys"} */
 int nacre_claims_encode(const struct nacre_claims *c, uint8_t **out,
 			size_t *len);
 int nacre_claims_decode(const uint8_t *buf, size_t len,

@@ -345,7 +345,7 @@ nacre_claims_encode(const struct nacre_claims *c, uint8_t **out, size_t *len)
 	/* keys in RFC 8949 4.2.1 order (bytewise on their encodings: the
 	 * 9-byte "acme-keys" after the 8-byte ones) */
 	nacre_cbw_head(&w, 5, 1 + (c->has_binding ? 1 : 0) +
-		       (c->has_config ? 1 : 0) +
+		       (c->has_config ? 1 : 0) + (c->has_iat ? 1 : 0) +
 		       (c->has_acme ? 2 : 0) + (c->acme_nkeys ? 1 : 0));
 	nacre_cbw_text(&w, "v");
 	nacre_cbw_uint(&w, c->version);
@@ -356,6 +356,10 @@ nacre_claims_encode(const struct nacre_claims *c, uint8_t **out, size_t *len)
 	if (c->has_config) {
 		nacre_cbw_text(&w, "cfg");
 		nacre_cbw_bytes(&w, c->config_sha256, 32);
+	}
+	if (c->has_iat) {
+		nacre_cbw_text(&w, "iat");
+		nacre_cbw_uint(&w, c->iat_ms);
 	}
 	if (c->has_acme) {
 		nacre_cbw_text(&w, "acme-jkt");
@@ -448,9 +452,9 @@ claim_keys_array(const cbor_item_t *v, struct nacre_claims *c, char *err,
 	return 0;
 }
 
-enum { C_V, C_CFG, C_JKT, C_URL, C_KEYS, C_HS, C_COUNT };
+enum { C_V, C_CFG, C_JKT, C_URL, C_KEYS, C_HS, C_IAT, C_COUNT };
 static const char *const claim_keys[C_COUNT] = {
-	"v", "cfg", "acme-jkt", "acme-url", "acme-keys", "hs"
+	"v", "cfg", "acme-jkt", "acme-url", "acme-keys", "hs", "iat"
 };
 
 static int
@@ -481,6 +485,16 @@ claim(struct nacre_claims *c, int k, const cbor_item_t *v, char *err,
 	case C_HS:
 		c->has_binding = true;
 		return claim_hash(v, "hs", c->binding, err, errlen);
+	case C_IAT:
+		if (!cbor_isa_uint(v)) {
+			nacre_seterr(err, errlen, "claims.iat: expected an "
+				     "unsigned integer (ms), got %s",
+				     nacre_cbor_type_name(v));
+			return -1;
+		}
+		c->has_iat = true;
+		c->iat_ms = cbor_get_int(v);
+		return 0;
 	default:
 		return claim_url(v, c, err, errlen);
 	}
