@@ -133,6 +133,16 @@ nacre_tls_fresh_ctx_init(SSL_CTX *ctx, struct nacre_attest *a, EVP_PKEY *key,
 	return 0;
 }
 
+static void
+refused(const struct fresh_ctx *f)
+{
+	nacre_log(NACRE_LOG_WARN, 0, "fresh evidence refused: %llu "
+		  "handshakes already wait (attestation.fresh_pending "
+		  "= %llu)", (unsigned long long)nacre_fresh_pending(),
+		  (unsigned long long)f->limit);
+	nacre_stats_fresh(NACRE_FRESH_REFUSED);
+}
+
 bool
 nacre_tls_fresh_requested(const SSL *s)
 {
@@ -155,20 +165,17 @@ nacre_tls_fresh_asked(SSL *s, const uint8_t *nonce, size_t nonce_len, int *al)
 		nacre_stats_fresh(NACRE_FRESH_REFUSED);
 		return SSL_CLIENT_HELLO_ERROR;
 	}
-	if (!nacre_fresh_reserve(f->limit)) {
-		nacre_log(NACRE_LOG_WARN, 0, "fresh evidence refused: %llu "
-			  "handshakes already wait (attestation.fresh_pending "
-			  "= %llu)", (unsigned long long)nacre_fresh_pending(),
-			  (unsigned long long)f->limit);
-		nacre_stats_fresh(NACRE_FRESH_REFUSED);
+	/* a look, not a reservation: the slot is taken when the document
+	 * is asked for (fresh_ext_add), so a handshake that stalls before
+	 * its Certificate (after a HelloRetryRequest, say) holds none */
+	if (nacre_fresh_pending() >= f->limit) {
+		refused(f);
 		return SSL_CLIENT_HELLO_ERROR;
 	}
 	if (!(st = calloc(1, sizeof(*st))) || !SSL_set_ex_data(s, ssl_idx, st)) {
 		free(st);
-		nacre_fresh_unreserve();
 		return SSL_CLIENT_HELLO_ERROR;
 	}
-	st->reserved = true;
 	memcpy(st->nonce, nonce, nonce_len);
 	st->nonce_len = nonce_len;
 	SSL_set_mode(s, SSL_MODE_ASYNC);
@@ -194,7 +201,9 @@ nacre_tls_claims_fill(struct nacre_claims *c, const uint8_t cfg_digest[32],
 	}
 }
 
-/* the request to the fresh thread: this handshake's binding in the claims */
+/* the request to the fresh thread: this handshake's binding in the claims.
+ * Takes a slot of attestation.fresh_pending first: 0, 1 when all are
+ * taken (logged and counted here), -1 with err. */
 static int
 submit(SSL *s, struct fresh_state *st, char *err, size_t errlen)
 {
@@ -207,6 +216,13 @@ submit(SSL *s, struct fresh_state *st, char *err, size_t errlen)
 	if (!f) {
 		nacre_seterr(err, errlen, "no attestation provider for this context");
 		return -1;
+	}
+	if (!st->reserved) {
+		if (!nacre_fresh_reserve(f->limit)) {
+			refused(f);
+			return 1;
+		}
+		st->reserved = true;
 	}
 	memcpy(v.nonce, st->nonce, st->nonce_len);
 	v.nonce_len = st->nonce_len;
@@ -269,8 +285,14 @@ fresh_ext_add(SSL *s, unsigned int type, unsigned int context,
 	if (!(context & SSL_EXT_TLS1_3_CERTIFICATE) || chainidx != 0 || !st)
 		return 0;
 	if (!st->ext) {
-		if ((!st->job && submit(s, st, err, sizeof(err)) < 0) ||
-		    wait_job(st, err, sizeof(err)) < 0)
+		if (!st->job && (rc = submit(s, st, err, sizeof(err))) != 0) {
+			if (rc > 0) {
+				*al = SSL_AD_INTERNAL_ERROR;
+				return -1;
+			}
+			goto fail;
+		}
+		if (wait_job(st, err, sizeof(err)) < 0)
 			goto fail;
 		if (nacre_fresh_job_result(st->job, &doc, &doc_len, &why) < 0) {
 			nacre_seterr(err, sizeof(err), "%s", why);
