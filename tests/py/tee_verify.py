@@ -807,12 +807,21 @@ def tdx_collateral(Q, pck_certs, root, at, d, accept):
         if b"-----BEGIN X509 CRL-----" in raw:
             for m in re.findall(rb"-----BEGIN X509 CRL-----.+?-----END X509 "
                                 rb"CRL-----", raw, re.S):
-                crls.append((f, x509.load_pem_x509_crl(m)))
-        elif "crl" in os.path.basename(f).lower() and f.endswith(".der"):
+                try:
+                    crls.append((f, x509.load_pem_x509_crl(m)))
+                except ValueError:
+                    raise Fail("crl", "CRL %s: unreadable" % f)
+        elif b"-----BEGIN" not in raw and raw[:1] == b"\x30":
+            # DER: a CRL (CertificateList) or a certificate; else ignored
             try:
                 crls.append((f, x509.load_der_x509_crl(raw)))
             except ValueError:
-                raise Fail(chk, "collateral: %s is not a DER CRL" % f)
+                if "crl" in os.path.basename(f).lower():
+                    raise Fail("crl", "CRL %s: not a DER CRL" % f)
+                try:
+                    pool.append(Cert(raw, os.path.basename(f), True, chk))
+                except Fail:
+                    pass
     need(tcbinfos, chk, "collateral: no TCB Info JSON in %s" % d)
     need(qeids, chk, "collateral: no QE Identity JSON in %s" % d)
     # CRLs: each by its issuer (a certificate of the PCK chain or the root)
