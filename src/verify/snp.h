@@ -152,6 +152,14 @@ struct nacre_snp_certs {
 	size_t ask_len;
 	const uint8_t *ark;
 	size_t ark_len;
+	/* An extra trust anchor the caller names (DER), e.g. the ARK of
+	 * nacre's simulated SNP (src/tee/snp_sim.c) that a policy pins;
+	 * NULL: AMD's pinned ARKs only. The chain's ARK is trusted when it
+	 * is byte for byte this certificate; its product is the one its
+	 * subject CN names ("ARK-Milan", "ARK-Genoa"). Never fill it from
+	 * the evidence (the certificate table): only from a policy. */
+	const uint8_t *trusted_ark;
+	size_t trusted_ark_len;
 };
 
 /* What the VCEK certifies (its AMD extensions) */
@@ -163,7 +171,7 @@ struct nacre_snp_vcek_info {
 };
 
 /* Checks the chain at time at: the ARK is pinned (SHA-256 of its DER) for
- * want (or any pinned product), self-signed; ASK signed by ARK, VCEK by
+ * want (or any pinned product), or is c->trusted_ark, self-signed; ASK signed by ARK, VCEK by
  * ASK, each RSASSA-PSS SHA-384 salt 48; all valid at at; the VCEK's key
  * is EC P-384 and its product name is the ARK's product. On success the
  * VCEK's key (*vcek_key, EVP_PKEY_free it), its extensions and the
@@ -176,6 +184,55 @@ int nacre_snp_chain_verify(const struct nacre_snp_certs *c, time_t at,
 /* The VCEK's AMD extensions; 0, or -1 with err. */
 int nacre_snp_vcek_extensions(X509 *vcek, struct nacre_snp_vcek_info *info,
 			      char *err, size_t errlen);
+
+/* ---- snp_certtable.c: the certificate table of an extended report ---- */
+
+/* The table the host hands the guest with an extended report (SNP
+ * GET_EXT_REPORT, configfs-tsm "auxblob"; GHCB specification, "SNP
+ * Extended Guest Request"): entries of { GUID (16 bytes, in the order the
+ * GUID is written: 63da758d-e664-... is 63 da 75 8d e6 64 ...), u32
+ * offset, u32 length } (little-endian), ended by an all-zero entry, then
+ * the DER certificates at their offsets. Bytes after the certificates
+ * (page padding) are allowed. */
+#define NACRE_SNP_CERTTABLE_ENTRY_LEN 24
+#define NACRE_SNP_CERTTABLE_ENTRIES_MAX 8   /* before the terminator */
+#define NACRE_SNP_CERTTABLE_CERT_MAX 8192
+#define NACRE_SNP_CERTTABLE_MAX                                          \
+	((NACRE_SNP_CERTTABLE_ENTRIES_MAX + 1) * NACRE_SNP_CERTTABLE_ENTRY_LEN + \
+	 NACRE_SNP_CERTTABLE_ENTRIES_MAX * NACRE_SNP_CERTTABLE_CERT_MAX)
+
+extern const uint8_t nacre_snp_guid_vcek[16]; /* 63da758d-e664-4564-adc5-f4b93be8accd */
+extern const uint8_t nacre_snp_guid_vlek[16]; /* a8074bc2-a25a-483e-aae6-39c045a0b8a1 */
+extern const uint8_t nacre_snp_guid_ask[16];  /* 4ab7b379-bbac-4fe4-a02f-05aef327c782 */
+extern const uint8_t nacre_snp_guid_ark[16];  /* c0b406a4-a803-4952-9743-3fb6014cd0ae */
+
+/* The certificates found, as slices of the caller's buffer (NULL, 0 when
+ * absent). Unknown GUIDs are skipped (but bounds-checked). */
+struct nacre_snp_certtable {
+	const uint8_t *vcek;
+	size_t vcek_len;
+	const uint8_t *vlek;
+	size_t vlek_len;
+	const uint8_t *ask;
+	size_t ask_len;
+	const uint8_t *ark;
+	size_t ark_len;
+	size_t nentries;        /* entries before the terminator */
+};
+
+/* Strict: at most NACRE_SNP_CERTTABLE_MAX bytes; a terminator within
+ * NACRE_SNP_CERTTABLE_ENTRIES_MAX + 1 entries; every entry's certificate
+ * 1..NACRE_SNP_CERTTABLE_CERT_MAX bytes, inside the blob, after the table
+ * and overlapping no other; each known GUID at most once. 0, or -1 with
+ * err naming the entry and the problem. */
+int nacre_snp_certtable_parse(const uint8_t *blob, size_t len,
+			      struct nacre_snp_certtable *t, char *err,
+			      size_t errlen);
+/* The table of t's certificates (VCEK or VLEK, ASK, ARK; the absent ones
+ * left out) followed by them, malloc'd in *out. 0, or -1 with err. */
+int nacre_snp_certtable_encode(const struct nacre_snp_certtable *t,
+			       uint8_t **out, size_t *len, char *err,
+			       size_t errlen);
 
 /* ---- snp_verify.c: a report against its chain and an expectation ---- */
 

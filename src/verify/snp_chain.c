@@ -299,30 +299,68 @@ check_validity(X509 *x, const char *what, time_t at, char *err,
 	return NACRE_SNP_E_CERT_VALIDITY;
 }
 
-/* the ARK's product from its pin; NACRE_SNP_PRODUCT_ANY when unpinned */
+/* the product a caller-trusted ARK names in its CN ("ARK-Milan") */
+static enum nacre_snp_product
+product_of_cn(X509 *ark)
+{
+	char cn[64];
+
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(ark),
+				      NID_commonName, cn, sizeof(cn)) <= 0 ||
+	    strncmp(cn, "ARK-", 4) != 0)
+		return NACRE_SNP_PRODUCT_ANY;
+	for (size_t i = 0; i < NPRODUCTS; i++)
+		if (strcmp(cn + 4, products[i].name) == 0)
+			return products[i].product;
+	return NACRE_SNP_PRODUCT_ANY;
+}
+
+/* the ARK is the caller's trust anchor, byte for byte */
+static bool
+is_trusted_ark(const struct nacre_snp_certs *c, const uint8_t *der, int n)
+{
+	return c->trusted_ark && c->trusted_ark_len == (size_t)n &&
+	       memcmp(c->trusted_ark, der, (size_t)n) == 0;
+}
+
+/* the ARK's product from its pin or, for the caller's trusted ARK, from
+ * its CN; NACRE_SNP_PRODUCT_ANY when untrusted */
 static int
-check_ark(X509 *ark, enum nacre_snp_product want,
-	  enum nacre_snp_product *product, char *err, size_t errlen)
+check_ark(X509 *ark, const struct nacre_snp_certs *c,
+	  enum nacre_snp_product want, enum nacre_snp_product *product,
+	  char *err, size_t errlen)
 {
 	uint8_t *der = NULL, md[32];
 	char hex[65];
 	int n = i2d_X509(ark, &der);
+	bool trusted;
 
 	if (n <= 0) {
 		nacre_seterr(err, errlen, "Cannot encode the ARK certificate.");
 		return NACRE_SNP_E_INTERNAL;
 	}
 	SHA256(der, (size_t)n, md);
+	trusted = is_trusted_ark(c, der, n);
 	OPENSSL_free(der);
 	nacre_hex_encode(md, sizeof(md), hex);
 	*product = NACRE_SNP_PRODUCT_ANY;
 	for (size_t i = 0; i < NPRODUCTS; i++)
 		if (strcmp(hex, products[i].ark_sha256) == 0)
 			*product = products[i].product;
+	if (*product == NACRE_SNP_PRODUCT_ANY && trusted &&
+	    (*product = product_of_cn(ark)) == NACRE_SNP_PRODUCT_ANY) {
+		nacre_seterr(err, errlen, "The trusted ARK (SHA-256 %s) names no "
+			     "product: its subject CN is not \"ARK-Milan\" or "
+			     "\"ARK-Genoa\"; give an ARK made for one of them.",
+			     hex);
+		return NACRE_SNP_E_ARK_UNTRUSTED;
+	}
 	if (*product == NACRE_SNP_PRODUCT_ANY) {
 		nacre_seterr(err, errlen, "The ARK certificate (SHA-256 %s) is "
-			     "not a pinned AMD Root Key (Milan or Genoa); the "
-			     "chain does not lead to AMD.", hex);
+			     "not a pinned AMD Root Key (Milan or Genoa)%s; the "
+			     "chain does not lead to AMD.", hex,
+			     c->trusted_ark ? " nor the ARK the policy trusts" :
+			     "");
 		return NACRE_SNP_E_ARK_UNTRUSTED;
 	}
 	if (want != NACRE_SNP_PRODUCT_ANY && want != *product) {
@@ -377,13 +415,15 @@ check_product_name(const struct nacre_snp_vcek_info *info,
 }
 
 static int
-chain_checks(X509 *vcek, X509 *ask, X509 *ark, time_t at,
+chain_checks(X509 *vcek, X509 *ask, X509 *ark,
+	     const struct nacre_snp_certs *c, time_t at,
 	     enum nacre_snp_product want, struct nacre_snp_vcek_info *info,
 	     enum nacre_snp_product *product, char *err, size_t errlen)
 {
 	int st;
 
-	if ((st = check_ark(ark, want, product, err, errlen)) != NACRE_SNP_OK ||
+	if ((st = check_ark(ark, c, want, product, err, errlen)) !=
+		    NACRE_SNP_OK ||
 	    (st = check_ca(ark, "ARK", err, errlen)) != NACRE_SNP_OK ||
 	    (st = check_link(ark, ark, "ARK", "ARK", NACRE_SNP_E_ARK_SIGNATURE,
 			     err, errlen)) != NACRE_SNP_OK ||
@@ -426,7 +466,8 @@ nacre_snp_chain_verify(const struct nacre_snp_certs *c, time_t at,
 	    !(ask = parse_cert(c->ask, c->ask_len, "ASK", err, errlen)) ||
 	    !(vcek = parse_cert(c->vcek, c->vcek_len, "VCEK", err, errlen)))
 		goto out;
-	st = chain_checks(vcek, ask, ark, at, want, info, product, err, errlen);
+	st = chain_checks(vcek, ask, ark, c, at, want, info, product, err,
+			  errlen);
 	if (st == NACRE_SNP_OK && !(*vcek_key = X509_get_pubkey(vcek))) {
 		nacre_seterr(err, errlen, "Out of memory reading the VCEK's "
 			     "key.");

@@ -165,6 +165,12 @@ struct nacre_tdx_policy {
 	/* the trust anchor; NULL: the Intel SGX Root CA, recognised in the
 	 * quote's PCK chain by NACRE_TDX_INTEL_ROOT_SHA256 */
 	X509 *root;
+	/* one more trust anchor (DER) besides the Intel SGX Root CA, e.g.
+	 * the root of nacre's simulated TDX (src/tee/tdx_sim.c) a policy
+	 * names; used when root is NULL and the chain has no Intel root.
+	 * NULL: Intel's only. Never taken from the evidence. */
+	const uint8_t *trusted_root;
+	size_t trusted_root_len;
 	time_t now;			/* 0: the real clock */
 	/* quote-only verification (signatures, PCK chain, optional CRLs):
 	 * the TCB is then not evaluated and the result says so */

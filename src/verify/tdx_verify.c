@@ -257,7 +257,26 @@ out:
 	return rc;
 }
 
-/* the trust anchor: the policy's, or the Intel root found in certs */
+/* the caller's extra anchor, one DER certificate, or NULL */
+static X509 *
+trusted_root(const struct nacre_tdx_policy *p)
+{
+	const uint8_t *q = p->trusted_root;
+	X509 *x;
+
+	if (!q || p->trusted_root_len == 0 || p->trusted_root_len > 65536)
+		return NULL;
+	x = d2i_X509(NULL, &q, (long)p->trusted_root_len);
+	if (x && q != p->trusted_root + p->trusted_root_len) {
+		X509_free(x);
+		x = NULL;
+	}
+	ERR_clear_error();
+	return x;
+}
+
+/* the trust anchor: the policy's, the Intel root found in certs, or the
+ * policy's extra root */
 static X509 *
 pick_root(const struct nacre_tdx_policy *p, STACK_OF(X509) *certs)
 {
@@ -272,7 +291,7 @@ pick_root(const struct nacre_tdx_policy *p, STACK_OF(X509) *certs)
 			return x;
 		}
 	}
-	return NULL;
+	return trusted_root(p);
 }
 
 static X509_CRL *
@@ -346,9 +365,11 @@ check_pck_chain(struct run *u)
 	if (!(u->root = pick_root(u->p, u->pck_chain)))
 		return set(u->r, NACRE_TDX_E_UNTRUSTED_ROOT, "The quote's PCK "
 			   "chain does not include the Intel SGX Root CA "
-			   "(SHA-256 %s); it was not issued by Intel, or give "
+			   "(SHA-256 %s)%s; it was not issued by Intel, or give "
 			   "the root to trust in the policy.",
-			   NACRE_TDX_INTEL_ROOT_SHA256);
+			   NACRE_TDX_INTEL_ROOT_SHA256, u->p->trusted_root ?
+			   " and the policy's trusted root is not one DER "
+			   "certificate" : "");
 	if (u->pck_crl) {
 		if (!(crls = sk_X509_CRL_new_null()) ||
 		    !sk_X509_CRL_push(crls, u->pck_crl) ||
