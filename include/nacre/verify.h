@@ -41,12 +41,40 @@ int nacre_policy_load(struct nacre_policy **out, const char *path, char *err,
  *   module_ids = [ "i-...-enc..." ];
  *   allow_any_code = false;
  *   fresh = false;
+ * Since 1.2, per platform (the top-level trust, pcrs, module_ids and
+ * allow_debug are Nitro's; nitro = { roots; pcrs; module_ids;
+ * allow_debug; } is their other spelling):
+ *   tdx = { roots = [ "intel-sgx" | "/path/root.crt" ];
+ *           collateral = "/dir";      Intel PCS files (TCB Info, QE
+ *                                     Identity, issuer chains, CRLs)
+ *           mrtd = [ "<96 hex>" ]; rtmr0 .. rtmr3; mrconfigid; mrowner;
+ *           allow_debug = false; tcb_status = [ "UpToDate", ... ];
+ *           max_collateral_age = "30d"; };
+ *   snp = { roots = [ "amd-milan", "amd-genoa" | "/path/ark.crt" ];
+ *           certs = "/dir";           VCEK, ASK, ARK when the evidence
+ *                                     carries none
+ *           measurement = [ "<96 hex>" ]; host_data = [ "<64 hex>" ];
+ *           id_key_digest = [ "<96 hex>" ]; allow_debug = false;
+ *           allow_migration_agent = false; max_vmpl = 0;
+ *           min_tcb = { bootloader = N; tee = N; snp = N; microcode = N; };
+ *         };
+ *   manifests = [ "release-1.4.conf" ];  release manifests: each file
+ *           says release = "1.4"; nitro = { pcr0 = "<hex>"; }; tdx =
+ *           { mrtd = "<hex>"; ... }; snp = { measurement = "<hex>"; };
+ *           and adds its values to those platforms' allowed sets
+ * A platform is accepted only when the policy describes it (its section,
+ * its keys, or a manifest naming it); a policy naming no platform at all
+ * describes Nitro, as in 1.0. Pinning is per platform: evidence of a
+ * platform whose code the policy does not pin fails with
+ * NACRE_E_POLICY_UNPINNED unless allow_any_code.
  * Every key is optional; without trust the AWS root is trusted. A file
- * that pins no code (no pcrs, no module_ids, no allow_any_code = true)
- * loads, since a caller may add pins after, but verifies nothing (see
- * nacre_policy_check). A relative
- * PEM path is read next to the policy file (nacre_policy_load) or from the
- * working directory (nacre_policy_parse). @include is refused. */
+ * that pins no code (no pcrs, no module_ids, no tdx or snp measurement,
+ * no allow_any_code = true) loads, since a caller may add pins after, but
+ * verifies nothing (see nacre_policy_check). A relative path (PEM root,
+ * collateral or certificate directory, manifest) is read next to the
+ * policy file (nacre_policy_load) or from the working directory
+ * (nacre_policy_parse); files are read when the policy loads.
+ * @include is refused. */
 int nacre_policy_parse(struct nacre_policy **out, const char *text,
 		       const char *name, char *err, size_t errlen);
 /* Each add_root call adds to the trusted set; the first one replaces the
@@ -84,8 +112,10 @@ void nacre_policy_set_allow_any_code(struct nacre_policy *p, bool allow);
  * context TLS 1.3 only. nacre_verify_cert alone cannot check it (a
  * certificate has no handshake). Policy text: fresh = true. Default false. */
 void nacre_policy_set_fresh(struct nacre_policy *p, bool fresh);
-/* Whether p can be used: 0 when it pins code (a PCR or a module id) or
- * allows any code; -1 with err naming what to pin, e.g. "the policy pins
+/* Whether p can be used: 0 when it pins code for at least one platform (a
+ * PCR or a module id; a TDX MRTD, RTMR or MRCONFIGID; an SNP measurement
+ * or ID key digest) or allows any code; -1 with err naming what to pin,
+ * e.g. "the policy pins
  * no code: add pcrs.pcr0 (the image measurement) or module_ids, or
  * allow_any_code = true to accept any enclave". Call it after building a
  * policy to refuse a bad one before connecting. */
@@ -117,14 +147,38 @@ enum nacre_verify_status {
 	NACRE_E_FRESH_MISSING,
 	/* fresh policy: the evidence does not echo the nonce or is bound to
 	 * another handshake (a replay or a relay) */
-	NACRE_E_SESSION_BINDING
+	NACRE_E_SESSION_BINDING,
+	/* Since 1.2 (TDX and SEV-SNP evidence, docs/evidence-format.md 9).
+	 * The message names the platform's own check (e.g. "mrtd-mismatch",
+	 * "snp-tcb-too-low") and what to do. */
+	/* the evidence is from a platform the policy does not describe (add
+	 * its section: tdx = { ... }, snp = { ... }, or Nitro's keys) */
+	NACRE_E_PLATFORM,
+	/* a TEE measurement differs from the policy's: TDX MRTD, RTMR0..3,
+	 * MRCONFIGID, MROWNER; SNP measurement, host data, ID or author key
+	 * digest (the message names the field, expected and got) */
+	NACRE_E_MEASUREMENT,
+	/* the platform's TCB is not accepted: TDX TCB status (OutOfDate,
+	 * Revoked, ...), QE or TDX module identity, a revoked PCK; SNP
+	 * reported TCB below the policy's minimum */
+	NACRE_E_TCB,
+	/* collateral missing, malformed, expired or badly signed: TDX TCB
+	 * Info, QE Identity, CRLs; SNP VCEK missing or not this chip's/TCB's */
+	NACRE_E_COLLATERAL,
+	/* the guest's own policy is weaker than allowed: SNP VMPL above
+	 * max_vmpl, a migration agent allowed */
+	NACRE_E_GUEST_POLICY
 };
 
 struct nacre_result {
 	enum nacre_verify_status status;
 	char message[512];           /* a sentence a person can act on */
 	/* decoded facts, valid when the document decoded (status is OK or
-	 * NACRE_E_UNTRUSTED_ROOT or later) */
+	 * NACRE_E_UNTRUSTED_ROOT or later). For TDX and SEV-SNP evidence
+	 * (evidence_type names the platform) module_id and the PCRs stay
+	 * empty, timestamp_ms is the claims' "iat", debug the TD's or guest's
+	 * debug bit, root_sha256_hex the trusted root's (Intel SGX Root CA,
+	 * AMD ARK, or the policy's); the measurements are in message. */
 	char evidence_type[64];      /* the CMW media type */
 	char module_id[257];
 	uint64_t timestamp_ms;
@@ -151,7 +205,10 @@ struct nacre_result {
 /* Verifies cert against p, fills r; returns r->status. */
 int nacre_verify_cert(X509 *cert, const struct nacre_policy *p,
 		      struct nacre_result *r);
-/* Verifies a bare attestation document (CBOR COSE_Sign1) against p: the
+/* Verifies a bare attestation document against p: an AWS Nitro document
+ * (CBOR COSE_Sign1), or the TDX / SEV-SNP envelope of
+ * docs/evidence-format.md 9.2 (a CBOR map; the platform is told by the
+ * evidence inside: an SNP report is 1184 bytes, a TD quote longer). The
  * same checks as nacre_verify_cert, the binding against spki (DER
  * SubjectPublicKeyInfo) when given; with spki NULL the binding is not
  * checked and the success message says so. The decoded facts are filled
@@ -160,7 +217,9 @@ int nacre_verify_document(const uint8_t *doc, size_t len, const uint8_t *spki,
 			  size_t spki_len, const struct nacre_policy *p,
 			  struct nacre_result *r);
 /* "ok", "no-evidence", ..., "pcr-mismatch", "policy-pins-no-code",
- * "fresh-evidence-missing", "session-binding-mismatch";
+ * "fresh-evidence-missing", "session-binding-mismatch",
+ * "platform-not-accepted", "measurement-mismatch", "tcb-not-accepted",
+ * "collateral-invalid", "guest-policy-not-accepted";
  * "unknown" for other values */
 const char *nacre_verify_status_name(enum nacre_verify_status s);
 

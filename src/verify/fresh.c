@@ -2,13 +2,16 @@
  * fresh.c: the pieces of fresh, session-bound evidence that the server
  * (nacred) and the client (libnacre) share: the ClientHello request with
  * its nonce, and the binding of a document to one handshake
- * (docs/evidence-format.md 8).
+ * (docs/evidence-format.md 8), checked in the claims' "hs" on every
+ * platform (on TDX and SEV-SNP, which have no nonce field, "hs" carries
+ * the nonce too).
  */
 #include <string.h>
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "attest.h"
 #include "libnacre.h"
 #include "nacred.h"
 
@@ -78,6 +81,53 @@ nacre_fresh_binding(const struct nacre_fresh_view *v, uint8_t out[32])
 	     EVP_DigestFinal_ex(md, out, &olen);
 	EVP_MD_CTX_free(md);
 	return ok ? 0 : -1;
+}
+
+int
+nacre_fresh_check_claims(const uint8_t *claims, size_t len,
+			 const struct nacre_fresh_view *v, char *err,
+			 size_t errlen)
+{
+	struct nacre_claims c;
+	char why[NACRE_ERRLEN];
+	uint8_t want[32];
+	bool bound;
+
+	if (!claims || nacre_claims_decode(claims, len, &c, why,
+					   sizeof(why)) < 0) {
+		nacre_seterr(err, errlen, "Session binding failed: the fresh "
+			     "evidence has no claims map, so no handshake "
+			     "binding (claims \"hs\").");
+		return NACRE_E_SESSION_BINDING;
+	}
+	bound = c.has_binding;
+	if (bound)
+		memcpy(want, c.binding, 32);
+	nacre_claims_free(&c);
+	if (!bound) {
+		nacre_seterr(err, errlen, "Session binding failed: the fresh "
+			     "evidence has no handshake binding (claims "
+			     "\"hs\").");
+		return NACRE_E_SESSION_BINDING;
+	}
+	{
+		uint8_t got[32];
+		if (nacre_fresh_binding(v, got) < 0) {
+			nacre_seterr(err, errlen, "Cannot compute the handshake "
+				     "binding.");
+			return NACRE_E_INTERNAL;
+		}
+		if (memcmp(want, got, 32) != 0) {
+			nacre_seterr(err, errlen, "Session binding failed: the "
+				     "fresh evidence is bound to another "
+				     "handshake (its \"hs\" is not this "
+				     "handshake's nonce, randoms and key "
+				     "shares): evidence relayed from another "
+				     "connection, or replayed.");
+			return NACRE_E_SESSION_BINDING;
+		}
+	}
+	return NACRE_OK;
 }
 
 /* a key share's key_exchange bytes as they travel (RFC 8446 4.2.8.2:

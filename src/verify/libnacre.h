@@ -1,7 +1,9 @@
 /*
  * libnacre.h: what the files of libnacre share and do not export: the
- * policy's accessors (policy.c) used by the verifier (verify.c), and the
- * name of the sim root's certificate file (policy.c, attest_sim.c).
+ * policy's accessors (policy.c) used by the verifier (verify.c and its
+ * platform files verify_tdx.c, verify_snp.c), the facts a verification
+ * learns beyond the public result, fresh evidence, and the name of the sim
+ * root's certificate file (policy.c, attest_sim.c).
  */
 #ifndef NACRE_LIBNACRE_H
 #define NACRE_LIBNACRE_H
@@ -27,11 +29,104 @@ size_t nacre_policy_pcr_values(const struct nacre_policy *p, unsigned index,
 			       const uint8_t (**values)[48]);
 bool nacre_policy_module_allowed(const struct nacre_policy *p,
 				 const char *id, size_t *nallowed);
-/* a PCR or a module id is pinned */
+/* some platform's code is pinned (a PCR or module id for Nitro, an MRTD
+ * or RTMR for TDX, a measurement for SNP) */
 bool nacre_policy_pins_code(const struct nacre_policy *p);
 /* nothing pinned and allow_any_code: every result carries the warning */
 bool nacre_policy_any_code(const struct nacre_policy *p);
 bool nacre_policy_fresh(const struct nacre_policy *p);
+
+/* the platforms evidence comes from (docs/evidence-format.md 9.1) */
+enum nacre_platform {
+	NACRE_PLATFORM_NONE = 0,
+	NACRE_PLATFORM_NITRO,
+	NACRE_PLATFORM_TDX,
+	NACRE_PLATFORM_SNP,
+};
+/* "nitro", "tdx", "snp" ("none") */
+const char *nacre_platform_name(enum nacre_platform pl);
+/* the platform a CMW media type names, NONE for others */
+enum nacre_platform nacre_platform_of(const char *media_type);
+/* the policy accepts evidence of pl (describes it) */
+bool nacre_policy_describes(const struct nacre_policy *p,
+			    enum nacre_platform pl);
+/* the policy pins pl's code */
+bool nacre_policy_pins_platform(const struct nacre_policy *p,
+				enum nacre_platform pl);
+/* pl is unpinned and allow_any_code: its results carry the warning */
+bool nacre_policy_any_code_for(const struct nacre_policy *p,
+			       enum nacre_platform pl);
+bool nacre_policy_allows_any_code(const struct nacre_policy *p);
+
+/* What the verification learned of the TEE beyond struct nacre_result
+ * (whose layout is ABI): the platform, its measurements, the release a
+ * manifest names. For nacre verify and the tests. */
+struct nacre_tee_facts {
+	enum nacre_platform platform;
+	bool decoded;          /* the quote or report below was read */
+	char release[64];      /* "" when no manifest matched */
+	/* TDX */
+	uint8_t mrtd[48], rtmr[4][48], mrconfigid[48], mrowner[48];
+	uint8_t td_attributes[8];
+	char tcb_status[48];   /* "UpToDate", ... ("" unknown) */
+	/* SNP */
+	uint8_t measurement[48], host_data[32], id_key_digest[48];
+	uint32_t vmpl;
+	uint64_t guest_policy;
+	uint8_t reported_tcb[4]; /* bootloader, tee, snp, microcode */
+	char product[32];      /* "Milan", "Genoa (policy root)" */
+};
+
+/* ---- verify.c: the dispatcher ---- */
+/* The evidence of media type mt (the CMW value) against p, bound to spki
+ * (DER SubjectPublicKeyInfo; NULL: not checked); f may be NULL. r is
+ * reset first. Returns r->status. */
+int nacre_verify_evidence(const char *mt, const uint8_t *ev, size_t len,
+			  const uint8_t *spki, size_t spki_len,
+			  const struct nacre_policy *p, struct nacre_result *r,
+			  struct nacre_tee_facts *f);
+/* nacre_verify_cert with the facts */
+int nacre_verify_cert_facts(X509 *cert, const struct nacre_policy *p,
+			    struct nacre_result *r, struct nacre_tee_facts *f);
+/* the facts of ssl's verification (NULL before one) */
+const struct nacre_tee_facts *nacre_ssl_facts(const SSL *ssl);
+
+/* ---- verify.c, for verify_tdx.c and verify_snp.c ---- */
+int nacre_vset(struct nacre_result *r, enum nacre_verify_status st,
+	       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* max_age and clock skew on r->timestamp_ms; NACRE_OK or the status */
+int nacre_vcheck_age(const struct nacre_policy *p, struct nacre_result *r,
+		     const char *what);
+uint64_t nacre_vnow_ms(const struct nacre_policy *p);
+/* "3f1a2b3c…04a1": the first 4 and the last 2 of n bytes */
+void nacre_short_hex(const uint8_t *v, size_t n, char out[24]);
+/* claims facts (cfg, acme) into r; 0, or -1 with err when the claims do
+ * not decode. On 0, *c is decoded (nacre_claims_free it). */
+struct nacre_claims;
+int nacre_vclaims(const uint8_t *claims, size_t len, struct nacre_result *r,
+		  struct nacre_claims *c, char *err, size_t errlen);
+/* "none of the 3 values tdx.mrtd allows: 3f1a…, ..." list of a set */
+void nacre_vlist(const uint8_t *v, size_t n, size_t len, char *out,
+		 size_t outlen);
+
+/* ---- verify_tdx.c, verify_snp.c: envelope -> claims -> platform ->
+ * binding -> policy (docs/evidence-format.md 9.5, 9.6) ---- */
+int nacre_verify_tdx(const uint8_t *ev, size_t len, const uint8_t *spki,
+		     size_t spki_len, const struct nacre_policy *p,
+		     struct nacre_result *r, struct nacre_tee_facts *f);
+int nacre_verify_snp(const uint8_t *ev, size_t len, const uint8_t *spki,
+		     size_t spki_len, const struct nacre_policy *p,
+		     struct nacre_result *r, struct nacre_tee_facts *f);
+/* shared by both: the envelope and its claims (which must carry "iat",
+ * into r->timestamp_ms); the REPORTDATA binding (spki NULL: skipped).
+ * NACRE_OK or the status with r set. */
+struct nacre_tee_envelope;
+int nacre_tee_read(const char *platform, const uint8_t *ev, size_t len,
+		   struct nacre_tee_envelope *e, struct nacre_result *r);
+int nacre_tee_binding(const char *platform, const char *check,
+		      const struct nacre_tee_envelope *e, const uint8_t *spki,
+		      size_t spki_len, const uint8_t got[64],
+		      struct nacre_result *r);
 
 /* what nacre_policy_check says of a policy that pins no code */
 #define NACRE_UNPINNED_MSG \
@@ -80,6 +175,12 @@ struct nacre_fresh_view {
 };
 /* SHA-256 over the binding input of docs/evidence-format.md 8.3. 0 or -1. */
 int nacre_fresh_binding(const struct nacre_fresh_view *v, uint8_t out[32]);
+/* The claims map of fresh evidence against the handshake v: NACRE_OK when
+ * its "hs" is v's binding, else NACRE_E_SESSION_BINDING (or
+ * NACRE_E_INTERNAL) with a sentence in err. All three platforms. */
+int nacre_fresh_check_claims(const uint8_t *claims, size_t len,
+			     const struct nacre_fresh_view *v, char *err,
+			     size_t errlen);
 /* fills v's randoms and key shares from ssl, once the ServerHello is sent
  * (server) or read (client); the nonce is the caller's. 0, or -1 with err. */
 int nacre_fresh_view_of(SSL *ssl, bool server, struct nacre_fresh_view *v,
@@ -94,9 +195,11 @@ int nacre_ssl_fresh_ext_parse(SSL *s, unsigned int type, unsigned int context,
 			      const unsigned char *in, size_t inlen, X509 *x,
 			      size_t chainidx, int *al, void *arg);
 int nacre_ssl_fresh_init(void);
-/* the verdict on the fresh evidence of ssl's handshake for leaf */
+/* the verdict on the fresh evidence of ssl's handshake for leaf; facts
+ * may be NULL */
+struct nacre_tee_facts;
 int nacre_ssl_fresh_verify(SSL *ssl, X509 *leaf, const struct nacre_policy *p,
-			   struct nacre_result *r);
+			   struct nacre_result *r, struct nacre_tee_facts *facts);
 /* what the client saw (for nacre verify --fresh --session): false unless
  * the handshake asked and the evidence arrived */
 bool nacre_ssl_fresh_session(const SSL *ssl, struct nacre_fresh_view *v,

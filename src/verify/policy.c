@@ -1,8 +1,10 @@
 /*
- * policy.c: what a verifier accepts (struct nacre_policy): trusted roots,
- * freshness, debug enclaves, PCR values and module ids, built in code or
- * read from a libconfig file. Strict like nacred.conf: unknown keys and
- * bad values are errors "NAME:LINE: what is wrong; what to write".
+ * policy.c: what a verifier accepts (struct nacre_policy, policy_int.h):
+ * trusted roots, freshness, debug enclaves, PCR values and module ids, built
+ * in code or read from a libconfig file; the platforms it describes. Strict
+ * like nacred.conf: unknown keys and bad values are errors "NAME:LINE: what
+ * is wrong; what to write". The tdx and snp sections are policy_tee.c's,
+ * release manifests manifest.c's.
  */
 #include <libconfig.h>
 #include <stdarg.h>
@@ -19,9 +21,10 @@
 #include "libnacre.h"
 #include "nacre/verify.h"
 #include "nacred.h"
+#include "policy_int.h"
 
-#define NPCRS 16
-#define PCR_LEN 48
+#define NPCRS NACRE_POL_NPCRS
+#define PCR_LEN NACRE_POL_PCR_LEN
 #define MODULE_ID_MAX 256
 #define MAX_POLICY_FILE (256 * 1024)
 #define DEFAULT_MAX_AGE_MS (2 * 3600 * 1000ULL)
@@ -48,29 +51,6 @@ static const uint8_t aws_root_sha256[32] = {
 	0x64, 0x1a, 0x03, 0x21, 0xa3, 0xe2, 0x44, 0xef, 0xe4, 0x56, 0x46,
 	0x31, 0x95, 0xd6, 0x06, 0x31, 0x7e, 0xd7, 0xcd, 0xcc, 0x3c, 0x17,
 	0x56, 0xe0, 0x98, 0x93, 0xf3, 0xc6, 0x8f, 0x79, 0xbb, 0x5b,
-};
-
-struct pcr_allow {
-	uint8_t (*v)[PCR_LEN];
-	size_t n;
-};
-
-struct nacre_policy {
-	/* false while the implicit AWS default is the only root: the first
-	 * explicit root replaces it */
-	bool roots_explicit;
-	X509 **roots;
-	size_t nroots;
-	uint8_t (*pins)[32];
-	size_t npins;
-	uint64_t max_age_ms;
-	bool allow_debug;
-	bool allow_any_code;  /* no PCR or module id pinned is fine */
-	bool fresh;           /* ask for fresh, session-bound evidence */
-	time_t now;
-	struct pcr_allow pcr[NPCRS];
-	char **module_ids;
-	size_t nmodule_ids;
 };
 
 /* ---- building blocks ---- */
@@ -159,6 +139,8 @@ nacre_policy_free(struct nacre_policy *p)
 	for (size_t i = 0; i < p->nmodule_ids; i++)
 		free(p->module_ids[i]);
 	free(p->module_ids);
+	nacre_pol_tee_free(p);
+	nacre_pol_manifests_free(p);
 	free(p);
 }
 
@@ -167,6 +149,7 @@ nacre_policy_add_root_aws(struct nacre_policy *p, char *err, size_t errlen)
 {
 	X509 *x;
 
+	p->nitro_explicit = true;
 	if (!p->roots_explicit) {
 		p->roots_explicit = true; /* keep the default, now named */
 		return 0;
@@ -202,8 +185,8 @@ nacre_sim_cert_path(const char *key_path, char *out, size_t len)
 /* a root file is a small regular file (never a device or a FIFO, which
  * nacre_read_text_file refuses without waiting for a writer) holding a
  * certificate and no private key */
-static X509 *
-read_root_pem(const char *path, char *err, size_t errlen)
+X509 *
+nacre_pol_read_root(const char *path, char *err, size_t errlen)
 {
 	char *text, crt[4096];
 	BIO *b;
@@ -244,11 +227,12 @@ int
 nacre_policy_add_root_pem(struct nacre_policy *p, const char *pem_path,
 			  char *err, size_t errlen)
 {
-	X509 *x = read_root_pem(pem_path, err, errlen);
+	X509 *x = nacre_pol_read_root(pem_path, err, errlen);
 
 	if (!x)
 		return -1;
 	make_explicit(p);
+	p->nitro_explicit = true;
 	if (push_root(p, x) < 0) {
 		X509_free(x);
 		nacre_seterr(err, errlen, "out of memory");
@@ -274,6 +258,7 @@ nacre_policy_add_root_sha256(struct nacre_policy *p, const char *hex,
 	}
 	p->pins = n;
 	make_explicit(p);
+	p->nitro_explicit = true;
 	memcpy(p->pins[p->npins++], h, sizeof(h));
 	return 0;
 }
@@ -292,6 +277,7 @@ nacre_policy_add_pcr(struct nacre_policy *p, unsigned index,
 		return -1;
 	a->v = n;
 	memcpy(a->v[a->n++], value, PCR_LEN);
+	p->nitro_explicit = true;
 	return 0;
 }
 
@@ -311,6 +297,7 @@ nacre_policy_add_module_id(struct nacre_policy *p, const char *id)
 	}
 	p->module_ids = n;
 	p->module_ids[p->nmodule_ids++] = dup;
+	p->nitro_explicit = true;
 	return 0;
 }
 
@@ -351,8 +338,8 @@ nacre_policy_fresh(const struct nacre_policy *p)
 	return p->fresh;
 }
 
-bool
-nacre_policy_pins_code(const struct nacre_policy *p)
+static bool
+nitro_pinned(const struct nacre_policy *p)
 {
 	for (size_t i = 0; i < NPCRS; i++)
 		if (p->pcr[i].n)
@@ -361,9 +348,71 @@ nacre_policy_pins_code(const struct nacre_policy *p)
 }
 
 bool
+nacre_policy_describes(const struct nacre_policy *p, enum nacre_platform pl)
+{
+	switch (pl) {
+	case NACRE_PLATFORM_NITRO:
+		/* as before TDX and SNP: a policy naming no platform is
+		 * Nitro's */
+		return p->nitro_explicit ||
+		       (!p->tdx.described && !p->snp.described);
+	case NACRE_PLATFORM_TDX:
+		return p->tdx.described;
+	case NACRE_PLATFORM_SNP:
+		return p->snp.described;
+	default:
+		return false;
+	}
+}
+
+/* code pinned: Nitro a PCR or a module id; TDX the MRTD, an RTMR or
+ * MRCONFIGID; SNP the launch measurement or the ID key that signs it */
+bool
+nacre_policy_pins_platform(const struct nacre_policy *p,
+			   enum nacre_platform pl)
+{
+	switch (pl) {
+	case NACRE_PLATFORM_NITRO:
+		return nacre_policy_describes(p, pl) && nitro_pinned(p);
+	case NACRE_PLATFORM_TDX:
+		if (!p->tdx.described)
+			return false;
+		for (size_t i = 0; i < 4; i++)
+			if (p->tdx.rtmr[i].n)
+				return true;
+		return p->tdx.mrtd.n || p->tdx.mrconfigid.n;
+	case NACRE_PLATFORM_SNP:
+		return p->snp.described &&
+		       (p->snp.measurement.n || p->snp.id_key_digest.n);
+	default:
+		return false;
+	}
+}
+
+bool
+nacre_policy_pins_code(const struct nacre_policy *p)
+{
+	return nitro_pinned(p) ||
+	       nacre_policy_pins_platform(p, NACRE_PLATFORM_TDX) ||
+	       nacre_policy_pins_platform(p, NACRE_PLATFORM_SNP);
+}
+
+bool
 nacre_policy_any_code(const struct nacre_policy *p)
 {
 	return !nacre_policy_pins_code(p) && p->allow_any_code;
+}
+
+bool
+nacre_policy_any_code_for(const struct nacre_policy *p, enum nacre_platform pl)
+{
+	return p->allow_any_code && !nacre_policy_pins_platform(p, pl);
+}
+
+bool
+nacre_policy_allows_any_code(const struct nacre_policy *p)
+{
+	return p->allow_any_code;
 }
 
 int
@@ -375,7 +424,15 @@ nacre_policy_check(const struct nacre_policy *p, char *err, size_t errlen)
 	}
 	if (nacre_policy_pins_code(p) || p->allow_any_code)
 		return 0;
-	nacre_seterr(err, errlen, "%s", NACRE_UNPINNED_MSG);
+	if (!p->tdx.described && !p->snp.described)
+		nacre_seterr(err, errlen, "%s", NACRE_UNPINNED_MSG);
+	else
+		nacre_seterr(err, errlen, "the policy pins no code: add %s%s%s"
+			     "or allow_any_code = true to accept any code",
+			     nacre_policy_describes(p, NACRE_PLATFORM_NITRO) ?
+			     "pcrs.pcr0 (Nitro), " : "",
+			     p->tdx.described ? "tdx.mrtd (TDX), " : "",
+			     p->snp.described ? "snp.measurement (SNP), " : "");
 	return -1;
 }
 
@@ -468,18 +525,8 @@ nacre_policy_module_allowed(const struct nacre_policy *p, const char *id,
 
 /* ---- the policy file ---- */
 
-struct pctx {
-	const char *name;
-	const char *base_dir; /* relative PEM paths start here; NULL: cwd */
-	char *err;
-	size_t errlen;
-};
-
-static int fail(struct pctx *c, const config_setting_t *s, const char *fmt,
-		...) __attribute__((format(printf, 3, 4)));
-
-static int
-fail(struct pctx *c, const config_setting_t *s, const char *fmt, ...)
+int
+nacre_pol_fail(struct pctx *c, const config_setting_t *s, const char *fmt, ...)
 {
 	unsigned line = s ? config_setting_source_line(s) : 0;
 	char msg[NACRE_ERRLEN];
@@ -496,9 +543,9 @@ fail(struct pctx *c, const config_setting_t *s, const char *fmt, ...)
 	return -1;
 }
 
-static int
-check_keys(struct pctx *c, const config_setting_t *g, const char *where,
-	   const char *known)
+int
+nacre_pol_check_keys(struct pctx *c, const config_setting_t *g,
+		     const char *where, const char *known)
 {
 	int n = config_setting_length(g);
 
@@ -519,20 +566,20 @@ check_keys(struct pctx *c, const config_setting_t *g, const char *where,
 			k++;
 		}
 		if (!found)
-			return fail(c, s, "unknown key \"%s\" in %s; known "
+			return nacre_pol_fail(c, s, "unknown key \"%s\" in %s; known "
 				    "keys are: %s", name, where, known);
 	}
 	return 0;
 }
 
-static bool
-is_list(const config_setting_t *s)
+bool
+nacre_pol_is_list(const config_setting_t *s)
 {
 	return config_setting_is_array(s) || config_setting_is_list(s);
 }
 
-static const char *
-elem_string(const config_setting_t *s, int i)
+const char *
+nacre_pol_elem_string(const config_setting_t *s, int i)
 {
 	const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 
@@ -541,9 +588,29 @@ elem_string(const config_setting_t *s, int i)
 	return config_setting_get_string(e);
 }
 
+void
+nacre_pol_path(const struct pctx *c, const char *v, char *out, size_t len)
+{
+	if (*v != '/' && c->base_dir)
+		snprintf(out, len, "%s/%s", c->base_dir, v);
+	else
+		snprintf(out, len, "%s", v);
+}
+
+int
+nacre_pol_bool(struct pctx *c, const config_setting_t *s, const char *what,
+	       bool *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return nacre_pol_fail(c, s, "%s must be true or false (without "
+				      "quotes)", what);
+	*out = config_setting_get_bool(s);
+	return 0;
+}
+
 static int
 parse_root(struct pctx *c, struct nacre_policy *p, const config_setting_t *s,
-	   const char *v)
+	   const char *v, const char *where)
 {
 	char err[NACRE_ERRLEN], path[4096];
 	int rc;
@@ -553,18 +620,37 @@ parse_root(struct pctx *c, struct nacre_policy *p, const config_setting_t *s,
 	else if (strncmp(v, "sha256:", 7) == 0)
 		rc = nacre_policy_add_root_sha256(p, v + 7, err, sizeof(err));
 	else if (*v == '\0')
-		return fail(c, s, "trust.roots: an empty string is not a "
+		return nacre_pol_fail(c, s, "%s: an empty string is not a "
 			    "root; write \"aws-nitro\", a PEM file path or "
-			    "\"sha256:<64 hex digits>\"");
+			    "\"sha256:<64 hex digits>\"", where);
 	else {
-		if (*v != '/' && c->base_dir)
-			snprintf(path, sizeof(path), "%s/%s", c->base_dir, v);
-		else
-			snprintf(path, sizeof(path), "%s", v);
+		nacre_pol_path(c, v, path, sizeof(path));
 		rc = nacre_policy_add_root_pem(p, path, err, sizeof(err));
 	}
 	if (rc < 0)
-		return fail(c, s, "trust.roots: %s", err);
+		return nacre_pol_fail(c, s, "%s: %s", where, err);
+	return 0;
+}
+
+int
+nacre_pol_parse_roots(struct pctx *c, struct nacre_policy *p,
+		      const config_setting_t *roots, const char *where)
+{
+	int n = config_setting_length(roots);
+
+	if (!nacre_pol_is_list(roots) || n == 0)
+		return nacre_pol_fail(c, roots, "%s must be a non-empty list "
+			    "of strings like [ \"aws-nitro\" ]", where);
+	for (int i = 0; i < n; i++) {
+		const char *v = nacre_pol_elem_string(roots, i);
+		if (!v)
+			return nacre_pol_fail(c, roots, "%s[%d] must be a "
+				    "string: \"aws-nitro\", a PEM file path "
+				    "or \"sha256:<hex>\"", where, i);
+		if (parse_root(c, p, roots, v, where) < 0)
+			return -1;
+	}
+	p->nitro_explicit = true;
 	return 0;
 }
 
@@ -572,30 +658,16 @@ static int
 parse_trust(struct pctx *c, struct nacre_policy *p, const config_setting_t *g)
 {
 	const config_setting_t *roots;
-	int n;
 
 	if (!config_setting_is_group(g))
-		return fail(c, g, "trust must be a group: trust = { roots = "
+		return nacre_pol_fail(c, g, "trust must be a group: trust = { roots = "
 			    "[ \"aws-nitro\" ]; };");
-	if (check_keys(c, g, "trust", "roots") < 0)
+	if (nacre_pol_check_keys(c, g, "trust", "roots") < 0)
 		return -1;
 	if (!(roots = config_setting_get_member(g, "roots")))
-		return fail(c, g, "trust needs roots = [ ... ]; write "
+		return nacre_pol_fail(c, g, "trust needs roots = [ ... ]; write "
 			    "\"aws-nitro\" for real Nitro enclaves");
-	n = config_setting_length(roots);
-	if (!is_list(roots) || n == 0)
-		return fail(c, roots, "trust.roots must be a non-empty list "
-			    "of strings like [ \"aws-nitro\" ]");
-	for (int i = 0; i < n; i++) {
-		const char *v = elem_string(roots, i);
-		if (!v)
-			return fail(c, roots, "trust.roots[%d] must be a "
-				    "string: \"aws-nitro\", a PEM file path "
-				    "or \"sha256:<hex>\"", i);
-		if (parse_root(c, p, roots, v) < 0)
-			return -1;
-	}
-	return 0;
+	return nacre_pol_parse_roots(c, p, roots, "trust.roots");
 }
 
 static int
@@ -606,10 +678,10 @@ parse_max_age(struct pctx *c, struct nacre_policy *p,
 
 	if (config_setting_type(s) != CONFIG_TYPE_STRING ||
 	    nacre_parse_duration_ms(config_setting_get_string(s), &ms) < 0)
-		return fail(c, s, "max_age must be a duration string like "
+		return nacre_pol_fail(c, s, "max_age must be a duration string like "
 			    "\"2h\", \"30m\" or \"90s\"");
 	if (ms < 1000)
-		return fail(c, s, "max_age must be at least 1s; a document "
+		return nacre_pol_fail(c, s, "max_age must be at least 1s; a document "
 			    "is never younger than that when it arrives");
 	p->max_age_ms = ms;
 	return 0;
@@ -617,80 +689,135 @@ parse_max_age(struct pctx *c, struct nacre_policy *p,
 
 static int
 parse_pcr_list(struct pctx *c, struct nacre_policy *p,
-	       const config_setting_t *s, unsigned index)
+	       const config_setting_t *s, unsigned index, const char *where)
 {
 	int n = config_setting_length(s);
 
-	if (!is_list(s) || n == 0)
-		return fail(c, s, "pcrs.pcr%u must be a non-empty list of "
+	if (!nacre_pol_is_list(s) || n == 0)
+		return nacre_pol_fail(c, s, "%s.pcr%u must be a non-empty list of "
 			    "96-hex-digit strings, e.g. [ \"9c...04\" ]",
-			    index);
+			    where, index);
 	for (int i = 0; i < n; i++) {
-		const char *v = elem_string(s, i);
+		const char *v = nacre_pol_elem_string(s, i);
 		uint8_t val[PCR_LEN];
 		if (!v)
-			return fail(c, s, "pcrs.pcr%u[%d] must be a string of "
-				    "96 hex digits", index, i);
+			return nacre_pol_fail(c, s, "%s.pcr%u[%d] must be a string of "
+				    "96 hex digits", where, index, i);
 		if (nacre_hex_decode(v, val, sizeof(val)) < 0)
-			return fail(c, s, "pcrs.pcr%u[%d] must be 96 hex "
+			return nacre_pol_fail(c, s, "%s.pcr%u[%d] must be 96 hex "
 				    "digits (48 bytes, SHA-384), got %zu "
-				    "characters \"%.16s%s\"", index, i,
+				    "characters \"%.16s%s\"", where, index, i,
 				    strlen(v), v, strlen(v) > 16 ? "..." : "");
 		if (nacre_policy_add_pcr(p, index, val, sizeof(val)) < 0)
-			return fail(c, s, "out of memory");
+			return nacre_pol_fail(c, s, "out of memory");
 	}
 	return 0;
 }
 
-static int
-parse_pcrs(struct pctx *c, struct nacre_policy *p, const config_setting_t *g)
+/* "pcr0" .. "pcr15", no leading zeros; NPCRS otherwise */
+static unsigned
+pcr_index(const char *name)
+{
+	const char *d = name + 3;
+
+	if (strncmp(name, "pcr", 3) == 0 && *d &&
+	    strspn(d, "0123456789") == strlen(d) && strlen(d) <= 2 &&
+	    (d[0] != '0' || d[1] == '\0') && atoi(d) < NPCRS)
+		return (unsigned)atoi(d);
+	return NPCRS;
+}
+
+int
+nacre_pol_parse_pcrs(struct pctx *c, struct nacre_policy *p,
+		     const config_setting_t *g, const char *where)
 {
 	int n = config_setting_length(g);
 
 	if (!config_setting_is_group(g))
-		return fail(c, g, "pcrs must be a group: pcrs = { pcr0 = "
-			    "[ \"<hex>\" ]; };");
+		return nacre_pol_fail(c, g, "%s must be a group: %s = { pcr0 = "
+			    "[ \"<hex>\" ]; };", where, where);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *s = config_setting_get_elem(g,
 							(unsigned)i);
 		const char *name = config_setting_name(s);
-		unsigned idx = 0;
-		const char *d = name + 3;
+		unsigned idx = pcr_index(name);
 
-		/* "pcr0" .. "pcr15", no leading zeros */
-		if (strncmp(name, "pcr", 3) == 0 && *d &&
-		    strspn(d, "0123456789") == strlen(d) && strlen(d) <= 2 &&
-		    (d[0] != '0' || d[1] == '\0'))
-			idx = (unsigned)atoi(d);
-		else
-			idx = NPCRS;
 		if (idx >= NPCRS)
-			return fail(c, s, "unknown key \"%s\" in pcrs; write "
-				    "pcr0 to pcr15", name);
-		if (parse_pcr_list(c, p, s, idx) < 0)
+			return nacre_pol_fail(c, s, "unknown key \"%s\" in %s; write "
+				    "pcr0 to pcr15", name, where);
+		if (parse_pcr_list(c, p, s, idx, where) < 0)
 			return -1;
 	}
+	p->nitro_explicit = true;
 	return 0;
 }
 
-static int
-parse_module_ids(struct pctx *c, struct nacre_policy *p,
-		 const config_setting_t *s)
+unsigned
+nacre_pol_pcr_index(const char *name)
+{
+	return pcr_index(name);
+}
+
+int
+nacre_pol_parse_module_ids(struct pctx *c, struct nacre_policy *p,
+			   const config_setting_t *s, const char *where)
 {
 	int n = config_setting_length(s);
 
-	if (!is_list(s))
-		return fail(c, s, "module_ids must be a list of strings like "
-			    "[ \"i-0123456789abcdef0-enc0123456789abcdef\" ]");
+	if (!nacre_pol_is_list(s))
+		return nacre_pol_fail(c, s, "%s must be a list of strings like "
+			    "[ \"i-0123456789abcdef0-enc0123456789abcdef\" ]",
+			    where);
 	for (int i = 0; i < n; i++) {
-		const char *v = elem_string(s, i);
+		const char *v = nacre_pol_elem_string(s, i);
 		if (!v || !*v || strlen(v) > MODULE_ID_MAX)
-			return fail(c, s, "module_ids[%d] must be a non-empty "
-				    "string of at most %d characters", i,
+			return nacre_pol_fail(c, s, "%s[%d] must be a non-empty "
+				    "string of at most %d characters", where, i,
 				    MODULE_ID_MAX);
 		if (nacre_policy_add_module_id(p, v) < 0)
-			return fail(c, s, "out of memory");
+			return nacre_pol_fail(c, s, "out of memory");
 	}
+	p->nitro_explicit = true;
+	return 0;
+}
+
+/* nitro = { pcrs; module_ids; roots; allow_debug; }: the top-level keys'
+ * other spelling; a key given in both places is refused */
+static int
+parse_nitro(struct pctx *c, struct nacre_policy *p, const config_setting_t *g,
+	    const config_setting_t *root)
+{
+	static const struct { const char *key, *top; } both[] = {
+		{ "pcrs", "pcrs" }, { "module_ids", "module_ids" },
+		{ "roots", "trust" }, { "allow_debug", "allow_debug" },
+	};
+	const config_setting_t *s;
+
+	if (!config_setting_is_group(g))
+		return nacre_pol_fail(c, g, "nitro must be a group: nitro = { "
+				      "pcrs = { pcr0 = [ \"<hex>\" ]; }; };");
+	if (nacre_pol_check_keys(c, g, "nitro", "pcrs, module_ids, roots, "
+				 "allow_debug") < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(both) / sizeof(both[0]); i++)
+		if ((s = config_setting_get_member(g, both[i].key)) &&
+		    config_setting_get_member(root, both[i].top))
+			return nacre_pol_fail(c, s, "nitro.%s duplicates the "
+				    "top-level %s; keep one of them",
+				    both[i].key, both[i].top);
+	p->nitro_explicit = true;
+	if ((s = config_setting_get_member(g, "roots")) &&
+	    nacre_pol_parse_roots(c, p, s, "nitro.roots") < 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "pcrs")) &&
+	    nacre_pol_parse_pcrs(c, p, s, "nitro.pcrs") < 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "module_ids")) &&
+	    nacre_pol_parse_module_ids(c, p, s, "nitro.module_ids") < 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "allow_debug")) &&
+	    nacre_pol_bool(c, s, "nitro.allow_debug", &p->allow_debug) < 0)
+		return -1;
 	return 0;
 }
 
@@ -699,8 +826,9 @@ parse_top(struct pctx *c, struct nacre_policy *p, const config_setting_t *root)
 {
 	const config_setting_t *s;
 
-	if (check_keys(c, root, "the policy", "trust, max_age, allow_debug, "
-		       "pcrs, module_ids, allow_any_code, fresh") < 0)
+	if (nacre_pol_check_keys(c, root, "the policy", "trust, max_age, "
+		       "allow_debug, pcrs, module_ids, allow_any_code, fresh, "
+		       "nitro, tdx, snp, manifests") < 0)
 		return -1;
 	if ((s = config_setting_get_member(root, "trust")) &&
 	    parse_trust(c, p, s) < 0)
@@ -708,30 +836,33 @@ parse_top(struct pctx *c, struct nacre_policy *p, const config_setting_t *root)
 	if ((s = config_setting_get_member(root, "max_age")) &&
 	    parse_max_age(c, p, s) < 0)
 		return -1;
-	if ((s = config_setting_get_member(root, "allow_debug"))) {
-		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			return fail(c, s, "allow_debug must be true or false "
-				    "(without quotes)");
-		p->allow_debug = config_setting_get_bool(s);
-	}
+	if ((s = config_setting_get_member(root, "allow_debug")) &&
+	    nacre_pol_bool(c, s, "allow_debug", &p->allow_debug) < 0)
+		return -1;
 	if ((s = config_setting_get_member(root, "pcrs")) &&
-	    parse_pcrs(c, p, s) < 0)
+	    nacre_pol_parse_pcrs(c, p, s, "pcrs") < 0)
 		return -1;
 	if ((s = config_setting_get_member(root, "module_ids")) &&
-	    parse_module_ids(c, p, s) < 0)
+	    nacre_pol_parse_module_ids(c, p, s, "module_ids") < 0)
 		return -1;
-	if ((s = config_setting_get_member(root, "allow_any_code"))) {
-		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			return fail(c, s, "allow_any_code must be true or false "
-				    "(without quotes)");
-		p->allow_any_code = config_setting_get_bool(s);
-	}
-	if ((s = config_setting_get_member(root, "fresh"))) {
-		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			return fail(c, s, "fresh must be true or false "
-				    "(without quotes)");
-		p->fresh = config_setting_get_bool(s);
-	}
+	if ((s = config_setting_get_member(root, "allow_any_code")) &&
+	    nacre_pol_bool(c, s, "allow_any_code", &p->allow_any_code) < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "fresh")) &&
+	    nacre_pol_bool(c, s, "fresh", &p->fresh) < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "nitro")) &&
+	    parse_nitro(c, p, s, root) < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "tdx")) &&
+	    nacre_pol_parse_tdx(c, p, s) < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "snp")) &&
+	    nacre_pol_parse_snp(c, p, s) < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "manifests")) &&
+	    nacre_pol_parse_manifests(c, p, s) < 0)
+		return -1;
 	return 0;
 }
 
@@ -761,7 +892,7 @@ parse_with(struct nacre_policy **out, const char *text, struct pctx *c)
 	if (c->errlen)
 		c->err[0] = '\0';
 	if (!(p = nacre_policy_new()))
-		return fail(c, NULL, "out of memory");
+		return nacre_pol_fail(c, NULL, "out of memory");
 	config_init(&cfg);
 	rc = read_config(c, text, &cfg);
 	if (rc == 0)

@@ -3,9 +3,10 @@
  * (docs/evidence-format.md 8). Under a fresh policy the ClientHello's
  * NACRE_TLSEXT_ATTEST carries version 2 and a 32-byte random nonce; the
  * server's answer arrives in the leaf's CertificateEntry before the
- * certificate is verified, and the verdict needs three things: a document
- * that passes the policy and binds the leaf's key, the nonce echoed, and
- * "hs" = the binding of the randoms and key shares this client saw.
+ * certificate is verified, and the verdict needs three things: evidence
+ * that passes the policy and binds the leaf's key, the nonce echoed (Nitro;
+ * TDX and SEV-SNP evidence has no nonce field), and "hs" = the binding of
+ * the nonce, randoms and key shares this client saw.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "attest.h"
 #include "libnacre.h"
 #include "nacre/verify.h"
+#include "tee_evidence.h"
 
 #define NONCE_LEN 32
 
@@ -124,52 +126,63 @@ fail(struct nacre_result *r, enum nacre_verify_status st, const char *msg)
 	return (int)st;
 }
 
-/* the document's nonce and "hs" against this handshake */
+/* Nitro: the document's nonce, then its claims' "hs" */
 static int
-check_session(const uint8_t *doc, size_t len, const struct nacre_fresh_view *v,
-	      struct nacre_result *r)
+check_nitro(const uint8_t *doc, size_t len, const struct nacre_fresh_view *v,
+	    struct nacre_result *r)
 {
 	struct nacre_nitro_doc *d = NULL;
-	struct nacre_claims c;
-	uint8_t want[32];
-	char err[256];
-	int st = NACRE_OK;
+	char err[NACRE_ERRLEN];
+	int st;
 
 	if (nacre_nitro_doc_decode(doc, len, &d, err, sizeof(err)) < 0)
 		return fail(r, NACRE_E_DOC_MALFORMED, err);
 	if (!d->has_nonce || d->nonce_len != v->nonce_len ||
-	    memcmp(d->nonce, v->nonce, v->nonce_len) != 0) {
+	    memcmp(d->nonce, v->nonce, v->nonce_len) != 0)
 		st = fail(r, NACRE_E_SESSION_BINDING, "Session binding failed: "
 			  "the fresh evidence does not carry the nonce this "
 			  "client sent, so it was made for another request "
 			  "(a replay).");
-	} else if (!d->has_user_data ||
-		   nacre_claims_decode(d->user_data, d->user_data_len, &c, err,
-				       sizeof(err)) < 0 || !c.has_binding) {
-		if (d->has_user_data)
-			nacre_claims_free(&c);
-		st = fail(r, NACRE_E_SESSION_BINDING, "Session binding failed: "
-			  "the fresh evidence has no handshake binding (claims "
-			  "\"hs\").");
-	} else {
-		nacre_claims_free(&c);
-		if (nacre_fresh_binding(v, want) < 0)
-			st = fail(r, NACRE_E_INTERNAL, "Cannot compute the "
-				  "handshake binding.");
-		else if (memcmp(want, c.binding, 32) != 0)
-			st = fail(r, NACRE_E_SESSION_BINDING, "Session binding "
-				  "failed: the fresh evidence is bound to another "
-				  "handshake (its \"hs\" is not this handshake's "
-				  "randoms and key shares): evidence relayed from "
-				  "another connection, or replayed.");
-	}
+	else if ((st = nacre_fresh_check_claims(d->has_user_data ?
+						d->user_data : NULL,
+						d->user_data_len, v, err,
+						sizeof(err))) != NACRE_OK)
+		st = fail(r, st, err);
 	nacre_nitro_doc_free(d);
 	return st;
 }
 
+/* TDX, SNP: no nonce field; "hs" covers the nonce (and REPORTDATA, checked
+ * already, covers the claims) */
+static int
+check_tee(const uint8_t *ev, size_t len, const struct nacre_fresh_view *v,
+	  struct nacre_result *r)
+{
+	struct nacre_tee_envelope e;
+	char err[NACRE_ERRLEN];
+	int st;
+
+	if (nacre_tee_envelope_decode(ev, len, &e, err, sizeof(err)) < 0)
+		return fail(r, NACRE_E_EVIDENCE_MALFORMED, err);
+	if ((st = nacre_fresh_check_claims(e.claims, e.claims_len, v, err,
+					   sizeof(err))) != NACRE_OK)
+		return fail(r, st, err);
+	return NACRE_OK;
+}
+
+/* the evidence's nonce and "hs" against this handshake */
+static int
+check_session(const char *mt, const uint8_t *ev, size_t len,
+	      const struct nacre_fresh_view *v, struct nacre_result *r)
+{
+	if (nacre_platform_of(mt) == NACRE_PLATFORM_NITRO)
+		return check_nitro(ev, len, v, r);
+	return check_tee(ev, len, v, r);
+}
+
 int
 nacre_ssl_fresh_verify(SSL *ssl, X509 *leaf, const struct nacre_policy *p,
-		       struct nacre_result *r)
+		       struct nacre_result *r, struct nacre_tee_facts *facts)
 {
 	struct fresh_client *f = state_of(ssl);
 	char err[NACRE_ERRLEN] = "", *mt = NULL;
@@ -200,18 +213,28 @@ nacre_ssl_fresh_verify(SSL *ssl, X509 *leaf, const struct nacre_policy *p,
 	if (n <= 0) {
 		st = fail(r, NACRE_E_INTERNAL, "Cannot encode the certificate's "
 			  "public key.");
-	} else if (strcmp(mt, NACRE_MEDIA_TYPE_NITRO) != 0) {
-		st = fail(r, NACRE_E_UNSUPPORTED, "The fresh evidence is of an "
-			  "unsupported type.");
 	} else {
-		st = nacre_verify_document(doc, len, spki, (size_t)n, p, r);
+		/* every check of the platform (its binding: the leaf's key),
+		 * then the session */
+		st = nacre_verify_evidence(mt, doc, len, spki, (size_t)n, p, r,
+					   facts);
 		if (st == NACRE_OK) {
 			char warning[sizeof(r->warning)];
 			memcpy(warning, r->warning, sizeof(warning));
-			st = check_session(doc, len, &f->view, r);
+			st = check_session(mt, doc, len, &f->view, r);
 			memcpy(r->warning, warning, sizeof(warning));
 		}
-		if (st == NACRE_OK)
+		if (st == NACRE_OK && facts &&
+		    facts->platform != NACRE_PLATFORM_NITRO)
+			snprintf(r->message, sizeof(r->message), "The server "
+				 "sent fresh %s evidence made for this handshake "
+				 "(nonce, randoms and key shares bound in "
+				 "\"hs\") that satisfies the policy%s%s.",
+				 facts->platform == NACRE_PLATFORM_TDX ?
+				 "Intel TDX" : "AMD SEV-SNP",
+				 facts->release[0] ? "; release " : "",
+				 facts->release);
+		else if (st == NACRE_OK)
 			snprintf(r->message, sizeof(r->message), "The server "
 				 "sent fresh evidence from enclave %s, made for "
 				 "this handshake (nonce echoed, randoms and key "

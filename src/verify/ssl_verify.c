@@ -28,19 +28,26 @@ result_index_init(void)
 					  result_free);
 }
 
-static struct nacre_result *
+/* the verdict and the facts, kept together on the SSL; the public
+ * accessor hands out the verdict (first member) */
+struct verdict {
+	struct nacre_result r;
+	struct nacre_tee_facts f;
+};
+
+static struct verdict *
 result_slot(SSL *ssl)
 {
-	struct nacre_result *r = SSL_get_ex_data(ssl, result_idx);
+	struct verdict *v = SSL_get_ex_data(ssl, result_idx);
 
-	if (!r) {
-		r = calloc(1, sizeof(*r));
-		if (r && !SSL_set_ex_data(ssl, result_idx, r)) {
-			free(r);
-			r = NULL;
+	if (!v) {
+		v = calloc(1, sizeof(*v));
+		if (v && !SSL_set_ex_data(ssl, result_idx, v)) {
+			free(v);
+			v = NULL;
 		}
 	}
-	return r;
+	return v;
 }
 
 /* Replaces OpenSSL's chain building: the certificate is self-signed, and
@@ -52,20 +59,23 @@ verify_cb(X509_STORE_CTX *xs, void *arg)
 	SSL *ssl = X509_STORE_CTX_get_ex_data(xs,
 					      SSL_get_ex_data_X509_STORE_CTX_idx());
 	X509 *leaf = X509_STORE_CTX_get0_cert(xs);
-	struct nacre_result *r = ssl ? result_slot(ssl) : NULL;
-	struct nacre_result local;
+	struct verdict *v = ssl ? result_slot(ssl) : NULL;
+	struct verdict local;
+	struct nacre_result *r;
 
-	if (!r)
-		r = &local;
+	if (!v)
+		v = &local;
+	r = &v->r;
+	memset(&v->f, 0, sizeof(v->f));
 	if (!leaf) {
 		memset(r, 0, sizeof(*r));
 		r->status = NACRE_E_NO_EVIDENCE;
 		snprintf(r->message, sizeof(r->message),
 			 "The server sent no certificate.");
 	} else if (ssl && nacre_policy_fresh(p)) {
-		nacre_ssl_fresh_verify(ssl, leaf, p, r);
+		nacre_ssl_fresh_verify(ssl, leaf, p, r, &v->f);
 	} else {
-		nacre_verify_cert(leaf, p, r);
+		nacre_verify_cert_facts(leaf, p, r, &v->f);
 	}
 	if (r->status == NACRE_OK)
 		return 1;
@@ -101,7 +111,19 @@ nacre_ssl_ctx_verify(SSL_CTX *ctx, const struct nacre_policy *p)
 const struct nacre_result *
 nacre_ssl_result(const SSL *ssl)
 {
-	if (result_idx < 0)
+	const struct verdict *v;
+
+	if (result_idx < 0 || !(v = SSL_get_ex_data(ssl, result_idx)))
 		return NULL;
-	return SSL_get_ex_data(ssl, result_idx);
+	return &v->r;
+}
+
+const struct nacre_tee_facts *
+nacre_ssl_facts(const SSL *ssl)
+{
+	const struct verdict *v;
+
+	if (result_idx < 0 || !(v = SSL_get_ex_data(ssl, result_idx)))
+		return NULL;
+	return &v->f;
 }
