@@ -1,7 +1,9 @@
 /*
  * attest.h: attestation building blocks. Providers turn (public key, claims,
- * nonce) into evidence; today that evidence is an AWS Nitro attestation
- * document (COSE_Sign1), from /dev/nsm or from the software NSM ("sim").
+ * nonce) into evidence with its CMW media type: an AWS Nitro attestation
+ * document (COSE_Sign1), from /dev/nsm or from the software NSM ("sim"),
+ * or a TDX / SEV-SNP envelope (docs/evidence-format.md 9) from
+ * configfs-tsm ("tsm") or the simulated hardware ("sim", src/tee/).
  * The functions of each file are listed under the file's name.
  */
 #ifndef NACRE_ATTEST_H
@@ -234,16 +236,70 @@ int nacre_nsm_dev_transport(void *ctx, const uint8_t *req, size_t reqlen,
 
 struct nacre_attest; /* a provider instance; requests are serialized */
 
+/* The TEEs whose evidence is the envelope of docs/evidence-format.md 9
+ * (Nitro's is an NSM document) */
+enum nacre_tee_kind {
+	NACRE_TEE_TDX = 1, /* the envelope holding a TD quote */
+	NACRE_TEE_SNP      /* the envelope holding an SNP report */
+};
+/* NACRE_MEDIA_TYPE_TDX / _SNP; "tdx", "snp" */
+const char *nacre_tee_kind_media_type(enum nacre_tee_kind k);
+const char *nacre_tee_kind_name(enum nacre_tee_kind k);
+
+/* Evidence binding the key spki (DER SubjectPublicKeyInfo) and the claims
+ * map (docs/evidence-format.md 5, encoded; may be NULL for none), with
+ * its CMW media type (static) in *media_type:
+ *  - Nitro: an NSM document, public_key = spki, user_data = claims,
+ *    nonce = nonce (both may be NULL: CBOR null);
+ *  - TDX / SNP: the 9.2 envelope; the claims get "iat" (the guest's
+ *    clock, 9.4), REPORTDATA = nacre_report_data(spki, claims), the quote
+ *    or report from the hardware, SNP's certificates when the host gives
+ *    them. There is no nonce field (fresh evidence binds its nonce in the
+ *    "hs" claim, 8.3): nonce must be NULL.
+ * The evidence is malloc'd in *ev. 0, or -1 with err. */
+int nacre_attest_evidence(struct nacre_attest *a, const uint8_t *spki,
+			  size_t spki_len, const uint8_t *claims,
+			  size_t claims_len, const uint8_t *nonce,
+			  size_t nonce_len, const char **media_type,
+			  uint8_t **ev, size_t *ev_len, char *err,
+			  size_t errlen);
+/* the CMW media type of a's evidence (NACRE_MEDIA_TYPE_*) */
+const char *nacre_attest_media_type(const struct nacre_attest *a);
+/* a's evidence has a nonce field (Nitro); TDX and SNP bind a nonce in
+ * the claims only */
+bool nacre_attest_has_nonce(const struct nacre_attest *a);
+
+/* A TDX / SNP evidence source (src/tee/): the hardware's quote or report
+ * for 64 bytes of REPORTDATA, malloc'd in *ev; SNP: the host's
+ * certificate table (configfs-tsm auxblob), malloc'd in *aux, when it
+ * gives one (else NULL, 0). 0, or -1 with err. Called under the
+ * provider's lock. */
+struct nacre_tee_ops {
+	int (*report)(void *ctx, const uint8_t report_data[64], uint8_t **ev,
+		      size_t *ev_len, uint8_t **aux, size_t *aux_len,
+		      char *err, size_t errlen);
+	void (*free_ctx)(void *ctx);
+};
+/* a provider over a TDX / SNP source (ops static); free_ctx(ctx) runs on
+ * the last nacre_attest_free, and here already when this fails (NULL) */
+struct nacre_attest *nacre_attest_tee_wrap(const char *name,
+					   enum nacre_tee_kind kind,
+					   const struct nacre_tee_ops *ops,
+					   void *ctx, char *err,
+					   size_t errlen);
+
 struct nacre_attest *nacre_attest_nitro_open(const char *dev, char *err,
 					     size_t errlen);
-/* A COSE_Sign1 Nitro attestation document binding spki (DER
- * SubjectPublicKeyInfo), user_data and nonce (both may be NULL: CBOR
- * null), malloc'd in *doc. 0, or -1 with err. */
+/* nacre_attest_evidence without the media type: on Nitro a COSE_Sign1
+ * attestation document binding spki (DER SubjectPublicKeyInfo), user_data
+ * and nonce (both may be NULL: CBOR null), malloc'd in *doc. 0, or -1
+ * with err. */
 int nacre_attest_get(struct nacre_attest *a, const uint8_t *spki,
 		     size_t spki_len, const uint8_t *user_data, size_t ud_len,
 		     const uint8_t *nonce, size_t nonce_len, uint8_t **doc,
 		     size_t *doc_len, char *err, size_t errlen);
-const char *nacre_attest_name(const struct nacre_attest *a); /* "nitro", "sim" */
+/* "nitro", "sim", "tsm" */
+const char *nacre_attest_name(const struct nacre_attest *a);
 /* hex SHA-256 of the sim root's DER; NULL for nitro */
 const char *nacre_attest_sim_root_sha256_hex(const struct nacre_attest *a);
 /* the module_id the NSM reported (DescribeNSM) at open */

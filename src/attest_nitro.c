@@ -2,6 +2,8 @@
  * attest_nitro.c: the attestation provider: an NSM conversation (codec)
  * over a transport. "nitro" uses /dev/nsm; the sim plugs its software NSM
  * in as the transport, so both take the same path from request to document.
+ * TDX and SNP providers (src/tee/) plug in a report source instead
+ * (nacre_attest_tee_wrap); their envelope is made in tee/provider_tee.c.
  * A provider is shared by the main thread (rotation) and the fresh-evidence
  * thread (fresh.c): requests are serialized by its lock, and it lives
  * until its last reference is dropped (nacre_attest_ref / _free).
@@ -15,9 +17,15 @@
 #include <unistd.h>
 
 #include "attest.h"
+#include "tee/tee_provider.h"
+#include "tee_evidence.h"
 
 struct nacre_attest {
 	char name[8];
+	/* TDX / SNP: the kind and its report source (transport is NULL) */
+	enum nacre_tee_kind tee;
+	const struct nacre_tee_ops *tee_ops;
+	void *tee_ctx;
 	nacre_nsm_transport transport;
 	void *ctx;
 	void (*free_ctx)(void *);
@@ -109,6 +117,40 @@ nacre_attest_wrap(const char *name, nacre_nsm_transport transport, void *ctx,
 	return a;
 }
 
+struct nacre_attest *
+nacre_attest_tee_wrap(const char *name, enum nacre_tee_kind kind,
+		      const struct nacre_tee_ops *ops, void *ctx, char *err,
+		      size_t errlen)
+{
+	struct nacre_attest *a = calloc(1, sizeof(*a));
+
+	if (!a) {
+		if (ops->free_ctx)
+			ops->free_ctx(ctx);
+		nacre_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&a->lock, NULL);
+	atomic_init(&a->refs, 1);
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	a->tee = kind;
+	a->tee_ops = ops;
+	a->tee_ctx = ctx;
+	return a;
+}
+
+const char *
+nacre_tee_kind_media_type(enum nacre_tee_kind k)
+{
+	return k == NACRE_TEE_TDX ? NACRE_MEDIA_TYPE_TDX : NACRE_MEDIA_TYPE_SNP;
+}
+
+const char *
+nacre_tee_kind_name(enum nacre_tee_kind k)
+{
+	return k == NACRE_TEE_TDX ? "tdx" : "snp";
+}
+
 static void
 close_fd(void *ctx)
 {
@@ -177,23 +219,17 @@ check_binding(const uint8_t *doc, size_t len, const uint8_t *spki,
 	return 0;
 }
 
-int
-nacre_attest_get(struct nacre_attest *a, const uint8_t *spki, size_t spki_len,
-		 const uint8_t *user_data, size_t ud_len, const uint8_t *nonce,
-		 size_t nonce_len, uint8_t **doc, size_t *doc_len, char *err,
-		 size_t errlen)
+static int
+nsm_document(struct nacre_attest *a, const uint8_t *spki, size_t spki_len,
+	     const uint8_t *user_data, size_t ud_len, const uint8_t *nonce,
+	     size_t nonce_len, uint8_t **doc, size_t *doc_len, char *err,
+	     size_t errlen)
 {
 	struct nacre_nsm_response r;
 	uint8_t *req = NULL;
 	size_t reqlen;
 	int rc;
 
-	*doc = NULL;
-	*doc_len = 0;
-	if (!spki || spki_len == 0) {
-		nacre_seterr(err, errlen, "attestation needs the public key to bind");
-		return -1;
-	}
 	if (nacre_nsm_encode_attestation(user_data, ud_len, nonce, nonce_len,
 					 spki, spki_len, &req, &reqlen) < 0) {
 		nacre_seterr(err, errlen, "out of memory");
@@ -213,6 +249,66 @@ nacre_attest_get(struct nacre_attest *a, const uint8_t *spki, size_t spki_len,
 	*doc = r.document;
 	*doc_len = r.document_len;
 	return 0;
+}
+
+int
+nacre_attest_evidence(struct nacre_attest *a, const uint8_t *spki,
+		      size_t spki_len, const uint8_t *claims, size_t claims_len,
+		      const uint8_t *nonce, size_t nonce_len,
+		      const char **media_type, uint8_t **ev, size_t *ev_len,
+		      char *err, size_t errlen)
+{
+	int rc;
+
+	*ev = NULL;
+	*ev_len = 0;
+	*media_type = nacre_attest_media_type(a);
+	if (!spki || spki_len == 0) {
+		nacre_seterr(err, errlen, "attestation needs the public key to bind");
+		return -1;
+	}
+	if (!a->tee_ops)
+		return nsm_document(a, spki, spki_len, claims, claims_len, nonce,
+				    nonce_len, ev, ev_len, err, errlen);
+	if (nonce) {
+		/* a caller's mistake: the nonce would be silently unbound */
+		nacre_seterr(err, errlen, "%s evidence has no nonce field; bind "
+			     "the nonce in the \"hs\" claim",
+			     nacre_tee_kind_name(a->tee));
+		return -1;
+	}
+	pthread_mutex_lock(&a->lock);
+	rc = nacre_tee_evidence(a->tee_ops, a->tee_ctx, a->tee, spki,
+				spki_len, claims, claims_len, ev, ev_len, err,
+				errlen);
+	pthread_mutex_unlock(&a->lock);
+	return rc;
+}
+
+int
+nacre_attest_get(struct nacre_attest *a, const uint8_t *spki, size_t spki_len,
+		 const uint8_t *user_data, size_t ud_len, const uint8_t *nonce,
+		 size_t nonce_len, uint8_t **doc, size_t *doc_len, char *err,
+		 size_t errlen)
+{
+	const char *mt;
+
+	return nacre_attest_evidence(a, spki, spki_len, user_data, ud_len,
+				     nonce, nonce_len, &mt, doc, doc_len, err,
+				     errlen);
+}
+
+const char *
+nacre_attest_media_type(const struct nacre_attest *a)
+{
+	return a->tee_ops ? nacre_tee_kind_media_type(a->tee) :
+			    NACRE_MEDIA_TYPE_NITRO;
+}
+
+bool
+nacre_attest_has_nonce(const struct nacre_attest *a)
+{
+	return !a->tee_ops;
 }
 
 const char *
@@ -248,6 +344,8 @@ nacre_attest_free(struct nacre_attest *a)
 	pthread_mutex_destroy(&a->lock);
 	if (a->free_ctx)
 		a->free_ctx(a->ctx);
+	if (a->tee_ops && a->tee_ops->free_ctx)
+		a->tee_ops->free_ctx(a->tee_ctx);
 	free(a->resp);
 	free(a);
 }

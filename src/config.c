@@ -950,9 +950,11 @@ parse_admin(struct pctx *p, const config_setting_t *root,
 /* ---- attestation ---- */
 
 static const char *const attest_keys[] = { "provider", "rotate", "nitro",
-					   "sim", "fresh_pending", NULL };
+					   "sim", "tsm", "fresh_pending", NULL };
 static const char *const nitro_keys[] = { "device", NULL };
-static const char *const sim_keys[] = { "root", "pcrs_from", "pcrs", NULL };
+static const char *const sim_keys[] = { "root", "pcrs_from", "pcrs",
+					"platform", NULL };
+static const char *const tsm_keys[] = { "path", "privlevel", NULL };
 
 #define ROTATE_MIN (1 * SEC)
 #define ROTATE_MAX (2 * 3600 * SEC) /* well inside a Nitro cert's ~3 h */
@@ -1027,7 +1029,45 @@ parse_sim(struct pctx *p, config_setting_t *g, struct nacre_config *c)
 				 "or set pcrs_from = \"config\"");
 	c->attestation.sim_pcrs_from_binary = !pcrs && (!from ||
 					      strcmp(from, "binary") == 0);
+	if ((s = config_setting_get_member(g, "platform"))) {
+		const char *v = NULL;
+
+		if (get_string(p, s, "attestation.sim.platform", "\"nitro\"",
+			       &v) != 0)
+			return -1;
+		if (strcmp(v, "nitro") == 0)
+			c->attestation.sim_platform = NACRE_SIM_NITRO;
+		else if (strcmp(v, "tdx") == 0)
+			c->attestation.sim_platform = NACRE_SIM_TDX;
+		else if (strcmp(v, "snp") == 0)
+			c->attestation.sim_platform = NACRE_SIM_SNP;
+		else
+			return fail_line(p, line_of(s), "attestation.sim.platform "
+					 "= \"%s\" is unknown; use \"nitro\" (the "
+					 "default), \"tdx\" or \"snp\"", v);
+	}
 	return pcrs ? parse_sim_pcrs(p, pcrs, c) : 0;
+}
+
+static int
+parse_tsm(struct pctx *p, config_setting_t *g, struct nacre_config *c)
+{
+	const config_setting_t *s;
+
+	if (check_keys(p, g, "attestation.tsm", tsm_keys) != 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "path")) &&
+	    dup_path(p, s, "attestation.tsm.path", &c->attestation.tsm_path) != 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "privlevel"))) {
+		long long n;
+
+		if (get_int(p, s, "attestation.tsm.privlevel", 0, 3, &n) != 0)
+			return -1;
+		c->attestation.tsm_has_privlevel = true;
+		c->attestation.tsm_privlevel = (unsigned)n;
+	}
+	return 0;
 }
 
 static int
@@ -1044,7 +1084,9 @@ parse_attestation(struct pctx *p, const config_setting_t *root,
 	c->attestation.sim_pcrs_from_binary = true;
 	c->attestation.nitro_device = strdup(NACRE_NSM_DEVICE_DEFAULT);
 	c->attestation.sim_root = strdup(NACRE_SIM_ROOT_DEFAULT);
-	if (!c->attestation.nitro_device || !c->attestation.sim_root)
+	c->attestation.tsm_path = strdup(NACRE_TSM_PATH_DEFAULT);
+	if (!c->attestation.nitro_device || !c->attestation.sim_root ||
+	    !c->attestation.tsm_path)
 		return fail_line(p, 0, "out of memory");
 	if (get_group(p, root, "attestation", "{ provider = \"nitro\"; }",
 		      &g) != 0)
@@ -1058,11 +1100,14 @@ parse_attestation(struct pctx *p, const config_setting_t *root,
 			return -1;
 		if (strcmp(v, "sim") == 0)
 			c->attestation.provider = NACRE_ATTEST_SIM;
+		else if (strcmp(v, "tsm") == 0)
+			c->attestation.provider = NACRE_ATTEST_TSM;
 		else if (strcmp(v, "nitro") != 0)
 			return fail_line(p, line_of(s), "attestation.provider = "
 					 "\"%s\" is unknown; use \"nitro\" (in a "
-					 "Nitro enclave) or \"sim\" (development)",
-					 v);
+					 "Nitro enclave), \"tsm\" (Intel TDX or AMD "
+					 "SEV-SNP, configfs-tsm) or \"sim\" "
+					 "(development)", v);
 	}
 	if ((s = config_setting_get_member(g, "rotate")) &&
 	    get_duration(p, s, "attestation.rotate", ROTATE_MIN, ROTATE_MAX,
@@ -1084,6 +1129,11 @@ parse_attestation(struct pctx *p, const config_setting_t *root,
 			     &c->attestation.nitro_device) != 0)
 			return -1;
 	}
+	if (get_group(p, g, "tsm", "{ path = \"" NACRE_TSM_PATH_DEFAULT "\"; }",
+		      &sub) != 0)
+		return -1;
+	if (sub && parse_tsm(p, sub, c) != 0)
+		return -1;
 	if (get_group(p, g, "sim", "{ root = \"/var/lib/nacre/sim-root.pem\"; }",
 		      &sub) != 0)
 		return -1;
@@ -1513,6 +1563,7 @@ nacre_config_free(struct nacre_config *c)
 	free(c->tls.names);
 	free(c->attestation.nitro_device);
 	free(c->attestation.sim_root);
+	free(c->attestation.tsm_path);
 	free(c->acme.directory);
 	free(c->acme.ca_roots);
 	free(c->acme.via);

@@ -32,8 +32,10 @@ struct nacre_fresh_job {
 	size_t spki_len, ud_len;
 	uint8_t nonce[64];
 	size_t nonce_len;
+	bool has_nonce;
 	/* the result, written by the thread before done */
 	int rc;
+	const char *media_type;
 	uint8_t *doc;
 	size_t doc_len;
 	char err[NACRE_ERRLEN];
@@ -99,11 +101,15 @@ thread_main(void *arg)
 			snprintf(j->err, sizeof(j->err), "the connection "
 				 "closed before its turn");
 		} else {
-			j->rc = nacre_attest_get(j->a, j->spki, j->spki_len,
-						 j->ud, j->ud_len, j->nonce,
-						 j->nonce_len, &j->doc,
-						 &j->doc_len, j->err,
-						 sizeof(j->err));
+			j->rc = nacre_attest_evidence(j->a, j->spki,
+						      j->spki_len, j->ud,
+						      j->ud_len,
+						      j->has_nonce ? j->nonce :
+								     NULL,
+						      j->nonce_len,
+						      &j->media_type, &j->doc,
+						      &j->doc_len, j->err,
+						      sizeof(j->err));
 		}
 		atomic_store(&j->done, true);
 		while (write(j->efd, &one, sizeof(one)) < 0 && errno == EINTR)
@@ -170,8 +176,11 @@ nacre_fresh_submit(struct nacre_attest *a, const uint8_t *spki,
 	}
 	j->spki_len = spki_len;
 	j->ud_len = ud_len;
-	memcpy(j->nonce, nonce, nonce_len);
-	j->nonce_len = nonce_len;
+	if (nonce) {
+		memcpy(j->nonce, nonce, nonce_len);
+		j->nonce_len = nonce_len;
+		j->has_nonce = true;
+	}
 	j->a = nacre_attest_ref(a);
 	atomic_init(&j->refs, 2);
 	atomic_init(&j->done, false);
@@ -205,8 +214,8 @@ nacre_fresh_job_done(const struct nacre_fresh_job *j)
 }
 
 int
-nacre_fresh_job_result(struct nacre_fresh_job *j, uint8_t **doc, size_t *len,
-		       const char **err)
+nacre_fresh_job_result(struct nacre_fresh_job *j, const char **media_type,
+		       uint8_t **doc, size_t *len, const char **err)
 {
 	if (!nacre_fresh_job_done(j)) {
 		*err = "not done";
@@ -216,6 +225,7 @@ nacre_fresh_job_result(struct nacre_fresh_job *j, uint8_t **doc, size_t *len,
 		*err = j->err;
 		return -1;
 	}
+	*media_type = j->media_type;
 	*doc = j->doc;
 	*len = j->doc_len;
 	j->doc = NULL;

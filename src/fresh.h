@@ -22,9 +22,10 @@ struct nacre_acme_claims;
 
 struct nacre_fresh_job;
 
-/* Queues a request for a document (nacre_attest_get with these inputs,
- * copied) and returns the job, or NULL with err. The job's fd (an eventfd)
- * becomes readable when it is done. */
+/* Queues a request for evidence (nacre_attest_evidence with these
+ * inputs, copied; nonce NULL: none, as TDX and SNP take) and returns the
+ * job, or NULL with err. The job's fd (an eventfd) becomes readable when
+ * it is done. */
 struct nacre_fresh_job *nacre_fresh_submit(struct nacre_attest *a,
 					   const uint8_t *spki, size_t spki_len,
 					   const uint8_t *ud, size_t ud_len,
@@ -32,10 +33,10 @@ struct nacre_fresh_job *nacre_fresh_submit(struct nacre_attest *a,
 					   char *err, size_t errlen);
 int nacre_fresh_job_fd(const struct nacre_fresh_job *j);
 bool nacre_fresh_job_done(const struct nacre_fresh_job *j);
-/* once done: 0 and the document (taken: the caller frees it), or -1 and
- * the provider's message */
-int nacre_fresh_job_result(struct nacre_fresh_job *j, uint8_t **doc,
-			   size_t *len, const char **err);
+/* once done: 0, the evidence (taken: the caller frees it) and its CMW
+ * media type (static), or -1 and the provider's message */
+int nacre_fresh_job_result(struct nacre_fresh_job *j, const char **media_type,
+			   uint8_t **doc, size_t *len, const char **err);
 /* the caller's reference; the job is freed when the thread is done too */
 void nacre_fresh_job_release(struct nacre_fresh_job *j);
 

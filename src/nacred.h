@@ -62,7 +62,9 @@ int nacre_hex_decode(const char *s, uint8_t *out, size_t n);
 /* ---- config.c ---- */
 enum nacre_key_type { NACRE_KEY_EC_P256, NACRE_KEY_EC_P384 };
 enum nacre_pp_mode { NACRE_PP_NONE, NACRE_PP_V2 };
-enum nacre_provider { NACRE_ATTEST_NITRO, NACRE_ATTEST_SIM };
+enum nacre_provider { NACRE_ATTEST_NITRO, NACRE_ATTEST_SIM, NACRE_ATTEST_TSM };
+/* what the sim provider simulates (attestation.sim.platform) */
+enum nacre_sim_platform { NACRE_SIM_NITRO, NACRE_SIM_TDX, NACRE_SIM_SNP };
 /* whose record layer a connection uses after its handshake: OpenSSL's
  * (audited; the default) or nacre's own TLS 1.3 one (records/) */
 enum nacre_records_kind { NACRE_RECORDS_OPENSSL, NACRE_RECORDS_COMPACT };
@@ -73,6 +75,7 @@ enum nacre_balance { NACRE_BALANCE_PACK, NACRE_BALANCE_SPREAD };
 #define NACRE_PACK_BUSY_DEFAULT 80
 #define NACRE_SIM_ROOT_DEFAULT "/var/lib/nacre/sim-root.pem"
 #define NACRE_NSM_DEVICE_DEFAULT "/dev/nsm"
+#define NACRE_TSM_PATH_DEFAULT "/sys/kernel/config/tsm/report"
 #define NACRE_FRESH_PENDING_DEFAULT 64
 
 struct nacre_listen_conf {
@@ -111,8 +114,16 @@ struct nacre_config {
 		uint64_t rotate_ms;
 		char *nitro_device;
 		char *sim_root;            /* PEM: the sim root cert and key */
+		/* nitro: the software NSM; tdx / snp: the simulated
+		 * hardware, its keys in <dirname(sim_root)>/sim-tdx, sim-snp */
+		enum nacre_sim_platform sim_platform;
 		bool sim_pcrs_from_binary; /* PCR0 = SHA-384 of nacred */
-		uint8_t sim_pcrs[16][48];  /* fixed values (pcrs_from "config") */
+		uint8_t sim_pcrs[16][48];  /* fixed values (pcrs_from "config");
+					    * tdx / snp: pcr0 is MRTD /
+					    * MEASUREMENT */
+		char *tsm_path;            /* configfs-tsm report directory */
+		bool tsm_has_privlevel;    /* SNP VMPL written when set */
+		unsigned tsm_privlevel;    /* 0..3 */
 		/* handshakes waiting for fresh evidence at most (0: fresh
 		 * evidence refused); docs/evidence-format.md 8 */
 		uint64_t fresh_pending;
@@ -379,6 +390,10 @@ void nacre_buf_flush(void);
 struct nacre_attest *nacre_provider_open(const struct nacre_config *cfg,
 					 bool at_start,
 					 char *err, size_t errlen);
+/* where the simulated TDX / SNP keys live: <dirname(sim_root)>/sim-tdx or
+ * sim-snp. 0, or -1 when it does not fit CAP */
+int nacre_sim_tee_dir(const char *sim_root, enum nacre_sim_platform p,
+		      char *out, size_t cap);
 
 /* ---- sdnotify.c: systemd readiness (Type=notify), no libsystemd ---- */
 void nacre_sd_notify(const char *state);

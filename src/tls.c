@@ -117,7 +117,7 @@ add_ext(X509 *x, int nid, const char *value)
  * not from a CA. */
 static X509 *
 cert_self_signed(EVP_PKEY *key, const struct nacre_config *cfg,
-		 const uint8_t *doc, size_t doc_len)
+		 const char *media_type, const uint8_t *doc, size_t doc_len)
 {
 	X509 *x = X509_new();
 	X509_NAME *name;
@@ -148,8 +148,7 @@ cert_self_signed(EVP_PKEY *key, const struct nacre_config *cfg,
 	    !add_ext(x, NID_ext_key_usage, "serverAuth") ||
 	    !add_ext(x, NID_subject_key_identifier, "hash"))
 		goto fail;
-	if (doc && nacre_evidence_add_to_cert(x, NACRE_MEDIA_TYPE_NITRO, doc,
-					      doc_len) != 0)
+	if (doc && nacre_evidence_add_to_cert(x, media_type, doc, doc_len) != 0)
 		goto fail;
 	if (!X509_sign(x, key, EVP_sha256()))
 		goto fail;
@@ -323,12 +322,14 @@ nacre_tls_acme_served(const SSL *s)
 	       (uintptr_t)SSL_get_ex_data(s, asked_idx) == MARK_ACME;
 }
 
-/* Evidence binding the key: NSM public_key = the key's DER SPKI, user_data
- * = the claims map (format version, SHA-256 of the configuration). */
+/* Evidence binding the key and the claims map (format version, SHA-256 of
+ * the configuration): on Nitro NSM public_key = the key's DER SPKI,
+ * user_data = the claims; on TDX / SNP REPORTDATA over both (attest.h). */
 static int
 evidence_for(struct nacre_attest *a, EVP_PKEY *key,
 	     const struct nacre_config *cfg, const struct nacre_acme_claims *acme,
-	     uint8_t **doc, size_t *doc_len, char *err, size_t errlen)
+	     const char **media_type, uint8_t **doc, size_t *doc_len, char *err,
+	     size_t errlen)
 {
 	struct nacre_claims claims;
 	unsigned char *spki = NULL;
@@ -343,8 +344,8 @@ evidence_for(struct nacre_attest *a, EVP_PKEY *key,
 			 "attestation");
 		goto out;
 	}
-	rc = nacre_attest_get(a, spki, (size_t)spki_len, ud, ud_len, NULL, 0,
-			      doc, doc_len, err, errlen);
+	rc = nacre_attest_evidence(a, spki, (size_t)spki_len, ud, ud_len, NULL,
+				   0, media_type, doc, doc_len, err, errlen);
 out:
 	OPENSSL_free(spki);
 	free(ud);
@@ -464,15 +465,17 @@ nacre_tls_ctx_new(const struct nacre_config *cfg, struct nacre_attest *a,
 	X509 *cert = NULL;
 	uint8_t *doc = NULL;
 	size_t doc_len = 0;
+	const char *media_type = NULL;
 
 	key = key_generate(cfg->tls.key);
 	if (!key) {
 		set_err(err, errlen, "cannot generate the TLS key");
 		return NULL;
 	}
-	if (a && evidence_for(a, key, cfg, acme, &doc, &doc_len, err, errlen) != 0)
+	if (a && evidence_for(a, key, cfg, acme, &media_type, &doc, &doc_len,
+			      err, errlen) != 0)
 		goto out;
-	cert = cert_self_signed(key, cfg, doc, doc_len);
+	cert = cert_self_signed(key, cfg, media_type, doc, doc_len);
 	if (!cert) {
 		set_err(err, errlen, "cannot build the certificate");
 		goto out;

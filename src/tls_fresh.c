@@ -235,8 +235,15 @@ submit(SSL *s, struct fresh_state *st, char *err, size_t errlen)
 		nacre_seterr(err, errlen, "cannot encode the claims");
 		return -1;
 	}
-	st->job = nacre_fresh_submit(f->a, f->spki, f->spki_len, ud, ud_len,
-				     st->nonce, st->nonce_len, err, errlen);
+	/* TDX / SNP evidence has no nonce field: the nonce is in "hs",
+	 * which REPORTDATA covers (docs/evidence-format.md 9.3) */
+	if (nacre_attest_has_nonce(f->a))
+		st->job = nacre_fresh_submit(f->a, f->spki, f->spki_len, ud,
+					     ud_len, st->nonce, st->nonce_len,
+					     err, errlen);
+	else
+		st->job = nacre_fresh_submit(f->a, f->spki, f->spki_len, ud,
+					     ud_len, NULL, 0, err, errlen);
 	free(ud);
 	return st->job ? 0 : -1;
 }
@@ -277,7 +284,7 @@ fresh_ext_add(SSL *s, unsigned int type, unsigned int context,
 {
 	struct fresh_state *st = state_of(s);
 	char err[NACRE_ERRLEN];
-	const char *why;
+	const char *why, *mt;
 	uint8_t *doc = NULL;
 	size_t doc_len;
 	int rc;
@@ -294,12 +301,12 @@ fresh_ext_add(SSL *s, unsigned int type, unsigned int context,
 		}
 		if (wait_job(st, err, sizeof(err)) < 0)
 			goto fail;
-		if (nacre_fresh_job_result(st->job, &doc, &doc_len, &why) < 0) {
+		if (nacre_fresh_job_result(st->job, &mt, &doc, &doc_len,
+					   &why) < 0) {
 			nacre_seterr(err, sizeof(err), "%s", why);
 			goto fail;
 		}
-		rc = nacre_evidence_encode_extn_value(NACRE_MEDIA_TYPE_NITRO, doc,
-						      doc_len, &st->ext,
+		rc = nacre_evidence_encode_extn_value(mt, doc, doc_len, &st->ext,
 						      &st->ext_len);
 		free(doc);
 		if (rc < 0 || st->ext_len > 0xffff) {

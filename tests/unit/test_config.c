@@ -767,6 +767,49 @@ test_attestation(void)
 		  "attestation: sim root path taken");
 	nacre_config_free(c);
 
+	c = parse(BASE);
+	CHECK(c && c->attestation.sim_platform == NACRE_SIM_NITRO,
+	      "attestation: the sim simulates nitro by default");
+	CHECK_STR(c ? c->attestation.tsm_path : NULL, NACRE_TSM_PATH_DEFAULT,
+		  "attestation: tsm path defaults to /sys/kernel/config/tsm/report");
+	CHECK(c && !c->attestation.tsm_has_privlevel,
+	      "attestation: tsm privlevel not written by default");
+	nacre_config_free(c);
+	c = parse(BASE "attestation = { provider = \"sim\"; sim = { platform = \"tdx\"; }; };\n");
+	CHECK(c && c->attestation.provider == NACRE_ATTEST_SIM &&
+	      c->attestation.sim_platform == NACRE_SIM_TDX &&
+	      c->attestation.sim_pcrs_from_binary,
+	      "attestation: sim platform tdx, measured from the binary");
+	nacre_config_free(c);
+	c = parse(BASE "attestation = { provider = \"sim\"; sim = { platform = \"snp\"; "
+		  "pcrs_from = \"config\"; }; };\n");
+	CHECK(c && c->attestation.sim_platform == NACRE_SIM_SNP &&
+	      !c->attestation.sim_pcrs_from_binary,
+	      "attestation: sim platform snp with the measurement from the config");
+	nacre_config_free(c);
+	c = parse(BASE "attestation = { provider = \"tsm\";\n"
+		  "  tsm = { path = \"/tmp/tsm/report\"; privlevel = 2; }; };\n");
+	CHECK(c && c->attestation.provider == NACRE_ATTEST_TSM &&
+	      c->attestation.tsm_has_privlevel && c->attestation.tsm_privlevel == 2,
+	      "attestation: tsm provider with privlevel 2");
+	CHECK_STR(c ? c->attestation.tsm_path : NULL, "/tmp/tsm/report",
+		  "attestation: tsm path taken");
+	nacre_config_free(c);
+	{
+		char dir[256];
+		CHECK(nacre_sim_tee_dir("/var/lib/nacre/sim-root.pem", NACRE_SIM_TDX,
+					dir, sizeof(dir)) == 0 &&
+		      strcmp(dir, "/var/lib/nacre/sim-tdx") == 0,
+		      "attestation: simulated TDX keys beside the sim root");
+		CHECK(nacre_sim_tee_dir("/sim-root.pem", NACRE_SIM_SNP, dir,
+					sizeof(dir)) == 0 &&
+		      strcmp(dir, "/sim-snp") == 0,
+		      "attestation: simulated SNP keys beside a root in /");
+		CHECK(nacre_sim_tee_dir("/var/lib/nacre/sim-root.pem", NACRE_SIM_SNP,
+					dir, 8) < 0,
+		      "attestation: a sim key directory that does not fit is refused");
+	}
+
 	c = parse(BASE "attestation = { nitro = { device = \"/dev/nsm0\"; }; };\n");
 	CHECK_STR(c ? c->attestation.nitro_device : NULL, "/dev/nsm0",
 		  "attestation: nitro device path taken");
@@ -783,7 +826,25 @@ test_attestation(void)
 	nacre_config_free(c);
 
 	bad("provider unknown", BASE "attestation = { provider = \"tdx\"; };\n",
-	    "test.conf:3:", "attestation.provider", "\"nitro\"", "\"sim\"");
+	    "test.conf:3:", "attestation.provider", "\"nitro\"", "\"sim\"",
+	    "\"tsm\"");
+	bad("sim platform unknown",
+	    BASE "attestation = { provider = \"sim\"; sim = { platform = \"sgx\"; }; };\n",
+	    "test.conf:3:", "attestation.sim.platform = \"sgx\" is unknown",
+	    "\"nitro\"", "\"tdx\"", "\"snp\"");
+	bad("sim platform not a string",
+	    BASE "attestation = { sim = { platform = 2; }; };\n",
+	    "test.conf:3:", "attestation.sim.platform");
+	bad("tsm path relative",
+	    BASE "attestation = { provider = \"tsm\"; tsm = { path = \"tsm/report\"; }; };\n",
+	    "test.conf:3:", "attestation.tsm.path", "absolute path");
+	bad("tsm privlevel out of range",
+	    BASE "attestation = { tsm = { privlevel = 4; }; };\n",
+	    "test.conf:3:", "attestation.tsm.privlevel");
+	bad("tsm unknown key", BASE "attestation = { tsm = { pth = \"/x\"; }; };\n",
+	    "test.conf:3:", "unknown key \"pth\"", "attestation.tsm");
+	bad("tsm not a group", BASE "attestation = { tsm = \"/x\"; };\n",
+	    "test.conf:3:", "tsm");
 	bad("rotate too long", BASE "attestation = { rotate = \"3h\"; };\n",
 	    "test.conf:3:", "attestation.rotate", "out of range");
 	bad("rotate not a duration", BASE "attestation = { rotate = \"soon\"; };\n",
