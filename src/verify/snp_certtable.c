@@ -161,24 +161,13 @@ check_overlap(const uint8_t *blob, size_t nent, char *err, size_t errlen)
 	return 0;
 }
 
-int
-nacre_snp_certtable_parse(const uint8_t *blob, size_t len,
-			  struct nacre_snp_certtable *t, char *err,
-			  size_t errlen)
+static int
+parse_entries(const uint8_t *blob, size_t len, size_t nent,
+	      struct nacre_snp_certtable *t, char *err, size_t errlen)
 {
-	int nent;
+	size_t table_end = (nent + 1) * ENTRY;
 
-	memset(t, 0, sizeof(*t));
-	if (!blob || len > NACRE_SNP_CERTTABLE_MAX) {
-		nacre_seterr(err, errlen, "The SEV-SNP certificate table is %zu "
-			     "bytes (allowed up to %d); it is not a certificate "
-			     "table.", blob ? len : 0, NACRE_SNP_CERTTABLE_MAX);
-		return -1;
-	}
-	if ((nent = count_entries(blob, len, err, errlen)) < 0)
-		return -1;
-	size_t table_end = ((size_t)nent + 1) * ENTRY;
-	for (size_t i = 0; i < (size_t)nent; i++) {
+	for (size_t i = 0; i < nent; i++) {
 		const uint8_t *e = blob + i * ENTRY;
 		uint32_t off = le32(e + 16), n = le32(e + 20);
 		const char *name;
@@ -190,7 +179,6 @@ nacre_snp_certtable_parse(const uint8_t *blob, size_t len,
 		if (!(slot = slot_of(e, t, &slot_len, &name)))
 			continue;	/* another kind of entry: skipped */
 		if (*slot) {
-			memset(t, 0, sizeof(*t));
 			nacre_seterr(err, errlen, "The SEV-SNP certificate table "
 				     "has two %s entries (the second is entry "
 				     "%zu); the host's table is malformed.",
@@ -200,11 +188,29 @@ nacre_snp_certtable_parse(const uint8_t *blob, size_t len,
 		*slot = blob + off;
 		*slot_len = n;
 	}
-	if (check_overlap(blob, (size_t)nent, err, errlen) < 0) {
-		memset(t, 0, sizeof(*t));
+	return check_overlap(blob, nent, err, errlen);
+}
+
+int
+nacre_snp_certtable_parse(const uint8_t *blob, size_t len,
+			  struct nacre_snp_certtable *t, char *err,
+			  size_t errlen)
+{
+	struct nacre_snp_certtable got = { .vcek = NULL };
+	int nent;
+
+	memset(t, 0, sizeof(*t));
+	if (!blob || len > NACRE_SNP_CERTTABLE_MAX) {
+		nacre_seterr(err, errlen, "The SEV-SNP certificate table is %zu "
+			     "bytes (allowed up to %d); it is not a certificate "
+			     "table.", blob ? len : 0, NACRE_SNP_CERTTABLE_MAX);
 		return -1;
 	}
-	t->nentries = (size_t)nent;
+	if ((nent = count_entries(blob, len, err, errlen)) < 0 ||
+	    parse_entries(blob, len, (size_t)nent, &got, err, errlen) < 0)
+		return -1;
+	got.nentries = (size_t)nent;
+	*t = got;	/* all or nothing */
 	return 0;
 }
 
