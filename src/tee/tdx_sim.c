@@ -1189,12 +1189,14 @@ nacre_tee_sim_write(const char *dir, const char *name, const void *data,
 			     strerror(errno));
 		return -1;
 	}
+	errno = 0;
 	if (fchmod(fd, mode) == 0)
 		while (done < len && (w = write(fd, p + done, len - done)) > 0)
 			done += (size_t)w;
 	if (done != len || fsync(fd) < 0) {
-		nacre_seterr(err, errlen, "cannot write %s: %s", path,
-			     w < 0 || errno ? strerror(errno) : "short write");
+		nacre_seterr(err, errlen, "cannot write %s: %s; check the free "
+			     "space and the sim directory's mode", path,
+			     errno ? strerror(errno) : "short write");
 		close(fd);
 		unlink(tmp);
 		return -1;
