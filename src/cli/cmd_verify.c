@@ -1,8 +1,10 @@
 /*
  * cmd_verify.c: nacre verify: one TLS handshake to a server with the
  * policy enforced by libnacre (nacre_ssl_ctx_verify); prints who answered
- * and what the evidence proves, or why it does not.
+ * (the platform: nitro, tdx, snp; its measurements; the release a
+ * manifest names) and what the evidence proves, or why it does not.
  */
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -275,9 +277,11 @@ describe_peer(SSL *ssl, struct peer *pe)
 		 alen ? (const char *)alpn : "");
 }
 
+static void tee_json(const struct nacre_tee_facts *f);
+
 static void
 print_json(const struct peer *pe, const struct nacre_result *r,
-	   uint64_t now)
+	   const struct nacre_tee_facts *f, uint64_t now)
 {
 	printf("{\"verified\": %s, \"status\": ",
 	       r && r->status == NACRE_OK ? "true" : "false");
@@ -303,26 +307,182 @@ print_json(const struct peer *pe, const struct nacre_result *r,
 		cli_result_json(stdout, r, now);
 	else
 		printf("null");
+	tee_json(f);
 	printf("}\n");
 }
 
 static void
-print_text(const struct peer *pe, const struct nacre_result *r, uint64_t now)
+hex_field(const char *label, const uint8_t *p, size_t n)
+{
+	char h[129];
+
+	nacre_hex_encode(p, n, h);
+	printf("  %-14s %s\n", label, h);
+}
+
+/* the TDX and SNP facts, as cli_result_text prints Nitro's */
+static void
+tee_text(const struct nacre_result *r, const struct nacre_tee_facts *f,
+	 uint64_t now)
+{
+	static const char *const rtmr[4] = { "rtmr0:", "rtmr1:", "rtmr2:",
+					     "rtmr3:" };
+	char iso[40], h[97];
+
+	printf("  evidence type: %s\n", r->evidence_type);
+	printf("  platform:      %s\n", nacre_platform_name(f->platform));
+	cli_iso_ms(r->timestamp_ms, iso, sizeof(iso));
+	printf("  iat:           %s (%" PRIu64 " ms, age %.1f s)\n", iso,
+	       r->timestamp_ms, ((double)now - (double)r->timestamp_ms) /
+	       1000.0);
+	if (r->root_sha256_hex[0])
+		printf("  root sha256:   %s\n", r->root_sha256_hex);
+	printf("  debug mode:    %s\n", r->debug ? "yes" : "no");
+	if (f->decoded && f->platform == NACRE_PLATFORM_TDX) {
+		hex_field("mrtd:", f->mrtd, 48);
+		for (int i = 0; i < 4; i++)
+			hex_field(rtmr[i], f->rtmr[i], 48);
+		hex_field("mrconfigid:", f->mrconfigid, 48);
+		hex_field("mrowner:", f->mrowner, 48);
+		hex_field("td attributes:", f->td_attributes, 8);
+		if (f->tcb_status[0])
+			printf("  tcb status:    %s\n", f->tcb_status);
+	} else if (f->decoded) {
+		hex_field("measurement:", f->measurement, 48);
+		hex_field("host data:", f->host_data, 32);
+		hex_field("id key digest:", f->id_key_digest, 48);
+		printf("  vmpl:          %" PRIu32 "\n", f->vmpl);
+		printf("  guest policy:  0x%" PRIx64 "\n", f->guest_policy);
+		printf("  reported tcb:  bootloader %u, tee %u, snp %u, "
+		       "microcode %u\n", f->reported_tcb[0], f->reported_tcb[1],
+		       f->reported_tcb[2], f->reported_tcb[3]);
+		if (f->product[0])
+			printf("  chip:          %s\n", f->product);
+	}
+	if (r->has_config_sha256) {
+		nacre_hex_encode(r->config_sha256, 32, h);
+		printf("  config sha256: %s\n", h);
+	}
+	if (r->has_acme) {
+		printf("  acme account:  %s\n", r->acme_account_url);
+		for (size_t i = 0; i < r->acme_nkeys; i++) {
+			nacre_hex_encode(r->acme_keys[i], 32, h);
+			printf("  acme key:      sha256 %s\n", h);
+		}
+	}
+}
+
+static void
+json_hexkv(const char *key, const uint8_t *p, size_t n, bool first)
+{
+	char h[129];
+
+	nacre_hex_encode(p, n, h);
+	printf("%s\"%s\": \"%s\"", first ? "" : ", ", key, h);
+}
+
+/* "platform", "release" and the TEE's measurements */
+static void
+tee_json(const struct nacre_tee_facts *f)
+{
+	printf(", \"platform\": ");
+	if (!f || f->platform == NACRE_PLATFORM_NONE) {
+		printf("null, \"release\": null, \"measurements\": null");
+		return;
+	}
+	cli_json_str(stdout, nacre_platform_name(f->platform));
+	printf(", \"release\": ");
+	if (f->release[0])
+		cli_json_str(stdout, f->release);
+	else
+		printf("null");
+	printf(", \"measurements\": ");
+	if (!f->decoded || f->platform == NACRE_PLATFORM_NITRO) {
+		printf("null");
+		return;
+	}
+	printf("{");
+	if (f->platform == NACRE_PLATFORM_TDX) {
+		json_hexkv("mrtd", f->mrtd, 48, true);
+		json_hexkv("rtmr0", f->rtmr[0], 48, false);
+		json_hexkv("rtmr1", f->rtmr[1], 48, false);
+		json_hexkv("rtmr2", f->rtmr[2], 48, false);
+		json_hexkv("rtmr3", f->rtmr[3], 48, false);
+		json_hexkv("mrconfigid", f->mrconfigid, 48, false);
+		json_hexkv("mrowner", f->mrowner, 48, false);
+		json_hexkv("td_attributes", f->td_attributes, 8, false);
+		printf(", \"tcb_status\": ");
+		cli_json_str(stdout, f->tcb_status);
+	} else {
+		json_hexkv("measurement", f->measurement, 48, true);
+		json_hexkv("host_data", f->host_data, 32, false);
+		json_hexkv("id_key_digest", f->id_key_digest, 48, false);
+		printf(", \"vmpl\": %" PRIu32 ", \"guest_policy\": %" PRIu64
+		       ", \"reported_tcb\": {\"bootloader\": %u, \"tee\": %u, "
+		       "\"snp\": %u, \"microcode\": %u}, \"chip\": ", f->vmpl,
+		       f->guest_policy, f->reported_tcb[0], f->reported_tcb[1],
+		       f->reported_tcb[2], f->reported_tcb[3]);
+		cli_json_str(stdout, f->product);
+	}
+	printf("}");
+}
+
+/* the status came after the binding check: the key is the evidence's */
+static bool
+binding_held(const struct nacre_result *r, const struct nacre_tee_facts *f)
+{
+	switch (r->status) {
+	case NACRE_OK:
+	case NACRE_E_TOO_OLD:
+	case NACRE_E_FROM_FUTURE:
+	case NACRE_E_DEBUG:
+	case NACRE_E_PCR:
+	case NACRE_E_MODULE:
+	case NACRE_E_POLICY_UNPINNED:
+	case NACRE_E_SESSION_BINDING:
+	case NACRE_E_MEASUREMENT:
+	case NACRE_E_GUEST_POLICY:
+		return true;
+	case NACRE_E_TCB: /* SNP's minimum TCB is policy, after it */
+		return f && f->platform == NACRE_PLATFORM_SNP;
+	default:
+		return false;
+	}
+}
+
+static void
+print_text(const struct peer *pe, const struct nacre_result *r,
+	   const struct nacre_tee_facts *f, uint64_t now)
 {
 	bool ok = r && r->status == NACRE_OK;
+	bool tee = f && (f->platform == NACRE_PLATFORM_TDX ||
+			 f->platform == NACRE_PLATFORM_SNP);
 
 	printf("server: %s", pe->address);
 	if (pe->version[0])
 		printf(", %s, %s, ALPN %s", pe->version, pe->cipher,
 		       pe->alpn[0] ? pe->alpn : "(none)");
 	printf("\n");
-	if (r && r->timestamp_ms) {
+	if (r && tee && (f->decoded || r->timestamp_ms)) {
+		printf("evidence:\n");
+		tee_text(r, f, now);
+		if (f->release[0])
+			printf("  release:       %s\n", f->release);
+		printf("  binding:       %s\n", binding_held(r, f) ?
+		       "certificate key == report data (SHA-512 of key and "
+		       "claims)" : "not established");
+	} else if (r && r->timestamp_ms) {
 		printf("evidence:\n");
 		cli_result_text(stdout, r, now);
-		printf("  binding:       %s\n", r->status == NACRE_OK ||
-		       r->status > NACRE_E_BINDING ? "certificate key == "
-		       "document public_key" : "not established");
+		printf("  platform:      nitro\n");
+		if (f && f->release[0])
+			printf("  release:       %s\n", f->release);
+		printf("  binding:       %s\n", binding_held(r, f) ?
+		       "certificate key == document public_key" :
+		       "not established");
 	}
+	if (r && f && f->platform != NACRE_PLATFORM_NONE)
+		printf("platform: %s\n", nacre_platform_name(f->platform));
 	printf("verified: %s\n", ok ? "yes" : "no");
 	if (ok) {
 		printf("  %s\n", r->message);
@@ -479,6 +639,7 @@ run(const struct opts *o, const struct nacre_policy *p)
 {
 	struct peer pe = { .status = "connect-failed" };
 	const struct nacre_result *r = NULL;
+	const struct nacre_tee_facts *f = NULL;
 	char sni[256], err[NACRE_ERRLEN];
 	struct nacre_addr addr;
 	SSL_CTX *ctx = NULL;
@@ -501,11 +662,12 @@ run(const struct opts *o, const struct nacre_policy *p)
 	}
 	if (r && r->status == NACRE_OK && !pe.version[0])
 		r = NULL;   /* verified, yet the handshake failed after */
+	f = r && ssl ? nacre_ssl_facts(ssl) : NULL;
 	cli_warn("verify", r);
 	if (o->json)
-		print_json(&pe, r, cli_now_ms(o->pol.has_at ? o->pol.at : 0));
+		print_json(&pe, r, f, cli_now_ms(o->pol.has_at ? o->pol.at : 0));
 	else
-		print_text(&pe, r, cli_now_ms(o->pol.has_at ? o->pol.at : 0));
+		print_text(&pe, r, f, cli_now_ms(o->pol.has_at ? o->pol.at : 0));
 	rc = r && r->status == NACRE_OK ? CLI_OK : CLI_FAIL;
 	if (o->session && ssl)
 		write_session(o->session, ssl);

@@ -103,37 +103,40 @@ struct tdx_run {
 	bool has_ext;
 };
 
-/* The anchor for the quote's chain: a root the policy names by file whose
- * subject issued a certificate of the chain (or is in it), else Intel's
- * (nacre_tdx_verify finds it in the chain by its SHA-256). -1: none the
- * policy trusts (r set). */
+/* The anchor for the quote's chain: a root the policy names by file that
+ * is in the chain (byte for byte) or, when the chain ends below a root,
+ * that issued its last certificate; else Intel's (nacre_tdx_verify finds
+ * it in the chain by its SHA-256). -1: none the policy trusts (r set). */
 static int
 pick_root(struct tdx_run *u, X509 **root)
 {
 	const struct nacre_policy_tdx *t = &u->p->tdx;
-	uint8_t h[32];
 	int n = sk_X509_num(u->chain);
+	X509 *last = n > 0 ? sk_X509_value(u->chain, n - 1) : NULL;
+	bool self_issued = last && X509_NAME_cmp(X509_get_subject_name(last),
+						 X509_get_issuer_name(last)) == 0;
+	uint8_t h[32];
 
 	*root = NULL;
-	for (size_t i = 0; i < t->nroots; i++)
-		for (int k = 0; k < n; k++) {
-			X509 *x = sk_X509_value(u->chain, k);
-			if (X509_cmp(x, t->roots[i]) == 0 ||
-			    X509_NAME_cmp(X509_get_issuer_name(x),
-					  X509_get_subject_name(t->roots[i])) == 0) {
+	for (size_t i = 0; !*root && i < t->nroots; i++)
+		for (int k = 0; !*root && k < n; k++)
+			if (X509_cmp(sk_X509_value(u->chain, k), t->roots[i]) == 0)
 				*root = t->roots[i];
-				if (der_sha256(*root, h))
-					nacre_hex_encode(h, 32,
-							 u->r->root_sha256_hex);
-				return 0;
-			}
-		}
+	for (size_t i = 0; !*root && last && !self_issued && i < t->nroots; i++)
+		if (X509_NAME_cmp(X509_get_issuer_name(last),
+				  X509_get_subject_name(t->roots[i])) == 0)
+			*root = t->roots[i];
+	if (*root) {
+		if (der_sha256(*root, h))
+			nacre_hex_encode(h, 32, u->r->root_sha256_hex);
+		return 0;
+	}
 	if (t->intel_root) {
 		snprintf(u->r->root_sha256_hex, sizeof(u->r->root_sha256_hex),
 			 "%s", NACRE_TDX_INTEL_ROOT_SHA256);
 		return 0;
 	}
-	if (n > 0 && der_sha256(sk_X509_value(u->chain, n - 1), h))
+	if (last && der_sha256(last, h))
 		nacre_hex_encode(h, 32, u->r->root_sha256_hex);
 	nacre_vset(u->r, NACRE_E_UNTRUSTED_ROOT, "TDX %s: the quote's PCK chain "
 		   "leads to a root (last certificate SHA-256 %s) that this "

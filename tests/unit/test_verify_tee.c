@@ -628,7 +628,24 @@ test_tdx(struct nacre_tdx_sim *s)
 	CHECK_HAS(r.message, "release 2.0", "... in the message too");
 	nacre_policy_free(p);
 
-	/* the bare envelope */
+	/* another sim (its root has the same name, not the same key) */
+	{
+		char other[160];
+		struct nacre_tdx_sim *s2;
+
+		snprintf(other, sizeof(other), "%s/tdx-other", dir);
+		s2 = nacre_tdx_sim_open(other, mrtd, err, sizeof(err));
+		m = (struct make){ 0 };
+		x = s2 ? tee_cert(s2, true, &m) : NULL;
+		snprintf(extra, sizeof(extra), "mrtd = [ \"%s\" ];", mrtd_hex);
+		p = tdx_policy(extra);
+		CHECK(verify(x, p, &r, &f) == NACRE_E_UNTRUSTED_ROOT,
+		      "TDX: another sim's quote is refused: its root (same "
+		      "name) is not the one the policy names");
+		X509_free(x);
+		nacre_policy_free(p);
+		nacre_tdx_sim_free(s2);
+	}
 	X509_free(good);
 }
 
