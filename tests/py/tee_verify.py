@@ -226,9 +226,15 @@ def load_pem_certs(data, what, check, eager_ext=True):
     return out
 
 
+def is_pem(raw):
+    """PEM, or DER (whose contents may hold PEM text: a TDX quote's PCK
+    chain inside a DER certificate's extension)"""
+    return raw[:1] != b"\x30" and b"-----BEGIN" in raw
+
+
 def read_cert_file(path, what):
     raw = open(path, "rb").read()
-    if b"-----BEGIN" in raw:
+    if is_pem(raw):
         certs = load_pem_certs(raw, what, "usage")
         need(certs, "usage", "%s: no certificate in %s" % (what, path))
         return certs[0]
@@ -791,7 +797,10 @@ def tdx_collateral(Q, pck_certs, root, at, d, accept):
     tcbinfos = []
     qeids = []
     for f in files:
-        raw = open(f, "rb").read()
+        try:
+            raw = open(f, "rb").read()
+        except OSError:  # a directory, or a key file of another user
+            continue
         if f.endswith(".json"):
             try:
                 doc = json.loads(raw)
@@ -1291,6 +1300,15 @@ def snp_chain_from_args(a, env_certs):
                                         if a.vcek else None)
     ask = got[1] if len(got) > 1 else None
     ark = got[2] if len(got) > 2 else None
+    # files given beside an envelope that has its own: they must agree
+    if got and a.vcek:
+        need(read_cert_file(a.vcek, "VCEK").der == got[0].der, "snp-chain",
+             "the envelope's VCEK is not the one of --vcek")
+    if len(got) > 1 and (a.ask or a.chain):
+        mine = read_cert_file(a.ask, "ASK") if a.ask else load_pem_certs(
+            open(a.chain, "rb").read(), "chain", "usage")[0]
+        need(mine.der == got[1].der, "snp-chain",
+             "the envelope's ASK is not the one of --ask / --chain")
     if ask is None and a.chain:
         cs = load_pem_certs(open(a.chain, "rb").read(), "chain", "usage")
         need(len(cs) >= 1, "usage", "--chain holds no certificate")
@@ -1321,7 +1339,7 @@ def check_age(claims, a, at):
 
 def mode_cert(a, at):
     raw = open(a.file, "rb").read()
-    if b"-----BEGIN" in raw:
+    if is_pem(raw):
         certs = load_pem_certs(raw, "certificate", "certificate", False)
         need(certs, "certificate", "no certificate in %s" % a.file)
         cert = certs[0]

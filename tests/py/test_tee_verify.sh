@@ -511,6 +511,9 @@ for want in '"platform": "tdx"' "\"mrtd\": \"$MRTD\"" '"v": 1' '"iat": ' \
 	*) echo "$out" >"$tmp/out"; fail "... synthetic TDX output has $want" ;;
 	esac
 done
+openssl x509 -in "$G/tdx_ok.pem" -outform DER -out "$G/tdx_ok.der" 2>/dev/null
+must_pass "cert TDX: the certificate as DER (its quote's PCK chain is PEM text inside)" '"valid": true' \
+	$TV cert "$G/tdx_ok.der" --root "$TR"
 must_fail "cert TDX: evidence bound to another key fails the binding" binding \
 	$TV cert "$G/tdx_wrongkey.pem" --root "$TR"
 must_fail "cert TDX: REPORTDATA over other claims fails the binding" binding \
@@ -564,6 +567,8 @@ must_pass "cert SNP: a synthetic certificate (VCEK, ASK, ARK in envelope key 3) 
 	"\"measurement\": \"$SMEAS\"" $TV cert "$G/snp_ok.pem" --root "$G/ark.pem" --measurement "$SMEAS"
 must_pass "cert SNP: without key 3 the VCEK and ASK come from files" '"valid": true' \
 	$TV cert "$G/snp_nocerts.pem" --root "$G/ark.pem" --vcek "$G/vcek.der" --ask "$G/ask.der"
+must_fail "cert SNP: a --vcek other than the envelope's VCEK is refused" snp-chain \
+	$TV cert "$G/snp_ok.pem" --root "$G/ark.pem" --vcek "$VV"
 must_fail "cert SNP: without key 3 and without --vcek there is no VCEK" snp-chain \
 	$TV cert "$G/snp_nocerts.pem" --root "$G/ark.pem"
 must_fail "cert SNP: evidence bound to another key fails the binding" binding \
