@@ -44,10 +44,22 @@ SHA-384), signed by the VCEK; VCEK -> ASK -> ARK each RSASSA-PSS SHA-384
 equal REPORTED_TCB and its hwID CHIP_ID; signature (r, s: 72-byte
 little-endian) over bytes [0, 0x2A0).
 
+Policy: --mrtd / --measurement pin the code; a debug TD or debuggable SNP
+guest is refused unless --allow-debug; --nonce-hs or --fresh SESSION_JSON
+(the handshake values, docs/evidence-format.md 8.3) require "hs";
+--max-age bounds "iat". Certificates are checked at --at (default now).
+
+Not checked (deliberately): without --collateral, the TDX TCB level and
+CRLs; with it, a TCB level's tcbDate and advisories are shown, not judged,
+and TD 1.5's TEE_TCB_SVN2 / MRSERVICETD take no part; SNP: VLEK-signed
+reports, AMD's CRLs, minimum TCB, HOST_DATA / ID key expectations; RTMRs,
+MRCONFIGID and MROWNER are shown, not pinned; the TLS certificate's own
+validity and self-signature (trust comes from the evidence).
+
 Prints one JSON line and exits 0 when everything verifies; prints one line
 "FAIL <check>: <reason>" and exits 1 when a check fails; exits 2 on usage
-errors. Needs Debian's python3-cryptography and python3-cbor2 is not used
-(the CBOR here is decoded by the strict decoder below): run /usr/bin/python3.
+errors. Needs Debian's python3-cryptography (run /usr/bin/python3); the
+CBOR is read by the strict deterministic decoder below, not cbor2.
 """
 import argparse
 import base64

@@ -166,6 +166,29 @@ must_fail "TDX: a flipped byte in the PCK CRL fails the CRL" crl \
 	$TV tdx-quote "$Q4" --root "$INTEL_ROOT" --at $T_V4 --collateral "$tmp/coll"
 must_fail "TDX: the recorded CRLs are stale at 2026-02-03" crl \
 	$TV tdx-quote "$Q5" --root "$INTEL_ROOT" --at $T_V5 --collateral $VEC/tdx/collateral
+# the v5 sample's TCB level from its (2026) TCB Info: no single time fits
+# the recorded collateral (TCB Signing certificate expired 2025-05-21, QE
+# Identity of 2023), so the level logic runs with those two time checks off
+$PY - "$Q5" "$INTEL_ROOT" $VEC/tdx/collateral "$tmp" >"$tmp/out" 2>&1 <<'EOF2'
+import sys, shutil, os, datetime, importlib.util
+spec = importlib.util.spec_from_file_location("tv", "tests/py/tee_verify.py")
+tv = importlib.util.module_from_spec(spec); spec.loader.exec_module(tv)
+d = os.path.join(sys.argv[4], "coll5"); os.makedirs(d)
+for f in ("tcbinfo_v5_fmspc_90c06f000000.json", "qe_identity_td_qe.json", "tcbinfo_issuer_chain.pem"):
+    shutil.copy(os.path.join(sys.argv[3], f), d)
+root = tv.read_cert_file(sys.argv[2], "root")
+Q = tv.verify_tdx_quote(open(sys.argv[1], "rb").read(), root, 1770080400)
+check_validity = tv.check_validity
+tv.check_validity = lambda c, at, chk: None if "TCB" in c.what else check_validity(c, at, chk)
+tv.pcs_time = lambda s, chk: datetime.datetime(2026, 2, 3, 1, 0, 0)
+r = tv.tdx_collateral(Q, Q["pck_certs"], root, 1770080400, d, ("UpToDate",))
+print("platform=%s module=%s qe=%s status=%s" % (r["platform"], r["tdx_module"], r["qe"], r["status"]))
+EOF2
+if grep -q "platform=UpToDate module=UpToDate qe=UpToDate status=UpToDate" "$tmp/out"; then
+	pass "TDX v5 sample: its TCB Info rates the platform and the TDX module (TDX_01) UpToDate"
+else
+	fail "TDX v5 sample: its TCB Info rates the platform and the TDX module (TDX_01) UpToDate"
+fi
 
 # ---------------------------------------------------------------- SNP ----
 T_SNP=1700000000 # 2023-11-14: both VCEKs and the Milan chain valid
