@@ -25,6 +25,8 @@
 #include "cli.h"
 #include "libnacre.h"
 #include "snp.h"
+#include "tdx.h"
+#include "tee_evidence.h"
 
 #define INPUT_MAX (1024 * 1024)
 #define FETCH_TIMEOUT_MS 10000
@@ -572,6 +574,132 @@ no_document(const struct opts *o, struct input *in,
 	return CLI_USAGE;
 }
 
+/* ---- a certificate with TDX or SEV-SNP evidence (evidence format 9) ---- */
+
+static void
+tee_claims(const struct nacre_tee_envelope *e, const uint8_t *spki,
+	   size_t spki_len, const uint8_t *report_data, bool json)
+{
+	struct nacre_claims c;
+	char err[NACRE_ERRLEN], iso[40], h[65];
+	uint8_t want[64];
+	bool bound = spki && report_data &&
+		     nacre_report_data(spki, spki_len, e->claims, e->claims_len,
+				       want) == 0 &&
+		     memcmp(want, report_data, 64) == 0;
+
+	if (nacre_claims_decode(e->claims, e->claims_len, &c, err,
+				sizeof(err)) < 0) {
+		if (json)
+			printf(", \"claims\": null");
+		else
+			printf("  %-18s%s\n", "claims:", err);
+		return;
+	}
+	cli_iso_ms(c.iat_ms, iso, sizeof(iso));
+	if (c.has_config)
+		nacre_hex_encode(c.config_sha256, 32, h);
+	if (json) {
+		printf(", \"claims\": {\"iat_ms\": ");
+		if (c.has_iat)
+			printf("%llu", (unsigned long long)c.iat_ms);
+		else
+			printf("null");
+		printf(", \"config_sha256\": ");
+		if (c.has_config)
+			printf("\"%s\"", h);
+		else
+			printf("null");
+		printf(", \"fresh\": %s}, \"binding\": %s", c.has_binding ?
+		       "true" : "false", bound ? "true" : "false");
+	} else {
+		printf("  %-18s%s\n", "iat:", c.has_iat ? iso :
+		       "(none: such evidence is refused)");
+		if (c.has_config)
+			printf("  %-18s%s\n", "config sha256:", h);
+		if (c.has_binding)
+			printf("  %-18s%s\n", "fresh:", "yes (claims \"hs\")");
+		printf("  %-18s%s\n", "binding:", bound ? "report data == "
+		       "SHA-512(certificate key, claims)" : "report data does "
+		       "NOT bind this certificate's key and claims");
+	}
+	nacre_claims_free(&c);
+}
+
+static int
+tee_cert(const struct opts *o, struct input *in, const struct nacre_policy *p)
+{
+	bool tdx = strcmp(in->media_type, NACRE_MEDIA_TYPE_TDX) == 0;
+	struct nacre_tee_envelope e;
+	struct nacre_tdx_quote q;
+	struct nacre_snp_report *rep = NULL;
+	struct nacre_tee_facts f;
+	struct nacre_result r;
+	enum nacre_tdx_status tst;
+	const uint8_t *rd = NULL;
+	uint8_t *spki = NULL;
+	char err[NACRE_ERRLEN];
+	int n, rc;
+
+	if (nacre_tee_envelope_decode(in->doc, in->doc_len, &e, err,
+				      sizeof(err)) < 0) {
+		fprintf(stderr, "nacre inspect: %s: %s\n", o->path, err);
+		return p ? CLI_FAIL : CLI_USAGE;
+	}
+	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(in->cert), &spki);
+	if (tdx && nacre_tdx_quote_parse(e.evidence, e.evidence_len, &q, &tst,
+					 err, sizeof(err)) == 0)
+		rd = q.td.report_data;
+	if (!tdx && (rep = calloc(1, sizeof(*rep))) &&
+	    nacre_snp_report_parse(e.evidence, e.evidence_len, rep, err,
+				   sizeof(err)) == NACRE_SNP_OK)
+		rd = rep->report_data;
+	if (o->json) {
+		printf("{\"input\": \"%s\", \"evidence_type\": ", in->form);
+		cli_json_str(stdout, in->media_type);
+		printf(", \"platform\": \"%s\"", tdx ? "tdx" : "snp");
+		cert_json(in->cert);
+		tee_claims(&e, n > 0 ? spki : NULL, (size_t)(n > 0 ? n : 0), rd,
+			   true);
+	} else {
+		printf("input: %s with %s evidence (%s)\n", in->form,
+		       tdx ? "Intel TDX" : "AMD SEV-SNP", in->media_type);
+		printf("  %-18s%s\n", "platform:", tdx ? "tdx" : "snp");
+		tee_claims(&e, n > 0 ? spki : NULL, (size_t)(n > 0 ? n : 0), rd,
+			   false);
+		if (!tdx)
+			printf("  %-18s%zu (VCEK, ASK, ARK in that order)\n",
+			       "certificates:", e.ncerts);
+	}
+	OPENSSL_free(spki);
+	free(rep);
+	if (!p) {
+		/* the quote or report itself, as for a bare one */
+		if (o->json) {
+			printf("}\n");
+			return CLI_OK;
+		}
+		return tdx ? cli_inspect_tdx(o->path, e.evidence, e.evidence_len,
+					     &o->tdx, o->pol.has_at ? o->pol.at : 0)
+			   : cli_inspect_snp(o->path, e.evidence, e.evidence_len,
+					     &o->snp, o->pol.has_at ? o->pol.at : 0);
+	}
+	rc = nacre_verify_cert_facts(in->cert, p, &r, &f) == NACRE_OK ?
+		CLI_OK : CLI_FAIL;
+	if (!o->json && f.release[0])
+		printf("  %-18s%s\n", "release:", f.release);
+	if (o->json) {
+		printf(", \"release\": ");
+		if (f.release[0])
+			cli_json_str(stdout, f.release);
+		else
+			printf("null");
+	}
+	verdict(&r, o->json);
+	printf(o->json ? "}\n" : "");
+	return rc;
+}
+
 static int
 run(const struct opts *o, struct input *in, const struct nacre_policy *p)
 {
@@ -583,6 +711,9 @@ run(const struct opts *o, struct input *in, const struct nacre_policy *p)
 
 	if (in->cert && in->ev_status != NACRE_EV_OK)
 		return no_document(o, in, p);
+	if (in->cert && (strcmp(in->media_type, NACRE_MEDIA_TYPE_TDX) == 0 ||
+			 strcmp(in->media_type, NACRE_MEDIA_TYPE_SNP) == 0))
+		return tee_cert(o, in, p);
 	if (in->cert && strcmp(in->media_type, NACRE_MEDIA_TYPE_NITRO) != 0) {
 		snprintf(in->ev_err, sizeof(in->ev_err), "evidence of type %s "
 			 "is not read by this tool", in->media_type);
@@ -765,7 +896,8 @@ cli_inspect(int argc, char **argv)
 		free(buf);
 		return rc;
 	}
-	/* the Nitro policy (SNP and TDX have their own options above) */
+	/* the policy (bare SNP reports and TDX quotes have their own
+	 * options above; certificates of every platform take the policy) */
 	if (o.pol.any && !(p = cli_policy_build(&o.pol))) {
 		free(buf);
 		return CLI_USAGE;
