@@ -1,8 +1,10 @@
 /*
  * nacre/verify.h: libnacre, the verifier. Checks that a certificate carries
- * attestation evidence (docs/evidence-format.md) that is genuine, binds the
- * certificate's own key, and satisfies a policy (roots, age, debug, PCRs,
- * module ids).
+ * attestation evidence (docs/evidence-format.md: an AWS Nitro document, an
+ * Intel TDX quote or an AMD SEV-SNP report) that is genuine, binds the
+ * certificate's own key, and satisfies a policy (the platforms it accepts,
+ * roots, age, debug, measurements: PCRs and module ids, MRTD and RTMRs,
+ * SNP measurement; TCB status, collateral).
  */
 #ifndef NACRE_VERIFY_H
 #define NACRE_VERIFY_H
