@@ -105,6 +105,35 @@ if nacred fr0 "$T/fr0.conf" "$P_FR0"; then
 	nacred_stop fr0
 fi
 
+# fresh_pending = 1 and a client that asks for fresh evidence, gets a
+# HelloRetryRequest (no key share) and stalls: it has cost the enclave no
+# document, so it holds no slot, and a genuine fresh request goes through
+port P_FR1
+port P_FR1A
+C_LISTEN="tcp:127.0.0.1:$P_FR1"
+C_EXTRA="admin = { listen = \"tcp:127.0.0.1:$P_FR1A\"; };"
+conf "$T/fr1.conf"
+C_EXTRA=""
+sed -i 's|^attestation = { provider = "sim";|attestation = { provider = "sim"; fresh_pending = 1;|' "$T/fr1.conf"
+if nacred fr1 "$T/fr1.conf" "$P_FR1"; then
+	SIMPOL1="--root sha256:$(sed -n 's/.*sim root sha256:\([0-9a-f]\{64\}\).*/\1/p' "$T/fr1.err" | head -n 1) --any-code"
+	bg fr1_hrr /usr/bin/python3 tests/py/hrr_stall.py 127.0.0.1 "$P_FR1" 6
+	i=0
+	while [ $i -lt 50 ] && ! grep -q . "$T/fr1_hrr.out" 2>/dev/null; do
+		sleep 0.1; i=$((i + 1))
+	done
+	check_eq "a fresh request without a key share gets a HelloRetryRequest and stalls" \
+		"$(cat "$T/fr1_hrr.out" 2>/dev/null)" "hrr"
+	m=$(curl -s --max-time 5 "http://127.0.0.1:$P_FR1A/metrics")
+	check_has "... it holds no fresh_pending slot while it stalls" "$m" \
+		'nacre_fresh_evidence_pending 0'
+	fresh_run verify "127.0.0.1:$P_FR1" --sni localhost $SIMPOL1 --fresh
+	fresh_expect "fresh_pending = 1 with a stalled HRR client: nacre verify --fresh gets its evidence" 0 \
+		"made for this handshake"
+	bg_stop fr1_hrr
+	nacred_stop fr1
+fi
+
 # ---- the attacks: a thief of nacred's TLS key ----
 mkdir -p "$T/stolen"
 NACRE_TEST_KEY_EXPORT=$T/stolen
