@@ -230,11 +230,12 @@ cli_policy_build(const struct cli_policy *cp)
 	if (nacre_policy_check(p, err, sizeof(err)) < 0) {
 		/* trusting a root alone takes any code in any enclave under
 		 * it: say what to pin, in flags and in policy-file keys */
-		fprintf(stderr, "nacre: the policy pins no code: add --pcr "
-			"0=<96 hex digits> (the image measurement) or "
-			"--module-id ID (pcrs.pcr0 or module_ids in a --policy "
-			"file), or --any-code (allow_any_code = true) to accept "
-			"any enclave\n");
+		/* libnacre's sentence names the keys of the platforms the
+		 * policy describes (pcrs.pcr0, tdx.mrtd, snp.measurement);
+		 * the flags are Nitro's */
+		fprintf(stderr, "nacre: %s (on the command line, for Nitro: "
+			"--pcr 0=<96 hex digits> or --module-id ID; "
+			"--any-code to accept any enclave)\n", err);
 		nacre_policy_free(p);
 		return NULL;
 	}

@@ -153,8 +153,8 @@ expect "--pcr 16 is a usage error" 2 "0 to 15"
 # trusting the AWS root alone would accept any code in any Nitro enclave
 run inspect "$BETA" --root-aws --at $BETA_T
 expect "a policy that pins no code is refused (exit 2)" 2 "nacre: the policy pins no code"
-expect "... naming what to pin" 2 "add --pcr 0=<96 hex digits> (the image measurement) or --module-id ID (pcrs.pcr0 or module_ids in a --policy file)"
-expect "... or how to accept any enclave" 2 "or --any-code (allow_any_code = true) to accept any enclave"
+expect "... naming what to pin, in policy keys and in flags" 2 "add pcrs.pcr0 (the image measurement) or module_ids, or allow_any_code = true to accept any enclave (on the command line, for Nitro: --pcr 0=<96 hex digits> or --module-id ID"
+expect "... or how to accept any enclave" 2 "; --any-code to accept any enclave)"
 case $out in *verification:*) notok "... before verifying anything" "$out" ;;
 *) ok "... before verifying anything" ;; esac
 run verify 127.0.0.1:1

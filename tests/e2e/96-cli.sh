@@ -79,7 +79,11 @@ EOF2
 	# a policy that pins no code: refused; --any-code: verified, warned
 	cli_run verify "127.0.0.1:$P_CLI" --root sha256:$ROOT_SHA
 	cli_expect "nacre verify, sim root trusted but no code pinned: refused (exit 2)" 2 \
-		"the policy pins no code: add --pcr 0=<96 hex digits> (the image measurement) or --module-id ID"
+		"the policy pins no code: add pcrs.pcr0 (the image measurement) or module_ids, or allow_any_code = true to accept any enclave (on the command line, for Nitro: --pcr 0=<96 hex digits> or --module-id ID; --any-code to accept any enclave)"
+	printf 'tdx = { roots = [ "intel-sgx" ]; };\n' >"$T/cli_tdx_unpinned.pol"
+	cli_run verify "127.0.0.1:$P_CLI" --policy "$T/cli_tdx_unpinned.pol"
+	cli_expect "a TDX policy that pins no code: refused, naming the TDX key (exit 2)" 2 \
+		"the policy pins no code: add tdx.mrtd (TDX), or allow_any_code = true"
 	check_lacks "... before connecting" "$out" "server:"
 	cli_run verify "127.0.0.1:$P_CLI" --root sha256:$ROOT_SHA --any-code
 	cli_expect "nacre verify --any-code: verified (exit 0)" 0 "verified: yes"
