@@ -31,6 +31,7 @@
 #include "attest.h"
 #include "libnacre.h"
 #include "nacred.h"
+#include "tee/tee.h"
 
 #define SIM_ORG "nacre simulator"
 #define SIM_ROOT_CN "nacre-sim-root"
@@ -111,39 +112,6 @@ sim_name(const char *ou, const char *cn)
 	return NULL;
 }
 
-static bool
-add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *e;
-	bool ok;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	if (!(e = X509V3_EXT_nconf_nid(NULL, &ctx, nid, value)))
-		return false;
-	ok = X509_add_ext(x, e, -1) == 1;
-	X509_EXTENSION_free(e);
-	return ok;
-}
-
-static bool
-random_serial(X509 *x)
-{
-	uint8_t b[16];
-	BIGNUM *bn;
-	bool ok;
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return false;
-	b[0] &= 0x7f; /* positive */
-	b[0] |= 0x01; /* and 16 bytes long */
-	if (!(bn = BN_bin2bn(b, sizeof(b), NULL)))
-		return false;
-	ok = BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
-	BN_free(bn);
-	return ok;
-}
-
 /* basic: "critical,CA:TRUE,pathlen:2" etc.; issuer NULL = self-signed */
 static X509 *
 make_cert(EVP_PKEY *key, const char *ou, const char *cn, X509 *issuer,
@@ -155,18 +123,18 @@ make_cert(EVP_PKEY *key, const char *ou, const char *cn, X509 *issuer,
 	bool ok;
 
 	ok = x && name && X509_set_version(x, X509_VERSION_3) &&
-	     random_serial(x) && X509_set_subject_name(x, name) &&
+	     nacre_tee_sim_random_serial(x) && X509_set_subject_name(x, name) &&
 	     X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) :
 				  name) &&
 	     ASN1_TIME_set(X509_getm_notBefore(x), from) &&
 	     ASN1_TIME_set(X509_getm_notAfter(x), to) &&
 	     X509_set_pubkey(x, key) &&
-	     add_ext(x, issuer ? issuer : x, NID_basic_constraints, basic) &&
-	     add_ext(x, issuer ? issuer : x, NID_key_usage, usage);
+	     nacre_tee_sim_add_ext(x, issuer ? issuer : x, NID_basic_constraints, basic) &&
+	     nacre_tee_sim_add_ext(x, issuer ? issuer : x, NID_key_usage, usage);
 	if (ok && strstr(basic, "CA:TRUE"))
-		ok = add_ext(x, issuer ? issuer : x, NID_subject_key_identifier,
+		ok = nacre_tee_sim_add_ext(x, issuer ? issuer : x, NID_subject_key_identifier,
 			     "hash") &&
-		     add_ext(x, issuer ? issuer : x,
+		     nacre_tee_sim_add_ext(x, issuer ? issuer : x,
 			     NID_authority_key_identifier, "keyid:always");
 	ok = ok && X509_sign(x, issuer_key ? issuer_key : key, EVP_sha384()) > 0;
 	X509_NAME_free(name);

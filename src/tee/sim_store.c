@@ -280,8 +280,8 @@ nacre_tee_sim_save_cert(const char *dir, const char *name, X509 *cert,
 	return rc;
 }
 
-static bool
-add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+bool
+nacre_tee_sim_add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX ctx;
 	X509_EXTENSION *e;
@@ -295,8 +295,8 @@ add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 	return ok;
 }
 
-static bool
-random_serial(X509 *x)
+bool
+nacre_tee_sim_random_serial(X509 *x)
 {
 	uint8_t b[16];
 	BIGNUM *bn;
@@ -338,18 +338,18 @@ nacre_tee_sim_cert_new(EVP_PKEY *key, const char *ou, const char *cn,
 	bool ok;
 
 	ok = x && name && X509_set_version(x, X509_VERSION_3) &&
-	     random_serial(x) && X509_set_subject_name(x, name) &&
+	     nacre_tee_sim_random_serial(x) && X509_set_subject_name(x, name) &&
 	     X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer)
 					    : name) &&
 	     ASN1_TIME_set(X509_getm_notBefore(x), from) &&
 	     ASN1_TIME_set(X509_getm_notAfter(x), to) &&
 	     X509_set_pubkey(x, key) &&
-	     add_ext(x, issuer ? issuer : x, NID_subject_key_identifier,
+	     nacre_tee_sim_add_ext(x, issuer ? issuer : x, NID_subject_key_identifier,
 		     "hash") &&
-	     add_ext(x, issuer ? issuer : x, NID_authority_key_identifier,
+	     nacre_tee_sim_add_ext(x, issuer ? issuer : x, NID_authority_key_identifier,
 		     "keyid:always") &&
-	     add_ext(x, issuer ? issuer : x, NID_basic_constraints, basic) &&
-	     (!usage || add_ext(x, issuer ? issuer : x, NID_key_usage, usage));
+	     nacre_tee_sim_add_ext(x, issuer ? issuer : x, NID_basic_constraints, basic) &&
+	     (!usage || nacre_tee_sim_add_ext(x, issuer ? issuer : x, NID_key_usage, usage));
 	X509_NAME_free(name);
 	ERR_clear_error();
 	if (!ok) {

@@ -8,6 +8,7 @@
 #ifndef NACRE_TEE_H
 #define NACRE_TEE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -130,6 +131,11 @@ int nacre_tee_sim_save_cert(const char *dir, const char *name, X509 *cert,
 X509 *nacre_tee_sim_cert_new(EVP_PKEY *key, const char *ou, const char *cn,
 			     X509 *issuer, time_t from, time_t to,
 			     const char *basic, const char *usage);
+/* adds extension nid with value (X509v3 config syntax, issuer as the
+ * authority: issuer == x for self-issued); the Nitro sim uses it too */
+bool nacre_tee_sim_add_ext(X509 *x, X509 *issuer, int nid, const char *value);
+/* a random positive 16-byte serial number */
+bool nacre_tee_sim_random_serial(X509 *x);
 /* the SHA-256 of x's DER in hex; 0, or -1 */
 int nacre_tee_sim_cert_sha256_hex(X509 *x, char hex[65]);
 
