@@ -17,7 +17,10 @@
 # socket per worker, for the handshake and keep-alive figures without
 # nacred's packing. Full handshakes are driven by bench/hsload, which never
 # resumes; wrk (used for the rest) would resume with the last ticket on
-# every reconnection.
+# every reconnection. Two plain TCP relays with no TLS at all (relay_nginx:
+# nginx's stream module; relay_haproxy: HAProxy in mode tcp), otherwise
+# configured as their TLS counterparts, give the floor of the socket work:
+# what a proxy costs per connection and per request before any TLS.
 
 SUITES="TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
 MAXCONN=9000  # idle test: N connections, 2 fds each (client + upstream)
@@ -120,8 +123,56 @@ stream {
 EOF
 }
 
-# start_proxy NAME PORT: start a nacred, hitch or haproxy on PORT and wait
-# until it listens (10 s at most)
+# relay_nginx_conf FILE PORT: nginx's stream module relaying plain TCP (no
+# ssl on the listen) to the same upstream; otherwise nginx_conf's settings
+# (workers, connections, backlog, error log, user), so that it differs from
+# nginx-stream by the TLS alone: the relay floor
+relay_nginx_conf() {
+	cat >"$1" <<EOF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+daemon off;
+master_process on;
+worker_processes $WORKERS;
+worker_rlimit_nofile $((MAXCONN * 2 + 100));
+pid $T/nginx_$2.pid;
+error_log stderr error;
+$( [ "$(id -u)" -ne 0 ] || echo 'user nobody nogroup;' )
+events { worker_connections $((MAXCONN * 2 + 100)); }
+stream {
+	server {
+		listen 127.0.0.1:$2 backlog=4096;
+		proxy_pass 127.0.0.1:$UP_PORT;
+	}
+}
+EOF
+}
+
+# relay_haproxy_conf FILE PORT: HAProxy in mode tcp relaying plain TCP (no
+# ssl on the bind) to the same upstream; otherwise haproxy_conf's settings
+# (threads, maxconn, timeouts, backlog), so that it differs from HAProxy by
+# the TLS alone: the relay floor
+relay_haproxy_conf() {
+	cat >"$1" <<EOF
+global
+	nbthread $WORKERS
+	maxconn $MAXCONN
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 5m
+	timeout server 5m
+frontend relay
+	bind 127.0.0.1:$2
+	maxconn $MAXCONN
+	backlog 4096
+	default_backend app
+backend app
+	server app 127.0.0.1:$UP_PORT
+EOF
+}
+
+# start_proxy NAME PORT: start a nacred, hitch, haproxy, nginx or one of the
+# plain relays on PORT and wait until it listens (10 s at most)
 start_proxy() {
 	case $1 in
 	nacred) # the default record layer: OpenSSL's
@@ -146,6 +197,12 @@ start_proxy() {
 	nginx)
 		nginx_conf "$T/nginx.conf" "$2"
 		bg nginx nginx -e stderr -p "$T" -c "$T/nginx.conf" ;;
+	relay_nginx) # nginx-stream with no TLS: the relay floor
+		relay_nginx_conf "$T/relay_nginx.conf" "$2"
+		bg relay_nginx nginx -e stderr -p "$T" -c "$T/relay_nginx.conf" ;;
+	relay_haproxy) # HAProxy with no TLS: the relay floor
+		relay_haproxy_conf "$T/relay_haproxy.cfg" "$2"
+		bg relay_haproxy haproxy -db -f "$T/relay_haproxy.cfg" ;;
 	esac
 	wait_listen "$1" "$2" 10 ||
 		die "$1 did not start on port $2: $(tail -n 5 "$T/$1.err" | tr '\n' '|')"

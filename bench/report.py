@@ -4,7 +4,9 @@ DIR/latest.json, DIR/latest.md (the tables: one worker each, then two;
 PASS/MISS per target) and DIR/plot.dat (for bench/plot.gp; report.sh
 draws it). Every CPU figure is a list of rounds; the tables show medians,
 the ratio's range over the rounds, and "not separable" where nacred's
-rounds and the peer's overlap (the ratio's range holds 1.0)."""
+rounds and the peer's overlap (the ratio's range holds 1.0). The plain TCP
+relays (no TLS) give, per worker count, bounds no TLS proxy can go below;
+each target in µs is shown against them."""
 import json
 import statistics
 import sys
@@ -30,7 +32,12 @@ PROXIES = ["nacred", "nacred_compact", "hitch", "haproxy", "nginx"]
 PEERS = ["hitch", "haproxy", "nginx"]
 NAMES = {"nacred": "nacred", "nacred_compact": "nacred compact",
          "hitch": "hitch", "haproxy": "HAProxy", "nginx": "nginx-stream",
-         "floor": "OpenSSL floor"}
+         "floor": "OpenSSL floor",
+         "relay_nginx": "nginx-stream relay", "relay_haproxy": "HAProxy relay"}
+# the plain TCP relays (no TLS), in the column of their TLS counterpart
+RELAYS = {"relay_haproxy": "haproxy", "relay_nginx": "nginx"}
+RELAY_KINDS = {"conn": ("plain TCP relay, no TLS (nginx-stream / HAProxy): per connection with one request (µs)", "{:.1f}"),
+               "ka": ("plain TCP relay, no TLS (nginx-stream / HAProxy): per keep-alive request (µs)", "{:.2f}")}
 KINDS = {"hs": ("CPU per full handshake, bench/hsload (µs)", 0.8, "{:.1f}"),
          "st": ("CPU per full handshake, openssl s_time -new (µs)", 0.8, "{:.1f}"),
          "ka": ("CPU per keep-alive request (µs)", 0.7, "{:.2f}"),
@@ -130,6 +137,24 @@ def cpu_table(w):
                 r = ratio(x, vals[best])
                 t["nacred_spread.ka"] = {"rounds": x, "to_best": r}
                 md.append('| ... nacred with balance = "spread" (µs) | {} | | | | | | {} | | | |'.format(fmt(f, med(x)), rtxt(r)))
+    # the relays: not judged; each in its TLS counterpart's column, the
+    # best (lowest median) in the best-peer column
+    relay = {}
+    for k, (label, f) in RELAY_KINDS.items():
+        vals = {r: rounds("w{}.{}.{}".format(w, r, k)) for r in RELAYS}
+        have = [r for r in RELAYS if vals[r]]
+        if not have:
+            continue
+        best = min(have, key=lambda r: med(vals[r]))
+        relay[k] = {"rounds": vals, "medians": {r: med(vals[r]) for r in have},
+                    "best": best, "best_median": med(vals[best])}
+        cols = {p: "" for p in PROXIES}
+        for r, p in RELAYS.items():
+            cols[p] = fmt(f, med(vals[r]))
+        md.append("| {} | {} | {} | | | | |".format(
+            label, " | ".join(cols[p] for p in PROXIES), NAMES[best]))
+    if relay:
+        t["relay"] = relay
     md.append("")
     md.append("Every round, in order ({} worker{} each):".format(w, "" if w == 1 else "s"))
     md.append("")
@@ -145,12 +170,81 @@ def cpu_table(w):
         x = rounds("w{}.{}.{}".format(w, extra, k))
         if x:
             md.append("| {} | {} | | | | | |".format(lab, " / ".join("{:.2f}".format(v) for v in x)))
+    for k, (label, f) in RELAY_KINDS.items():
+        if not any(rounds("w{}.{}.{}".format(w, r, k)) for r in RELAYS):
+            continue
+        cells = {p: "" for p in PROXIES}
+        for r, p in RELAYS.items():
+            cells[p] = " / ".join(f.format(x) for x in rounds("w{}.{}.{}".format(w, r, k))) or "-"
+        md.append("| {} | {} | |".format(label, " | ".join(cells[p] for p in PROXIES)))
     hs = " ".join("{} {}".format(NAMES[p], " / ".join("{:.0f}".format(x) for x in rounds("w{}.{}.hs_rps".format(w, p))))
                   for p in PROXIES)
-    errs = ", ".join("{} {}".format(NAMES[p], kv.get("w{}.{}.errors".format(w, p), "-")) for p in PROXIES)
+    errs = ", ".join("{} {}".format(NAMES[p], kv.get("w{}.{}.errors".format(w, p), "-"))
+                     for p in PROXIES + [r for r in RELAYS if "w{}.{}.errors".format(w, r) in kv])
     md.append("")
     md.append("Context: full handshakes per second reached with hsload (2 shared cores, hsload and the upstream on them too): {}. Errors over all CPU runs: {}.".format(hs, errs))
+    bounds_block(w, t)
     return t
+
+def bounds_block(w, t):
+    """what no TLS proxy can go below, from the same rounds: the floor plus
+    the best relay per connection; the best relay per keep-alive request;
+    each target in µs against them (the PASS/MISS verdicts stay as they
+    are: on the ratio to the best peer or to the floor)"""
+    relay = t.get("relay", {})
+    if not relay:
+        return
+    def against(target, bound):
+        return ("below what a relay with no TLS costs: unattainable" if target < bound
+                else "above the bound")
+    b = {}
+    lines = []
+    fl = med(t.get("floor", {}).get("rounds", []))
+    if "conn" in relay and "hs" in t and fl is not None:
+        rc = relay["conn"]["best_median"]
+        bound = fl + rc
+        peer = t["hs"]["best_peer"]
+        peer_us = med(t["hs"]["rounds"][peer])
+        nac = med(t["hs"]["rounds"]["nacred"])
+        tp, tf = t["hs"]["target"] * peer_us, t["floor"]["target"] * fl
+        b["hs"] = {"floor_us": fl, "relay_conn_us": rc, "relay": relay["conn"]["best"],
+                   "bound_us": round(bound, 1), "nacred_us": nac,
+                   "targets": {"best_peer": {"limit": t["hs"]["target"], "us": round(tp, 1),
+                                             "attainable": tp >= bound},
+                               "floor": {"limit": t["floor"]["target"], "us": round(tf, 1),
+                                         "attainable": tf >= bound}}}
+        lines.append("- (a) OpenSSL floor + best relay per connection: {:.1f} + {:.1f} ({}) = **{:.1f} µs**, "
+                     "the least CPU a TLS proxy built on OpenSSL could spend per full handshake with one request "
+                     "on this machine (nacred, hsload: {}). Targets: {}x best peer handshake (hsload, {} x {:.1f}) "
+                     "= {:.1f} µs: {}; {}x floor ({} x {:.1f}) = {:.1f} µs: {}.".format(
+                         fl, rc, NAMES[relay["conn"]["best"]], bound,
+                         "-" if nac is None else "{:.1f} µs, {:.2f}x the bound".format(nac, nac / bound),
+                         t["hs"]["target"], t["hs"]["target"], peer_us, tp, against(tp, bound),
+                         t["floor"]["target"], t["floor"]["target"], fl, tf, against(tf, bound)))
+    if "ka" in relay and "ka" in t:
+        rk = relay["ka"]["best_median"]
+        peer = t["ka"]["best_peer"]
+        peer_us = med(t["ka"]["rounds"][peer])
+        nac = med(t["ka"]["rounds"]["nacred"])
+        tp = t["ka"]["target"] * peer_us
+        b["ka"] = {"relay_ka_us": rk, "relay": relay["ka"]["best"], "bound_us": round(rk, 2),
+                   "nacred_us": nac,
+                   "targets": {"best_peer": {"limit": t["ka"]["target"], "us": round(tp, 2),
+                                             "attainable": tp >= rk}}}
+        lines.append("- (b) best relay per keep-alive request: **{:.2f} µs** ({}) (nacred: {}). "
+                     "Target: {}x best peer keep-alive ({} x {:.2f}) = {:.2f} µs: {}.".format(
+                         rk, NAMES[relay["ka"]["best"]],
+                         "-" if nac is None else "{:.2f} µs, {:.2f}x the bound".format(nac, nac / rk),
+                         t["ka"]["target"], t["ka"]["target"], peer_us, tp, against(tp, rk)))
+    if not lines:
+        return
+    t["bounds"] = b
+    md.append("")
+    md.append("Bounds ({} worker{} each, same rounds; medians): what no TLS proxy can go below on this "
+              "machine, from the plain TCP relays (no TLS at all), and each target in µs against them.".format(
+                  w, "" if w == 1 else "s"))
+    md.append("")
+    md.extend(lines)
 
 out["one_worker"] = cpu_table(1)
 

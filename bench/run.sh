@@ -11,7 +11,10 @@
 # more than the figures. Order: idle memory on freshly started proxies
 # (one worker, three rounds), then the one-worker CPU rounds (with
 # OpenSSL's in-memory floor in each), latency and rotation, then the
-# two-worker CPU rounds. Writes bench/results/latest.{txt,json,md,svg}.
+# two-worker CPU rounds. Each CPU round ends with two plain TCP relays (no
+# TLS: nginx-stream and HAProxy in mode tcp), per connection with one
+# request and per keep-alive request: what no TLS proxy can go below.
+# Writes bench/results/latest.{txt,json,md,svg}.
 # QUICK=1: shorter runs, one round (a couple of minutes).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -26,6 +29,7 @@ SSLFLOOR=${SSLFLOOR:-build/bench/sslfloor}
 OUT=${BENCH_OUT:-bench/results}
 PROXIES="nacred nacred_compact hitch haproxy nginx"
 PEERS="hitch haproxy nginx"
+RELAYS="relay_nginx relay_haproxy" # plain TCP, no TLS: the relay floor
 IDLE_N=${IDLE_N:-5000}
 if [ "${QUICK:-}" = 1 ]; then
 	DUR=2 ROUNDS=1 IDLE_ROUNDS=1 LAT_DUR=2 FLOOR_N=300
@@ -92,6 +96,8 @@ wrk_run() {
 }
 
 url() { echo "https://127.0.0.1:$(eval echo \$PORT_$1)$2"; }
+# http_url NAME PATH: the relays speak plain HTTP (no TLS)
+http_url() { echo "http://127.0.0.1:$(eval echo \$PORT_$1)$2"; }
 
 # hs_run NAME: full handshakes with bench/hsload (a new SSL object and no
 # session per connection, 8 at a time; wrk would resume)
@@ -145,6 +151,14 @@ cpu_round() {
 			wrk_run nacred_spread ka -c$CONNS "$(url nacred_spread /)"
 		fi
 	done
+	# the relay floor, after the TLS proxies: the same requests with no
+	# TLS, one per connection (as hsload: 8 at a time, Connection: close)
+	# and keep-alive (as the TLS proxies' keep-alive run)
+	for p in $RELAYS; do
+		say "  $p (no TLS): one request per connection, keep-alive"
+		wrk_run "$p" conn -c$CONNS -H 'Connection: close' "$(http_url "$p" /)"
+		wrk_run "$p" ka -c$CONNS "$(http_url "$p" /)"
+	done
 }
 
 # per_unit FILE EXPR: EXPR of cpu ($1) and count ($2) for every round,
@@ -166,6 +180,15 @@ cpu_figures() { # wW.NAME.KIND=round1 round2 ...
 		put "w$WORKERS.$p.errors" "$(cat "$_f".* | awk '{ e += $3 } END { print e + 0 }')"
 	done
 	put "w$WORKERS.floor.hs" "$(tr '\n' ' ' <"$T/w$WORKERS.floor.us" | sed 's/ $//')"
+	# the relays: µs per connection (one request each), per keep-alive
+	# request
+	for p in $RELAYS; do
+		_f=$T/w$WORKERS.$p
+		[ -r "$_f.conn" ] || continue
+		put "w$WORKERS.$p.conn" "$(per_unit "$_f.conn" '$1 * 1e6 / $2')"
+		[ -r "$_f.ka" ] && put "w$WORKERS.$p.ka" "$(per_unit "$_f.ka" '$1 * 1e6 / $2')"
+		put "w$WORKERS.$p.errors" "$(cat "$_f".* | awk '{ e += $3 } END { print e + 0 }')"
+	done
 }
 
 # start_all NAMES: a fresh instance of each on a port of its own
@@ -332,7 +355,7 @@ WORKERS=1
 idle_all
 
 # one worker each: the main table
-start_all $PROXIES nacred_t1
+start_all $PROXIES nacred_t1 $RELAYS
 for p in $PROXIES; do
 	params=$(tls_params "$(eval echo \$PORT_$p)")
 	say "$p: $params"
@@ -363,13 +386,13 @@ say "nacred alone: another instance rotates every second meanwhile"
 rotation_start
 latency_all
 rotation_end
-stop_all $PROXIES nacred_t1
+stop_all $PROXIES nacred_t1 $RELAYS
 
 # two workers each: the second table
 WORKERS=2
-start_all $PROXIES nacred_spread
+start_all $PROXIES nacred_spread $RELAYS
 cpu_rounds
-stop_all $PROXIES nacred_spread upstream
+stop_all $PROXIES nacred_spread $RELAYS upstream
 
 put meta.load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 put meta.quick "${QUICK:-0}"
