@@ -41,8 +41,14 @@ struct nacre_conn {
 	int cfd, ufd;
 	SSL *ssl;                 /* until the splice starts */
 	struct nacre_records *tls; /* the splice's records (records.h) */
-	struct event crev, cwev, urev, uwev, timer;
-	struct event aev;        /* the fresh evidence's fd (async handshake) */
+	/* one event per socket, its interest (ev_on) set by ev_set: two
+	 * events where a read and a write event per socket took four
+	 * (256 bytes fewer per connection) */
+	struct event cev, uev, timer;
+	struct event *aev; /* the fresh evidence's fd: made when a handshake
+			      first waits for it, freed when it is over
+			      (most connections never ask: 128 bytes fewer
+			      for each of them) */
 	unsigned ev_on; /* bit per event above that is added */
 	uint32_t cap;
 
@@ -71,8 +77,10 @@ struct nacre_conn {
 	/* PROXY v2 header from the listener's peer */
 	uint16_t pp_len;
 	unsigned char *pp_buf;
-	struct sockaddr_storage peer, local;
-	socklen_t peerlen, locallen;
+	struct sockaddr_storage peer;
+	struct sockaddr_storage *pp_dst; /* the PROXY header's destination,
+					    when it carried one */
+	socklen_t peerlen;
 	struct timeval connect_start;
 
 	/* what the connection did, for the access log and the metrics */
@@ -104,16 +112,48 @@ nacre_conn_next(struct nacre_conn *c)
 	return c->next;
 }
 
+static void client_cb(evutil_socket_t fd, short what, void *arg);
+static void upstream_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Watch the client's socket (BIT EV_CR, EV_CW) or the upstream's (EV_UR,
+ * EV_UW) for reading or writing, or not. A change of a socket's interest
+ * assigns its event again: event_del first, which also drops an
+ * event_active still queued (the pump's yield: the pump that changes the
+ * interest is what that yield was for). */
 static void
-ev_set(struct nacre_conn *c, unsigned bit, struct event *ev, bool on)
+ev_set(struct nacre_conn *c, unsigned bit, bool on)
 {
-	if (on && !(c->ev_on & bit)) {
-		event_add(ev, NULL);
-		c->ev_on |= bit;
-	} else if (!on && (c->ev_on & bit)) {
+	bool client = bit & (EV_CR | EV_CW);
+	unsigned mask = client ? EV_CR | EV_CW : EV_UR | EV_UW;
+	unsigned was = c->ev_on & mask;
+	unsigned now = on ? was | bit : was & ~bit;
+	struct event *ev = client ? &c->cev : &c->uev;
+	short what = EV_PERSIST;
+
+	if (now == was)
+		return;
+	if (event_initialized(ev))
 		event_del(ev);
-		c->ev_on &= ~bit;
-	}
+	c->ev_on = (c->ev_on & ~mask) | now;
+	if (!now)
+		return;
+	if (now & (EV_CR | EV_UR))
+		what |= EV_READ;
+	if (now & (EV_CW | EV_UW))
+		what |= EV_WRITE;
+	event_assign(ev, c->w->base, client ? c->cfd : c->ufd, what,
+		     client ? client_cb : upstream_cb, c);
+	event_add(ev, NULL);
+}
+
+/* the async job's event, if the handshake made one */
+static void
+async_event_free(struct nacre_conn *c)
+{
+	if (c->aev)
+		event_free(c->aev); /* deletes it first if added */
+	c->aev = NULL;
+	c->ev_on &= ~EV_ASYNC;
 }
 
 static void
@@ -289,21 +329,18 @@ conn_free(struct nacre_conn *c)
 	report(c);
 	free(c->meta);
 
-	event_del(&c->crev);
-	event_del(&c->cwev);
+	if (event_initialized(&c->cev))
+		event_del(&c->cev);
 	event_del(&c->timer);
 	if (c->ufd >= 0) {
 		/* assigned only once the connect got that far */
-		if (event_initialized(&c->urev))
-			event_del(&c->urev);
-		if (event_initialized(&c->uwev))
-			event_del(&c->uwev);
+		if (event_initialized(&c->uev))
+			event_del(&c->uev);
 		if (c->abort_upstream)
 			reset_on_close(c->ufd);
 		close(c->ufd);
 	}
-	if (c->ev_on & EV_ASYNC)
-		event_del(&c->aev);
+	async_event_free(c);
 	if (c->ssl && SSL_waiting_for_async(c->ssl)) {
 		/* a paused async job would leak with the SSL: resume it
 		 * once, abandoned, so that it ends (the fresh thread
@@ -327,6 +364,7 @@ conn_free(struct nacre_conn *c)
 	nacre_buf_put(c->c2u.data, c->cap);
 	nacre_buf_put(c->u2c.data, c->cap);
 	free(c->pp_buf);
+	nacre_pool_free(c->pp_dst);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -396,7 +434,7 @@ client_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->state == ST_CONNECT) {
 		/* the request came before the upstream answered: read it
 		 * once the upstream is connected */
-		ev_set(c, EV_CR, &c->crev, false);
+		ev_set(c, EV_CR, false);
 		return;
 	}
 	if (what & EV_READ) {
@@ -438,8 +476,14 @@ proxy_done(struct nacre_conn *c, const struct nacre_pp2_info *pi)
 	if (!pi->local && pi->family != AF_UNSPEC) {
 		memcpy(&c->peer, &pi->src, sizeof(c->peer));
 		c->peerlen = pi->srclen;
-		memcpy(&c->local, &pi->dst, sizeof(c->local));
-		c->locallen = pi->dstlen;
+		/* kept (only) for the PROXY header we send upstream */
+		if (!(c->pp_dst = nacre_pool_alloc(sizeof(*c->pp_dst)))) {
+			set_reason(c, NACRE_CLOSE_INTERNAL, "out of memory");
+			nacre_conn_abort(c, "out of memory keeping the PROXY "
+					 "header's destination");
+			return;
+		}
+		memcpy(c->pp_dst, &pi->dst, sizeof(*c->pp_dst));
 	}
 	free(c->pp_buf);
 	c->pp_buf = NULL;
@@ -571,12 +615,17 @@ wait_async(struct nacre_conn *c)
 	if (!SSL_get_all_async_fds(c->ssl, NULL, &n) || n != 1 ||
 	    !SSL_get_all_async_fds(c->ssl, &fd, &n))
 		return false;
-	ev_set(c, EV_CR, &c->crev, false);
-	ev_set(c, EV_CW, &c->cwev, false);
+	ev_set(c, EV_CR, false);
+	ev_set(c, EV_CW, false);
+	if (!c->aev && !(c->aev = event_new(c->w->base, fd, EV_READ,
+					    async_cb, c)))
+		return false;
 	if (c->ev_on & EV_ASYNC)
-		event_del(&c->aev);
-	event_assign(&c->aev, c->w->base, fd, EV_READ, async_cb, c);
-	if (event_add(&c->aev, NULL) < 0)
+		event_del(c->aev);
+	c->ev_on &= ~EV_ASYNC;
+	/* the job's fd can change between waits: assign it each time */
+	if (event_assign(c->aev, c->w->base, fd, EV_READ, async_cb, c) < 0 ||
+	    event_add(c->aev, NULL) < 0)
 		return false;
 	c->ev_on |= EV_ASYNC;
 	return true;
@@ -595,11 +644,21 @@ handshake_step(struct nacre_conn *c)
 
 	if (more)
 		nacre_sockbio_more(SSL_get_wbio(c->ssl), true);
+	/* with OpenSSL's records the SSL lives as long as the connection,
+	 * and so does what the handshake hangs on it (session, key shares,
+	 * transcript, the application cipher contexts: ~6 KB in small
+	 * objects): from the pool, packed, instead of pinning heap pages
+	 * between the handshakes' short-lived allocations. Not its buffers
+	 * (4 KiB and up, freed when it ends): in the pool they would stay
+	 * as free slots, one set per handshake in flight at the peak */
+	nacre_pool_crypto(c->gen->cfg->tls.records == NACRE_RECORDS_OPENSSL ?
+			  NACRE_POOL_HANDSHAKE_MAX : 0);
 	r = nacre_secrets_handshake(c->ssl); /* SSL_do_handshake */
 	/* a request for fresh evidence: OpenSSL calls the ClientHello
 	 * callback again, now inside an async job (tls_fresh.c) */
 	if (r <= 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_CLIENT_HELLO_CB)
 		r = nacre_secrets_handshake(c->ssl);
+	nacre_pool_crypto(0);
 	if (more && r == 1)
 		c->hold_ticket = true; /* until the first SSL_read is done */
 	else if (more)
@@ -608,6 +667,7 @@ handshake_step(struct nacre_conn *c)
 	if (r == 1) {
 		/* reads and writes from now on need no async job */
 		SSL_clear_mode(c->ssl, SSL_MODE_ASYNC);
+		async_event_free(c);
 		handshake_done(c);
 		if (nacre_log_on(NACRE_LOG_DEBUG)) {
 			const char *sni = SSL_get_servername(c->ssl,
@@ -639,19 +699,19 @@ handshake_step(struct nacre_conn *c)
 		atomic_fetch_add_explicit(&nacre_heap_events, 1, memory_order_relaxed);
 		/* crev stays added: the splice reads the client next, and
 		 * an early request is read when the upstream is ready */
-		ev_set(c, EV_CW, &c->cwev, false);
+		ev_set(c, EV_CW, false);
 		c->state = ST_CONNECT;
 		upstream_connect(c);
 		return;
 	}
 	switch (SSL_get_error(c->ssl, r)) {
 	case SSL_ERROR_WANT_READ:
-		ev_set(c, EV_CW, &c->cwev, false);
-		ev_set(c, EV_CR, &c->crev, true);
+		ev_set(c, EV_CW, false);
+		ev_set(c, EV_CR, true);
 		return;
 	case SSL_ERROR_WANT_WRITE:
-		ev_set(c, EV_CR, &c->crev, false);
-		ev_set(c, EV_CW, &c->cwev, true);
+		ev_set(c, EV_CR, false);
+		ev_set(c, EV_CW, true);
 		return;
 	case SSL_ERROR_WANT_ASYNC:
 		if (wait_async(c))
@@ -689,6 +749,7 @@ static size_t
 proxy_header_out(struct nacre_conn *c, unsigned char *out, size_t cap)
 {
 	struct nacre_pp2_tls t = { 0 };
+	struct sockaddr_storage here;
 	const unsigned char *alpn;
 	unsigned alpnlen;
 	char alpnbuf[256];
@@ -711,15 +772,14 @@ proxy_header_out(struct nacre_conn *c, unsigned char *out, size_t cap)
 		t.sni = NULL;
 	}
 	t.version = SSL_get_version(c->ssl);
-	if (c->locallen == 0) { /* only PROXY v2 needs our own address */
-		c->locallen = sizeof(c->local);
-		if (getsockname(c->cfd, (struct sockaddr *)&c->local,
-				&c->locallen) < 0)
-			c->locallen = 0;
+	if (!c->pp_dst) { /* our own address: asked for only here, once */
+		socklen_t len = sizeof(here);
+		if (getsockname(c->cfd, (struct sockaddr *)&here, &len) < 0)
+			memset(&here, 0, sizeof(here));
 	}
 	t.cipher = SSL_get_cipher_name(c->ssl);
 	n = nacre_pp2_encode(out, cap, (struct sockaddr *)&c->peer,
-			     (struct sockaddr *)&c->local, &t);
+			     (struct sockaddr *)(c->pp_dst ? c->pp_dst : &here), &t);
 	return n > 0 ? (size_t)n : 0;
 }
 
@@ -765,11 +825,8 @@ upstream_ready(struct nacre_conn *c)
 	const struct nacre_config *cfg = c->gen->cfg;
 
 	c->state = ST_SPLICE;
-	event_assign(&c->urev, c->w->base, c->ufd, EV_READ | EV_PERSIST,
-		     upstream_cb, c);
-	event_assign(&c->uwev, c->w->base, c->ufd, EV_WRITE | EV_PERSIST,
-		     upstream_cb, c);
-	c->ev_on &= ~(unsigned)(EV_UR | EV_UW);
+	ev_set(c, EV_UR, false); /* the pump says what to watch */
+	ev_set(c, EV_UW, false);
 	/* the app answers what it is sent (or, if it speaks first, epoll
 	 * says so): no recv() to hear EAGAIN before the first request */
 	c->u_rd_wait = true;
@@ -821,7 +878,7 @@ upstream_connect(struct nacre_conn *c)
 		/* a connect in progress has finished */
 		if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
 			err = errno;
-		ev_set(c, EV_UW, &c->uwev, false);
+		ev_set(c, EV_UW, false);
 		if (err) {
 			upstream_fail(c, err);
 			return;
@@ -869,9 +926,7 @@ upstream_connect(struct nacre_conn *c)
 			return;
 		}
 	}
-	event_assign(&c->uwev, c->w->base, c->ufd, EV_WRITE | EV_PERSIST,
-		     upstream_cb, c);
-	ev_set(c, EV_UW, &c->uwev, true);
+	ev_set(c, EV_UW, true);
 	timer_arm(c, c->gen->cfg->limits.connect_timeout_ms);
 }
 
@@ -1107,14 +1162,14 @@ conn_pump(struct nacre_conn *c)
 		conn_close(c);
 		return;
 	}
-	ev_set(c, EV_CR, &c->crev, waits_on(c, W_READ));
-	ev_set(c, EV_CW, &c->cwev, waits_on(c, W_WRITE));
-	ev_set(c, EV_UR, &c->urev, c->u_rd_wait && !c->u_eof &&
+	ev_set(c, EV_CR, waits_on(c, W_READ));
+	ev_set(c, EV_CW, waits_on(c, W_WRITE));
+	ev_set(c, EV_UR, c->u_rd_wait && !c->u_eof &&
 				       buf_room(c, &c->u2c) > 0);
-	ev_set(c, EV_UW, &c->uwev, c->u_wr_wait && buf_len(&c->c2u) > 0);
+	ev_set(c, EV_UW, c->u_wr_wait && buf_len(&c->c2u) > 0);
 	if (progress && rounds >= 16) {
 		/* yield to other connections; come back at once */
-		event_active(&c->cwev, EV_WRITE, 0);
+		event_active(&c->cev, EV_WRITE, 0);
 	}
 }
 
@@ -1138,9 +1193,9 @@ nacre_conn_start(struct nacre_worker *w, int fd, struct nacre_listener *l,
 	 * handshake (and pool.c wipes what OpenSSL frees) */
 	if (c) {
 		bool pooled = g->cfg->tls.records == NACRE_RECORDS_OPENSSL;
-		nacre_pool_crypto(pooled);
+		nacre_pool_crypto(pooled ? NACRE_POOL_ALL : 0);
 		c->ssl = SSL_new(g->ssl_ctx);
-		nacre_pool_crypto(false);
+		nacre_pool_crypto(0);
 	}
 	if (c && c->ssl)
 		nacre_tls_set_served(c->ssl, g->acme); /* g outlives c */
@@ -1172,8 +1227,6 @@ nacre_conn_start(struct nacre_worker *w, int fd, struct nacre_listener *l,
 	}
 	event_base_gettimeofday_cached(w->base, &c->start);
 	SSL_set_accept_state(c->ssl);
-	event_assign(&c->crev, w->base, fd, EV_READ | EV_PERSIST, client_cb, c);
-	event_assign(&c->cwev, w->base, fd, EV_WRITE | EV_PERSIST, client_cb, c);
 	evtimer_assign(&c->timer, w->base, timer_cb, c);
 	c->next = w->conns;
 	if (w->conns)
@@ -1189,5 +1242,5 @@ nacre_conn_start(struct nacre_worker *w, int fd, struct nacre_listener *l,
 	}
 	timer_arm(c, g->cfg->limits.handshake_timeout_ms);
 	/* the client speaks first: PROXY header or ClientHello */
-	ev_set(c, EV_CR, &c->crev, true);
+	ev_set(c, EV_CR, true);
 }

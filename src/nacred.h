@@ -374,8 +374,13 @@ int nacre_pool_init(void);
 void *nacre_pool_alloc(size_t n); /* zeroed; malloc when the pool is off */
 void nacre_pool_free(void *p);
 bool nacre_pool_owns(const void *p);
-/* this thread's OpenSSL allocations come from the pool while ON */
-void nacre_pool_crypto(bool on);
+/* give pages made only of free slots back to the kernel; bytes advised */
+size_t nacre_pool_trim(void);
+/* this thread's OpenSSL allocations of at most MAX bytes come from the
+ * pool until the next call (0: none; NACRE_POOL_ALL: any the pool takes) */
+#define NACRE_POOL_ALL ((size_t)-1)
+#define NACRE_POOL_HANDSHAKE_MAX 2048 /* during a handshake (conn.c) */
+void nacre_pool_crypto(size_t max);
 /* buffers for bytes in flight: malloc'd, the last few put back kept per
  * thread for the next get of the same size (freed at thread exit, or now
  * by flush) */

@@ -1,8 +1,10 @@
 /*
  * pool.c: where what an idle connection keeps is allocated.
  *
- * An idle TLS connection keeps about 4 KB: its struct nacre_conn, its
- * record layer (record.c) and two OpenSSL cipher contexts. From malloc
+ * An idle TLS connection keeps about 4 KB with nacre's records (its
+ * struct nacre_conn, its record layer (record.c) and two OpenSSL cipher
+ * contexts), about 15 KB with OpenSSL's (the SSL and what the handshake
+ * hangs on it: session, key shares, transcript, cipher contexts). From malloc
  * those few objects land in the holes between the handshake's much larger
  * short-lived allocations, so each connection pins three or four heap
  * pages that are otherwise free, and malloc_trim() cannot give them back:
@@ -13,14 +15,20 @@
  * slots of 16-byte size classes, freed slots reused by size. What the
  * handshakes leave behind in malloc's heap is then all free and trimmed.
  * OpenSSL's allocations go to the pool only while a thread has asked for
- * it (nacre_pool_crypto), around creating a connection's cipher contexts;
+ * it (nacre_pool_crypto): around creating a connection's cipher contexts
+ * (compact records), or, with OpenSSL's records, around SSL_new and each
+ * handshake step, there only those of at most 2 KiB (what the handshake
+ * hangs on the SSL for good is small objects; its larger buffers are
+ * freed when it ends and would stay behind in the pool as free slots);
  * CRYPTO_set_mem_functions routes them, and frees find their home by
  * address. libevent's allocations all come from here (event.h's
  * event_set_mem_functions): its entry per descriptor number is made the
  * first time that number is watched, in the middle of a burst of
- * handshakes, and kept for good. The pool's pages are reused, not
- * returned: it stays as large
- * as the most connections held at once (about 4 KB each).
+ * handshakes, and kept for good. Free slots are reused by size; their
+ * addresses are kept outside them, so a page made only of free slots
+ * holds nothing the pool needs: nacre_pool_trim gives such pages back to
+ * the kernel after a burst of connections has closed (the daemon's
+ * periodic trim).
  *
  * Without nacre_pool_init (tests, tools) everything is plain malloc.
  * Under ASan free slots are poisoned, so use after free is still caught,
@@ -33,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
@@ -69,13 +78,30 @@ struct slot_hdr {
 };
 #define MAGIC 0x6e616372u
 
-static unsigned char *base, *bump, *end;
+/* free slots, per size class: stacks of addresses kept outside the slots,
+ * so that a free slot's bytes hold nothing the pool needs and pages made
+ * only of free slots can be given back (nacre_pool_trim) */
+struct freestack {
+	unsigned char **a;
+	size_t n, cap;
+};
+
+/* Two arenas in the one reserved region: what lives and dies with
+ * connections (ours, OpenSSL's), and libevent's, whose entry per
+ * descriptor number is kept for good: among the connections' slots those
+ * would keep every page partly in use, and no page could be given back. */
+enum { AR_CONN, AR_EVENT, NARENAS };
+static struct arena {
+	unsigned char *base, *bump, *end;
 #ifdef POOL_ASAN
-static unsigned char *rooted; /* LSan roots cover [base, rooted) */
+	unsigned char *rooted; /* LSan roots cover [base, rooted) */
 #endif
-static void *free_list[NCLASSES];
+	struct freestack free_slots[NCLASSES];
+} ar[NARENAS];
+#define EVENT_SHARE 8 /* libevent's arena: 1/8 of the region */
+static unsigned char *base, *end; /* the whole region */
 static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
-static _Thread_local bool crypto_here;
+static _Thread_local size_t crypto_max; /* nacre_pool_crypto */
 
 static bool
 owns(const void *p)
@@ -92,28 +118,32 @@ usable(const void *p)
 	return (size_t)h->cls * GRAIN - HDR;
 }
 
+static struct arena *
+arena_of(const unsigned char *s)
+{
+	return s < ar[AR_EVENT].base ? &ar[AR_CONN] : &ar[AR_EVENT];
+}
+
 /* NULL when the pool is off, full, or N too large: the caller mallocs */
 static void *
-slot_get(size_t n)
+slot_get(size_t n, struct arena *a)
 {
 	size_t total = (n + HDR + GRAIN - 1) / GRAIN * GRAIN;
 	unsigned cls = (unsigned)(total / GRAIN);
 	unsigned char *s = NULL;
 
-	if (!base || n == 0 || total > SLOT_MAX)
+	if (!a || !a->base || n == 0 || total > SLOT_MAX)
 		return NULL;
 	pthread_mutex_lock(&mtx);
-	if (free_list[cls]) {
-		s = free_list[cls];
-		UNPOISON(s, total);
-		memcpy(&free_list[cls], s, sizeof(void *));
-	} else if ((size_t)(end - bump) >= total) {
-		s = bump;
-		bump += total;
+	if (a->free_slots[cls].n > 0) {
+		s = a->free_slots[cls].a[--a->free_slots[cls].n];
+	} else if ((size_t)(a->end - a->bump) >= total) {
+		s = a->bump;
+		a->bump += total;
 #ifdef POOL_ASAN
-		while (rooted < bump) {
-			__lsan_register_root_region(rooted, ROOT_CHUNK);
-			rooted += ROOT_CHUNK;
+		while (a->rooted < a->bump) {
+			__lsan_register_root_region(a->rooted, ROOT_CHUNK);
+			a->rooted += ROOT_CHUNK;
 		}
 #endif
 	}
@@ -132,24 +162,34 @@ slot_put(void *p)
 	unsigned char *s = (unsigned char *)p - HDR;
 	struct slot_hdr *h = (struct slot_hdr *)s;
 	uint32_t cls = h->cls;
+	struct freestack *fs;
 	size_t total;
 
 	if (h->magic != MAGIC || cls == 0 || cls >= NCLASSES)
 		abort(); /* not a slot: a wild or double free */
 	total = (size_t)cls * GRAIN;
-	h->magic = 0;
-	/* the link to the next free slot goes over the header */
+	h->magic = 0; /* a second free of it aborts */
 	pthread_mutex_lock(&mtx);
-	memcpy(s, &free_list[cls], sizeof(void *));
-	free_list[cls] = s;
-	POISON(s + sizeof(void *), total - sizeof(void *));
+	fs = &arena_of(s)->free_slots[cls];
+	if (fs->n == fs->cap) {
+		size_t cap = fs->cap ? fs->cap * 2 : 64;
+		unsigned char **a = realloc(fs->a, cap * sizeof(*a));
+		if (!a) { /* no memory to note it: the slot stays unused */
+			pthread_mutex_unlock(&mtx);
+			return;
+		}
+		fs->a = a;
+		fs->cap = cap;
+	}
+	fs->a[fs->n++] = s;
+	POISON(s + HDR, total - HDR);
 	pthread_mutex_unlock(&mtx);
 }
 
 void *
 nacre_pool_alloc(size_t n)
 {
-	void *p = slot_get(n);
+	void *p = slot_get(n, &ar[AR_CONN]);
 
 	if (p) {
 		memset(p, 0, n);
@@ -175,10 +215,83 @@ nacre_pool_owns(const void *p)
 	return owns(p);
 }
 
-void
-nacre_pool_crypto(bool on)
+/* the pages of arena A made only of free slots: MADV_DONTNEED; bytes
+ * advised. Called with the lock held. */
+static size_t
+arena_trim(struct arena *a, size_t pg)
 {
-	crypto_here = on;
+	size_t npages = (size_t)(a->bump - a->base) / pg; /* bump's page stays */
+	size_t advised = 0;
+	uint32_t *cov; /* free bytes on each page */
+
+	if (npages == 0 || !(cov = calloc(npages, sizeof(*cov))))
+		return 0;
+	for (size_t cls = 1; cls < NCLASSES; cls++) {
+		struct freestack *fs = &a->free_slots[cls];
+
+		for (size_t i = 0; i < fs->n; i++) {
+			size_t lo = (size_t)(fs->a[i] - a->base);
+			size_t hi = lo + cls * GRAIN;
+
+			for (size_t p = lo / pg; p < npages && p * pg < hi; p++) {
+				size_t x = lo > p * pg ? lo : p * pg;
+				size_t y = hi < (p + 1) * pg ? hi : (p + 1) * pg;
+				cov[p] += (uint32_t)(y - x);
+			}
+		}
+		/* a stack left mostly empty by a burst gives back its room */
+		if (fs->cap > 64 && fs->n < fs->cap / 4) {
+			size_t cap = fs->n * 2 > 64 ? fs->n * 2 : 64;
+			unsigned char **na = realloc(fs->a, cap * sizeof(*na));
+			if (na) {
+				fs->a = na;
+				fs->cap = cap;
+			}
+		}
+	}
+	for (size_t p = 0; p < npages;) {
+		size_t q = p;
+
+		while (q < npages && cov[q] == pg)
+			q++;
+		if (q == p) {
+			p++;
+			continue;
+		}
+		if (madvise(a->base + p * pg, (q - p) * pg, MADV_DONTNEED) == 0)
+			advised += (q - p) * pg;
+		p = q;
+	}
+	free(cov);
+	return advised;
+}
+
+/* Pages made only of free slots go back to the kernel (MADV_DONTNEED:
+ * they read as zeros, and cost nothing until a slot on them is handed
+ * out again), so that the pool shrinks after a burst of connections has
+ * closed. The daemon runs it with malloc_trim (main.c). It holds the
+ * pool's lock for one walk over the free slots and the pages: a few
+ * milliseconds for a pool of 100k free slots. Returns the bytes of the
+ * pages advised (pages given back at an earlier trim count again). */
+size_t
+nacre_pool_trim(void)
+{
+	const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t advised = 0;
+
+	if (!base)
+		return 0;
+	pthread_mutex_lock(&mtx);
+	for (int i = 0; i < NARENAS; i++)
+		advised += arena_trim(&ar[i], pg);
+	pthread_mutex_unlock(&mtx);
+	return advised;
+}
+
+void
+nacre_pool_crypto(size_t max)
+{
+	crypto_max = max;
 }
 
 /* ---- in-flight buffers: a few kept per thread ----
@@ -258,9 +371,9 @@ nacre_buf_flush(void)
 
 /* from the pool when POOL (and it has room), else malloc */
 static void *
-alloc_in(size_t n, bool pool)
+alloc_in(size_t n, struct arena *a)
 {
-	void *p = pool ? slot_get(n) : NULL;
+	void *p = a ? slot_get(n, a) : NULL;
 
 	return p ? p : malloc(n);
 }
@@ -268,12 +381,12 @@ alloc_in(size_t n, bool pool)
 /* realloc for pointers from either place; a slot that must grow moves
  * to the pool when POOL, else to malloc */
 static void *
-realloc_in(void *p, size_t n, bool pool)
+realloc_in(void *p, size_t n, struct arena *a)
 {
 	void *q;
 
 	if (!p)
-		return alloc_in(n, pool);
+		return alloc_in(n, a);
 	if (!owns(p))
 		return realloc(p, n);
 	if (n == 0) {
@@ -282,7 +395,7 @@ realloc_in(void *p, size_t n, bool pool)
 	}
 	if (n <= usable(p))
 		return p;
-	if (!(q = alloc_in(n, pool)))
+	if (!(q = alloc_in(n, a)))
 		return NULL;
 	memcpy(q, p, usable(p));
 	slot_put(p);
@@ -290,10 +403,16 @@ realloc_in(void *p, size_t n, bool pool)
 }
 
 /* OpenSSL: to the pool only while this thread asked (nacre_pool_crypto) */
+static struct arena *
+crypto_arena(size_t n)
+{
+	return n <= crypto_max ? &ar[AR_CONN] : NULL;
+}
+
 static void *
 crypto_malloc(size_t n, const char *file, int line)
 {
-	return alloc_in(n, crypto_here);
+	return alloc_in(n, crypto_arena(n));
 }
 
 /* What OpenSSL frees is wiped first: traffic secrets, the exporter
@@ -324,7 +443,7 @@ crypto_realloc(void *p, size_t n, const char *file, int line)
 	size_t have;
 
 	if (!p)
-		return alloc_in(n, crypto_here);
+		return alloc_in(n, crypto_arena(n));
 	have = owns(p) ? usable(p) : malloc_usable_size(p);
 	if (n == 0) {
 		wipe(p);
@@ -334,7 +453,7 @@ crypto_realloc(void *p, size_t n, const char *file, int line)
 	if (n <= have)
 		return p;
 	/* never realloc(): it could move the bytes and leave the old ones */
-	if (!(q = alloc_in(n, crypto_here)))
+	if (!(q = alloc_in(n, crypto_arena(n))))
 		return NULL;
 	memcpy(q, p, have);
 	wipe(p);
@@ -357,13 +476,13 @@ crypto_free(void *p, const char *file, int line)
 static void *
 ev_malloc(size_t n)
 {
-	return alloc_in(n, true);
+	return alloc_in(n, &ar[AR_EVENT]);
 }
 
 static void *
 ev_realloc(void *p, size_t n)
 {
-	return realloc_in(p, n, true);
+	return realloc_in(p, n, &ar[AR_EVENT]);
 }
 
 static void
@@ -388,10 +507,17 @@ nacre_pool_init(void)
 		return -1; /* OpenSSL has allocated already */
 	}
 	event_set_mem_functions(ev_malloc, ev_realloc, ev_free);
-	base = bump = m;
+	base = m;
 	end = base + POOL_RESERVE;
+	ar[AR_CONN].base = base;
+	ar[AR_CONN].end = ar[AR_EVENT].base =
+		base + POOL_RESERVE - POOL_RESERVE / EVENT_SHARE;
+	ar[AR_EVENT].end = end;
+	for (int i = 0; i < NARENAS; i++) {
+		ar[i].bump = ar[i].base;
 #ifdef POOL_ASAN
-	rooted = base;
+		ar[i].rooted = ar[i].base;
 #endif
+	}
 	return 0;
 }

@@ -262,10 +262,10 @@ nacre_rec_new(uint16_t suite, const uint8_t *rd_secret,
 	r->rekey_after = REKEY_RECORDS;
 	memcpy(r->rd.secret, rd_secret, secret_len);
 	memcpy(r->wr.secret, wr_secret, secret_len);
-	nacre_pool_crypto(true);
+	nacre_pool_crypto(NACRE_POOL_ALL);
 	ok = (r->rd.ctx = EVP_CIPHER_CTX_new()) && (r->wr.ctx = EVP_CIPHER_CTX_new()) &&
 	     dir_key(r, &r->rd, 0) == 0 && dir_key(r, &r->wr, 1) == 0;
-	nacre_pool_crypto(false);
+	nacre_pool_crypto(0);
 	if (!ok) {
 		*why = "cannot set up the record keys";
 		nacre_rec_free(r);

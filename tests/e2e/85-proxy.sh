@@ -27,6 +27,9 @@ check_has "SSL TLV flags a TLS client" "$out" "tls_client 0x01"
 out=$(tlsclient get --connect "tcp:127.0.0.1:$P_PP" --proxy-v2-src '[2001:db8::7]:4343' \
 	--request "$REQ" --timeout 10 2>&1)
 check_has "an IPv6 client address is carried through" "$out" "src [2001:db8::7]:4343"
+# the header's destination (tlsclient sends the zero address for IPv6),
+# not nacred's own listen address, goes on to the app
+check_has "... and its destination too, not nacred's address" "$out" "dst [::]:0"
 
 out=$(tlsclient get --connect "tcp:127.0.0.1:$P_PP" --timeout 10 2>&1)
 check "no PROXY header on a proxy_protocol listener: rejected" [ $? -ne 0 ]

@@ -1,13 +1,16 @@
 /*
  * test_pool.c: pool.c, initialised first as nacred does: slots are zeroed
  * and reused by size, large requests go to malloc, a double free aborts,
- * and OpenSSL's (while asked) and libevent's allocations land in the pool
- * and work there; in-flight buffers are reused per size.
+ * and OpenSSL's (while asked, up to a size limit) and libevent's
+ * allocations land in the pool and work there; trim gives the pages of
+ * free slots back and keeps those in use; in-flight buffers are reused
+ * per size.
  */
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,6 +88,64 @@ main(void)
 	}
 	CHECK(lo_hi_ok, "pool: 10000 slots freed and taken again: no growth");
 
+	/* trim: the pages of those 10000 free slots go back to the kernel;
+	 * a slot still in use keeps its page and its bytes */
+	{
+		const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+		unsigned char *keep, *lo = many[0], *hi = many[0];
+		unsigned char vec[2048];
+		size_t advised, resident = 0, pages;
+		bool intact = true, usable_again = true;
+
+		for (size_t i = 0; i < 10000; i++) {
+			lo = many[i] < lo ? many[i] : lo;
+			hi = many[i] > hi ? many[i] : hi;
+		}
+		keep = nacre_pool_alloc(3000); /* past the freed ones */
+		memset(keep, 0x5a, 3000);
+		advised = nacre_pool_trim();
+		CHECK(advised >= 10000 * 3000 - 2 * pg && advised <= 10000 * 3024 + pg,
+		      "pool: trim gives back the pages of 10000 free 3000-byte slots");
+		/* resident pages over the freed range, in windows mincore takes */
+		lo = (unsigned char *)((uintptr_t)lo / pg * pg);
+		pages = (size_t)(hi - lo) / pg;
+		for (size_t off = 0; off < pages; off += sizeof(vec)) {
+			size_t n = pages - off < sizeof(vec) ? pages - off : sizeof(vec);
+			if (mincore(lo + off * pg, n * pg, vec) < 0)
+				break;
+			for (size_t j = 0; j < n; j++)
+				resident += vec[j] & 1;
+		}
+		CHECK(pages > 7000 && resident < pages / 100,
+		      "pool: ... and they are no longer resident");
+		for (size_t i = 0; i < 3000; i++)
+			intact &= keep[i] == 0x5a;
+		CHECK(intact, "pool: a slot in use keeps its bytes through a trim");
+		for (size_t i = 0; i < 10000; i++) {
+			many[i] = nacre_pool_alloc(3000);
+			usable_again &= many[i] && nacre_pool_owns(many[i]) &&
+					zeroed(many[i], 3000);
+			if (many[i])
+				memset(many[i], 0x11, 3000);
+		}
+		CHECK(usable_again, "pool: slots on given-back pages are handed out again");
+		for (size_t i = 0; i < 10000; i++)
+			nacre_pool_free(many[i]);
+		nacre_pool_free(keep);
+		(void)nacre_pool_trim();
+	}
+	pid = fork();
+	if (pid == 0) { /* the header of a freed slot on a given-back page is zero */
+		unsigned char *p = nacre_pool_alloc(5000);
+		nacre_pool_free(p);
+		(void)nacre_pool_trim();
+		nacre_pool_free(p);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+	      "pool: a double free after a trim aborts too");
+
 	pid = fork();
 	if (pid == 0) {
 		unsigned char *p = nacre_pool_alloc(64);
@@ -100,20 +161,37 @@ main(void)
 		EVP_CIPHER_CTX *in, *out;
 		unsigned char c1[48], c2[48];
 
-		nacre_pool_crypto(true);
+		nacre_pool_crypto(NACRE_POOL_ALL);
 		in = EVP_CIPHER_CTX_new();
-		nacre_pool_crypto(false);
+		nacre_pool_crypto(0);
 		out = EVP_CIPHER_CTX_new();
 		CHECK(in && nacre_pool_owns(in), "pool: OpenSSL allocates here when asked");
 		CHECK(out && !nacre_pool_owns(out), "pool: and from malloc otherwise");
-		nacre_pool_crypto(true);
+		nacre_pool_crypto(NACRE_POOL_ALL);
 		CHECK(gcm(in, c1), "pool: a cipher context set up in the pool works");
-		nacre_pool_crypto(false);
+		nacre_pool_crypto(0);
 		CHECK(gcm(out, c2) && memcmp(c1, c2, 48) == 0,
 		      "pool: ... and computes what one from malloc does");
 		/* freed from outside the pool mode: found by address */
 		EVP_CIPHER_CTX_free(in);
 		EVP_CIPHER_CTX_free(out);
+	}
+	{
+		/* a limit: small allocations here, larger ones from malloc */
+		void *small, *edge, *over;
+
+		nacre_pool_crypto(NACRE_POOL_HANDSHAKE_MAX);
+		small = OPENSSL_malloc(64);
+		edge = OPENSSL_malloc(NACRE_POOL_HANDSHAKE_MAX);
+		over = OPENSSL_malloc(NACRE_POOL_HANDSHAKE_MAX + 1);
+		nacre_pool_crypto(0);
+		CHECK(small && nacre_pool_owns(small) && edge && nacre_pool_owns(edge),
+		      "pool: under a size limit, allocations up to it come from the pool");
+		CHECK(over && !nacre_pool_owns(over),
+		      "pool: ... and one byte over it from malloc");
+		OPENSSL_free(small);
+		OPENSSL_free(edge);
+		OPENSSL_free(over);
 	}
 	{
 		void *x = nacre_buf_get(65536), *y, *z, *w[12];
