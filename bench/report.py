@@ -294,6 +294,16 @@ for p, lim in (("nacred", 12), ("nacred_compact", 4)):
     md.append("- {}: {:.2f} KiB median (rounds {}), spread {:.0%}: target ≤ {} KiB in every round and stable (spread ≤ 20 %): **{}**".format(
         NAMES[p], i["median"], " / ".join("{:.2f}".format(v) for v in i["kib_per_conn"]), i["spread"], lim, v))
 
+fb = kv.get("idle.floor_ssl_bytes", "")
+if fb:
+    fk = int(fb) / 1024
+    out["idle_floor_ssl_kib"] = round(fk, 2)
+    md.append("- bound: OpenSSL's own live heap per idle TLS 1.3 SSL once its handshake is done "
+              "(bench/sslfloor idle: in memory, no sockets, no proxy state, malloc's per-chunk overhead "
+              "not counted): {} bytes = **{:.2f} KiB**. With OpenSSL's records (the default) nacred keeps "
+              "one SSL per connection, so its figure cannot go below this; the ≤ 12 KiB target is {}.".format(
+                  fb, fk, "below the bound: unattainable" if fk > 12 else "above the bound"))
+
 # ---- other one-worker figures ----
 md.append("")
 md.append("## Other figures (one worker each)")

@@ -375,6 +375,14 @@ put nacred_only.plain_cert_bytes "$(openssl x509 -in "$T/test.crt" -outform DER 
 FLOOR_PAD=$(($(get nacred_only.cert_bytes) - $(get nacred_only.plain_cert_bytes)))
 [ "$FLOOR_PAD" -gt 0 ] || FLOOR_PAD=0
 put meta.floor_pad "$FLOOR_PAD"
+# the idle floor: OpenSSL's live heap per idle SSL once its handshake is
+# done (in memory, no sockets, no proxy state); with OpenSSL's records
+# the default nacred keeps one SSL per connection
+"$SSLFLOOR" idle 1000 0 "$FLOOR_PAD" >"$T/idlefloor.out" 2>&1 ||
+	die "sslfloor idle failed: $(tr '\n' '|' <"$T/idlefloor.out")"
+_b=$(sed -n 's/.*per idle SSL, the BIO pair left out: \([0-9]*\) bytes.*/\1/p' "$T/idlefloor.out")
+[ -n "$_b" ] || die "sslfloor idle: $(tr '\n' '|' <"$T/idlefloor.out")"
+put idle.floor_ssl_bytes "$_b"
 conc=nacred # QUICK: the one judged; full runs: all
 [ "${QUICK:-}" = 1 ] || conc=$PROXIES
 for p in $conc; do
