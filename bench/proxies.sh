@@ -68,21 +68,32 @@ EOF
 	[ "$(id -u)" -ne 0 ] || printf 'user = "nobody"\ngroup = "nogroup"\n' >>"$1"
 }
 
-haproxy_conf() { # FILE PORT
+# haproxy_conf FILE PORT [relay]: HAProxy in mode tcp terminating TLS
+# (OpenSSL's default tickets and its session cache, as shipped). With
+# "relay": the same with no ssl on the bind, relaying plain TCP, so that it
+# differs from HAProxy by the TLS alone (the relay floor)
+haproxy_conf() {
+	if [ "${3:-}" = relay ]; then
+		_ha_tls=""
+		_ha_bind="bind 127.0.0.1:$2"
+	else
+		_ha_tls="ssl-default-bind-ciphersuites $SUITES
+	ssl-default-bind-options ssl-min-ver TLSv1.3
+	ssl-server-verify none"
+		_ha_bind="bind 127.0.0.1:$2 ssl crt $T/test.pem curves X25519"
+	fi
 	cat >"$1" <<EOF
 global
 	nbthread $WORKERS
 	maxconn $MAXCONN
-	ssl-default-bind-ciphersuites $SUITES
-	ssl-default-bind-options ssl-min-ver TLSv1.3
-	ssl-server-verify none
+	$_ha_tls
 defaults
 	mode tcp
 	timeout connect 5s
 	timeout client 5m
 	timeout server 5m
 frontend tls
-	bind 127.0.0.1:$2 ssl crt $T/test.pem curves X25519
+	$_ha_bind
 	maxconn $MAXCONN
 	backlog 4096
 	default_backend app
@@ -91,43 +102,27 @@ backend app
 EOF
 }
 
-# nginx_conf FILE PORT: nginx's stream module (TCP proxy) terminating TLS,
-# proxy_pass to the same upstream; tickets and the session cache off (as
-# nacred's default); no access log (the stream module's default); errors
-# only, to stderr
+# nginx_conf FILE PORT [relay]: nginx's stream module (TCP proxy) terminating
+# TLS, proxy_pass to the same upstream; tickets and the session cache off
+# (as nacred's default); no access log (the stream module's default);
+# errors only, to stderr. With "relay": the same with no ssl on the listen,
+# relaying plain TCP, so that it differs from nginx-stream by the TLS alone
+# (the relay floor)
 nginx_conf() {
-	cat >"$1" <<EOF
-load_module /usr/lib/nginx/modules/ngx_stream_module.so;
-daemon off;
-master_process on;
-worker_processes $WORKERS;
-worker_rlimit_nofile $((MAXCONN * 2 + 100));
-pid $T/nginx_$2.pid;
-error_log stderr error;
-$( [ "$(id -u)" -ne 0 ] || echo 'user nobody nogroup;' )
-events { worker_connections $((MAXCONN * 2 + 100)); }
-stream {
-	server {
-		listen 127.0.0.1:$2 ssl backlog=4096;
-		ssl_certificate $T/test.crt;
+	if [ "${3:-}" = relay ]; then
+		_ng_listen="listen 127.0.0.1:$2 backlog=4096;"
+		_ng_tls=""
+	else
+		_ng_listen="listen 127.0.0.1:$2 ssl backlog=4096;"
+		_ng_tls="ssl_certificate $T/test.crt;
 		ssl_certificate_key $T/test.key;
 		ssl_protocols TLSv1.3;
 		ssl_conf_command Ciphersuites $SUITES;
 		ssl_prefer_server_ciphers on;
 		ssl_ecdh_curve X25519;
 		ssl_session_tickets off;
-		ssl_session_cache off;
-		proxy_pass 127.0.0.1:$UP_PORT;
-	}
-}
-EOF
-}
-
-# relay_nginx_conf FILE PORT: nginx's stream module relaying plain TCP (no
-# ssl on the listen) to the same upstream; otherwise nginx_conf's settings
-# (workers, connections, backlog, error log, user), so that it differs from
-# nginx-stream by the TLS alone: the relay floor
-relay_nginx_conf() {
+		ssl_session_cache off;"
+	fi
 	cat >"$1" <<EOF
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 daemon off;
@@ -140,34 +135,11 @@ $( [ "$(id -u)" -ne 0 ] || echo 'user nobody nogroup;' )
 events { worker_connections $((MAXCONN * 2 + 100)); }
 stream {
 	server {
-		listen 127.0.0.1:$2 backlog=4096;
+		$_ng_listen
+		$_ng_tls
 		proxy_pass 127.0.0.1:$UP_PORT;
 	}
 }
-EOF
-}
-
-# relay_haproxy_conf FILE PORT: HAProxy in mode tcp relaying plain TCP (no
-# ssl on the bind) to the same upstream; otherwise haproxy_conf's settings
-# (threads, maxconn, timeouts, backlog), so that it differs from HAProxy by
-# the TLS alone: the relay floor
-relay_haproxy_conf() {
-	cat >"$1" <<EOF
-global
-	nbthread $WORKERS
-	maxconn $MAXCONN
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 5m
-	timeout server 5m
-frontend relay
-	bind 127.0.0.1:$2
-	maxconn $MAXCONN
-	backlog 4096
-	default_backend app
-backend app
-	server app 127.0.0.1:$UP_PORT
 EOF
 }
 
@@ -198,10 +170,10 @@ start_proxy() {
 		nginx_conf "$T/nginx.conf" "$2"
 		bg nginx nginx -e stderr -p "$T" -c "$T/nginx.conf" ;;
 	relay_nginx) # nginx-stream with no TLS: the relay floor
-		relay_nginx_conf "$T/relay_nginx.conf" "$2"
+		nginx_conf "$T/relay_nginx.conf" "$2" relay
 		bg relay_nginx nginx -e stderr -p "$T" -c "$T/relay_nginx.conf" ;;
 	relay_haproxy) # HAProxy with no TLS: the relay floor
-		relay_haproxy_conf "$T/relay_haproxy.cfg" "$2"
+		haproxy_conf "$T/relay_haproxy.cfg" "$2" relay
 		bg relay_haproxy haproxy -db -f "$T/relay_haproxy.cfg" ;;
 	esac
 	wait_listen "$1" "$2" 10 ||
