@@ -115,11 +115,27 @@ nacre_conn_next(struct nacre_conn *c)
 static void client_cb(evutil_socket_t fd, short what, void *arg);
 static void upstream_cb(evutil_socket_t fd, short what, void *arg);
 
+/* what an event has been activated for and not yet delivered (epoll's
+ * readiness in this loop iteration, or an event_active): libevent 2.1's
+ * struct event (event_struct.h), which the connection embeds anyway */
+static short
+ev_queued(const struct event *ev)
+{
+	if (!event_initialized(ev) ||
+	    !(ev->ev_evcallback.evcb_flags & (EVLIST_ACTIVE | EVLIST_ACTIVE_LATER)))
+		return 0;
+	return ev->ev_res & (EV_READ | EV_WRITE);
+}
+
 /* Watch the client's socket (BIT EV_CR, EV_CW) or the upstream's (EV_UR,
  * EV_UW) for reading or writing, or not. A change of a socket's interest
- * assigns its event again: event_del first, which also drops an
- * event_active still queued (the pump's yield: the pump that changes the
- * interest is what that yield was for). */
+ * assigns its event again. event_del drops what the event was activated
+ * for and not yet told (readiness epoll reported in this loop iteration,
+ * the pump's yield): that is queued again after, or a socket whose
+ * interest another callback keeps changing (the upstream's pump turning
+ * the client's write interest on and off in a bulk transfer) would never
+ * be told it is readable, and a client's bytes would wait for the
+ * transfer to end. */
 static void
 ev_set(struct nacre_conn *c, unsigned bit, bool on)
 {
@@ -128,22 +144,25 @@ ev_set(struct nacre_conn *c, unsigned bit, bool on)
 	unsigned was = c->ev_on & mask;
 	unsigned now = on ? was | bit : was & ~bit;
 	struct event *ev = client ? &c->cev : &c->uev;
-	short what = EV_PERSIST;
+	short what = EV_PERSIST, queued;
 
 	if (now == was)
 		return;
+	queued = ev_queued(ev);
 	if (event_initialized(ev))
 		event_del(ev);
 	c->ev_on = (c->ev_on & ~mask) | now;
-	if (!now)
-		return;
-	if (now & (EV_CR | EV_UR))
-		what |= EV_READ;
-	if (now & (EV_CW | EV_UW))
-		what |= EV_WRITE;
-	event_assign(ev, c->w->base, client ? c->cfd : c->ufd, what,
-		     client ? client_cb : upstream_cb, c);
-	event_add(ev, NULL);
+	if (now) {
+		if (now & (EV_CR | EV_UR))
+			what |= EV_READ;
+		if (now & (EV_CW | EV_UW))
+			what |= EV_WRITE;
+		event_assign(ev, c->w->base, client ? c->cfd : c->ufd, what,
+			     client ? client_cb : upstream_cb, c);
+		event_add(ev, NULL);
+	}
+	if (queued)
+		event_active(ev, queued, 0);
 }
 
 /* the async job's event, if the handshake made one */

@@ -46,8 +46,21 @@ fi
 # bytes after its request (the /stream app never reads them) to make sure.
 bg tr_dl /usr/bin/python3 tests/fault/client.py get "$P_TR" /stream \
 	--flowing 1048576 --extra 4096 --timeout 10
+# app_unread: bytes waiting unread in the app's side of the connection
+app_unread() {
+	ss -Htn state established "( sport = :$P_TA )" 2>/dev/null |
+		awk '{ if ($1 > m) m = $1 } END { print m + 0 }'
+}
 if wait_for "$T/tr_dl.out" '^flowing' 10; then
-	sleep 0.3
+	# the kill must find the client's extra bytes unread in the app's
+	# socket (that is what makes the kernel reset): wait until nacred
+	# has passed them on, rather than for a fixed time
+	t0=$(now)
+	while [ "$(app_unread)" -lt 4096 ] && [ "$(elapsed "$t0" | cut -d. -f1)" -lt 5 ]; do
+		sleep 0.05
+	done
+	check "app killed mid-transfer: the client's bytes reached the app during the download ($(elapsed "$t0") s)" \
+		test "$(app_unread)" -ge 4096
 	bg_group_kill tr_app KILL
 	bg_wait tr_dl 10 >/dev/null
 	out=$(tail -n 1 "$T/tr_dl.out")
