@@ -257,22 +257,14 @@ mkdir_parents(const char *path, char *err, size_t errlen)
 	if (!(slash = strrchr(dir, '/')) || slash == dir)
 		return 0;
 	*slash = '\0';
-	for (char *p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		/* 0755: clients read the certificate beside the key file,
-		 * which keeps itself private (0600) */
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-			nacre_seterr(err, errlen, "cannot create directory %s for the sim "
-			       "root: %s", dir, strerror(errno));
-			return -1;
-		}
-		*p = c;
-		if (c == '\0')
-			return 0;
+	/* 0755: clients read the certificate beside the key file, which
+	 * keeps itself private (0600) */
+	if (nacre_tee_sim_mkdirs(dir, 0755) < 0) {
+		nacre_seterr(err, errlen, "cannot create directory %s for the sim "
+			     "root: %s", dir, strerror(errno));
+		return -1;
 	}
+	return 0;
 }
 
 static bool

@@ -29,6 +29,22 @@
 
 
 int
+nacre_tee_sim_mkdirs(char *path, unsigned mode)
+{
+	for (char *p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(path, (mode_t)mode) < 0 && errno != EEXIST)
+			return -1;
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+int
 nacre_tee_sim_mkdir(const char *dir, char *err, size_t errlen)
 {
 	char path[4096];
@@ -41,19 +57,10 @@ nacre_tee_sim_mkdir(const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	memcpy(path, dir, n + 1);
-	for (char *p = path + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-			nacre_seterr(err, errlen, "cannot create the sim "
-				     "directory %s: %s", path, strerror(errno));
-			return -1;
-		}
-		*p = c;
-		if (c == '\0')
-			break;
+	if (nacre_tee_sim_mkdirs(path, 0700) < 0) {
+		nacre_seterr(err, errlen, "cannot create the sim directory %s: %s",
+			     path, strerror(errno));
+		return -1;
 	}
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		nacre_seterr(err, errlen, "sim directory %s is not a directory; "

@@ -101,8 +101,12 @@ const uint8_t *nacre_snp_sim_ark_der(const struct nacre_snp_sim *s,
 /* SHA-256 of the ARK's DER, 64 hex digits */
 const char *nacre_snp_sim_ark_sha256_hex(const struct nacre_snp_sim *s);
 
-/* ---- helpers the two sims share (tdx_sim.c) ---- */
+/* ---- helpers the sims share (sim_store.c) ---- */
 
+/* PATH (an absolute path, changed in place) and its missing parents with
+ * MODE; -1 with errno when one cannot be made, PATH then cut after the one
+ * that failed (for the message) */
+int nacre_tee_sim_mkdirs(char *path, unsigned mode);
 /* dir and its missing parents, 0700; -1 with err when it cannot be made
  * or is not a directory */
 int nacre_tee_sim_mkdir(const char *dir, char *err, size_t errlen);
