@@ -43,7 +43,7 @@ s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(b"not TLS at all, just text\r\n\r\n")
 s.recv(100)' "$P_AD" >/dev/null 2>&1
 	PCR0=$(sed -n 's/.*sim PCR0 \([0-9a-f]\{96\}\).*/\1/p' "$T/ad.err" | head -n 1)
-	ROOT_SHA=$(sed -n 's/.*sim root sha256:\([0-9a-f]\{64\}\).*/\1/p' "$T/ad.err" | head -n 1)
+	ROOT_SHA=$(sim_root_sha ad)
 	timeout 20 "$NACRE_CLI" verify "127.0.0.1:$P_AD" --root "sha256:$ROOT_SHA" \
 		--pcr "0=$PCR0" >/dev/null 2>&1
 	sleep 0.3

@@ -29,7 +29,7 @@ C_LISTEN="tcp:127.0.0.1:$P_CLI"
 C_UP="unix:$T/cli.sock"
 conf "$T/cli.conf"
 if nacred cli "$T/cli.conf" "$P_CLI"; then
-	ROOT_SHA=$(sed -n 's/.*sim root sha256:\([0-9a-f]\{64\}\).*/\1/p' "$T/cli.err" | head -n 1)
+	ROOT_SHA=$(sim_root_sha cli)
 	PCR0=$(sed -n 's/.*sim PCR0 \([0-9a-f]\{96\}\).*/\1/p' "$T/cli.err" | head -n 1)
 	check "nacred logged the sim root sha256 and PCR0" test -n "$ROOT_SHA" -a -n "$PCR0"
 	SIMPOL="--root sha256:$ROOT_SHA --pcr 0=$PCR0"

@@ -37,7 +37,7 @@ C_LISTEN="tcp:127.0.0.1:$P_FR"
 C_UP="unix:$T/fr.sock"
 conf "$T/fr.conf"
 if nacred fr "$T/fr.conf" "$P_FR"; then
-	ROOT_SHA=$(sed -n 's/.*sim root sha256:\([0-9a-f]\{64\}\).*/\1/p' "$T/fr.err" | head -n 1)
+	ROOT_SHA=$(sim_root_sha fr)
 	PCR0=$(sed -n 's/.*sim PCR0 \([0-9a-f]\{96\}\).*/\1/p' "$T/fr.err" | head -n 1)
 	SIMPOL="--root sha256:$ROOT_SHA --pcr 0=$PCR0"
 
@@ -83,16 +83,22 @@ if nacred fr "$T/fr.conf" "$P_FR"; then
 	nacred_stop fr
 fi
 
+# pending_nacred NAME PORT ADMIN_PORT N: nacred NAME on PORT, its admin
+# endpoint on ADMIN_PORT, attestation.fresh_pending = N; fails as nacred does
+pending_nacred() {
+	C_LISTEN="tcp:127.0.0.1:$2"
+	C_EXTRA="admin = { listen = \"tcp:127.0.0.1:$3\"; };"
+	conf "$T/$1.conf"
+	C_EXTRA=""
+	sed -i "s|^attestation = { provider = \"sim\";|attestation = { provider = \"sim\"; fresh_pending = $4;|" "$T/$1.conf"
+	nacred "$1" "$T/$1.conf" "$2"
+}
+
 # fresh_pending = 0: every request for fresh evidence is refused, clearly
 port P_FR0
 port P_FR0A
-C_LISTEN="tcp:127.0.0.1:$P_FR0"
-C_EXTRA="admin = { listen = \"tcp:127.0.0.1:$P_FR0A\"; };"
-conf "$T/fr0.conf"
-C_EXTRA=""
-sed -i 's|^attestation = { provider = "sim";|attestation = { provider = "sim"; fresh_pending = 0;|' "$T/fr0.conf"
-if nacred fr0 "$T/fr0.conf" "$P_FR0"; then
-	SIMPOL0="--root sha256:$(sed -n 's/.*sim root sha256:\([0-9a-f]\{64\}\).*/\1/p' "$T/fr0.err" | head -n 1) --any-code"
+if pending_nacred fr0 "$P_FR0" "$P_FR0A" 0; then
+	SIMPOL0="--root sha256:$(sim_root_sha fr0) --any-code"
 	fresh_run verify "127.0.0.1:$P_FR0" --sni localhost $SIMPOL0 --fresh
 	fresh_expect "fresh_pending = 0: nacre verify --fresh is refused (exit 1)" 1 "internal error"
 	check_has "... and nacred logs why" "$(nlog fr0)" "fresh evidence refused: 0 handshakes already wait (attestation.fresh_pending = 0)"
@@ -110,13 +116,8 @@ fi
 # document, so it holds no slot, and a genuine fresh request goes through
 port P_FR1
 port P_FR1A
-C_LISTEN="tcp:127.0.0.1:$P_FR1"
-C_EXTRA="admin = { listen = \"tcp:127.0.0.1:$P_FR1A\"; };"
-conf "$T/fr1.conf"
-C_EXTRA=""
-sed -i 's|^attestation = { provider = "sim";|attestation = { provider = "sim"; fresh_pending = 1;|' "$T/fr1.conf"
-if nacred fr1 "$T/fr1.conf" "$P_FR1"; then
-	SIMPOL1="--root sha256:$(sed -n 's/.*sim root sha256:\([0-9a-f]\{64\}\).*/\1/p' "$T/fr1.err" | head -n 1) --any-code"
+if pending_nacred fr1 "$P_FR1" "$P_FR1A" 1; then
+	SIMPOL1="--root sha256:$(sim_root_sha fr1) --any-code"
 	bg fr1_hrr /usr/bin/python3 tests/py/hrr_stall.py 127.0.0.1 "$P_FR1" 6
 	i=0
 	while [ $i -lt 50 ] && ! grep -q . "$T/fr1_hrr.out" 2>/dev/null; do
@@ -153,7 +154,7 @@ elif [ ! -s "$T/stolen/key.pem" ]; then
 	nacred_stop fra
 else
 	check_has "the test hook says loudly that it exported the key" "$(nlog fra)" "TEST HOOK"
-	SIMPOLA="--root sha256:$(sed -n 's/.*sim root sha256:\([0-9a-f]\{64\}\).*/\1/p' "$T/fra.err" | head -n 1) --pcr 0=$(sed -n 's/.*sim PCR0 \([0-9a-f]\{96\}\).*/\1/p' "$T/fra.err" | head -n 1)"
+	SIMPOLA="--root sha256:$(sim_root_sha fra) --pcr 0=$(sed -n 's/.*sim PCR0 \([0-9a-f]\{96\}\).*/\1/p' "$T/fra.err" | head -n 1)"
 	port P_ATT
 	bg fr_att "$FRESHRELAY" serve --listen "127.0.0.1:$P_ATT" \
 		--genuine "127.0.0.1:$P_FRA" --key "$T/stolen/key.pem" \

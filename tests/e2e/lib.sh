@@ -62,6 +62,10 @@ check_range() { # NAME X LOW HIGH
 }
 
 now() { date +%s.%N; }
+# sim_root_sha NAME: the SHA-256 of the sim root nacred NAME logged at start
+sim_root_sha() {
+	sed -n 's/.*sim root sha256:\([0-9a-f]\{64\}\).*/\1/p' "$T/$1.err" | head -n 1
+}
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 
 # ---- background processes ----
